@@ -1,0 +1,71 @@
+"""Persian/Arabic text normalisation used wherever text is compared or indexed.
+
+One function family serves the crawler's brand matching, the NLP models and both
+storage adapters, so ``ديجي كالا`` written with Arabic letters finds ``دیجی‌کالا``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Arabic code points folded onto the Persian letters readers treat as the same.
+_LETTER_MAP = {
+    "\u064a": "\u06cc",  # ARABIC YEH -> FARSI YEH
+    "\u0649": "\u06cc",  # ALEF MAKSURA -> FARSI YEH
+    "\u0643": "\u06a9",  # ARABIC KAF -> KEHEH
+    "\u0629": "\u0647",  # TEH MARBUTA -> HEH
+    "\u06c0": "\u0647",  # HEH WITH YEH ABOVE -> HEH
+    "\u0623": "\u0627",  # ALEF WITH HAMZA ABOVE -> ALEF
+    "\u0625": "\u0627",  # ALEF WITH HAMZA BELOW -> ALEF
+    "\u0671": "\u0627",  # ALEF WASLA -> ALEF
+    "\u0624": "\u0648",  # WAW WITH HAMZA -> WAW
+}
+_DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
+_DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
+
+# Harakat, tanwin, superscript alef, Quranic marks and the tatweel (kashida).
+_DIACRITICS_RE = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# ZWNJ, ZWJ, LRM/RLM and other invisible joiners that split or glue Persian words.
+_JOINERS_RE = re.compile("[\u200c\u200d\u200e\u200f\u2066-\u2069\u202a-\u202e\ufeff]")
+_SPACES_RE = re.compile(r"\s+")
+
+_TRANSLATE = {ord(k): v for k, v in _LETTER_MAP.items()}
+_TRANSLATE.update(_DIGITS)
+
+ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def normalize_persian(text: str) -> str:
+    """Fold Arabic letter variants, digits and diacritics; keep ZWNJ and case.
+
+    This is the display-safe form: it changes no meaning and keeps half-spaces.
+    """
+    text = unicodedata.normalize("NFKC", text) if _needs_nfkc(text) else text
+    text = text.translate(_TRANSLATE)
+    return _DIACRITICS_RE.sub("", text)
+
+
+def normalize_for_match(text: str) -> str:
+    """The comparison form: Persian folding, joiners to spaces, lower case, one space.
+
+    Both sides of every text comparison (brand queries, search index, model input
+    de-duplication) go through this function.
+    """
+    text = normalize_persian(text)
+    text = _JOINERS_RE.sub(" ", text)
+    text = text.casefold()
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+def arabic_script_share(text: str) -> float:
+    """Share of letters in ``text`` that are Arabic-script (0.0 when no letters)."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if ARABIC_SCRIPT_RE.match(c)) / len(letters)
+
+
+def _needs_nfkc(text: str) -> bool:
+    # Presentation forms (FB50-FEFF) only occur in copy-pasted PDFs; NFKC is slow, so skip it otherwise.
+    return any("\ufb50" <= c <= "\ufeff" for c in text)
