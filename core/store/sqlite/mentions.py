@@ -1,0 +1,318 @@
+"""Mentions: idempotent bulk upsert with engagement history, reads and patches.
+
+A new mention gets a time-ordered key (see ``schema``), its normalised text in the
+FTS5 index, its brands in ``mention_brands`` and a place in the ``analyze`` queue.
+A re-crawl keeps what later stages wrote (analysis, risk, customer and campaign links),
+replaces the engagement, appends a history point when the counts changed, and queues
+the mention for ``risk`` when it was already analysed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from typing import Any, Iterable, Sequence
+
+from pydantic import ValidationError
+
+from core.domain import Analysis, EngagementPoint, Mention, RiskScore
+from core.store.port import BulkReport, ItemError, MentionPatch
+from core.store.sqlite.connection import now_ms, to_ms
+from core.textnorm import normalize_for_match
+
+SLOT_BITS = 10
+SLOTS = 1 << SLOT_BITS
+CHUNK = 2000  # mentions per write transaction
+_IN_CHUNK = 500  # ids per IN (...) lookup
+
+_INSERT_MENTION = (
+    "INSERT INTO mentions(rk, id, platform, source, author_key, lang, sentiment, emotion, risk,"
+    " customer_id, thread_id, campaign_id, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_UPDATE_MENTION = (
+    "UPDATE mentions SET rk=?, platform=?, source=?, author_key=?, lang=?, sentiment=?, emotion=?,"
+    " risk=?, customer_id=?, thread_id=?, campaign_id=?, doc=? WHERE rk=?"
+)
+
+
+def key_floor(ms: int) -> int:
+    """The smallest mention key of a publication time (for ``since``/``until`` bounds)."""
+    return ms << SLOT_BITS
+
+
+def fts_body(mention: Mention) -> str:
+    """The text indexed for search: title and text in their comparison form."""
+    return normalize_for_match(f"{mention.title}\n{mention.text}" if mention.title else mention.text)
+
+
+def dominant_emotion(analysis: Analysis | None) -> str | None:
+    """The emotion label with the highest probability, if any."""
+    if analysis is None or not analysis.emotions:
+        return None
+    return max(analysis.emotions.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def row_values(m: Mention) -> tuple[Any, ...]:
+    """Indexed column values of a mention (everything after ``rk, id``, before ``doc``)."""
+    analysis = m.analysis
+    lang = m.lang or (analysis.lang if analysis else None)
+    return (
+        m.platform, m.source, m.author.key, lang,
+        analysis.sentiment if analysis else None, dominant_emotion(analysis),
+        m.risk.score if m.risk else -1.0, m.customer_id, m.thread_id, m.campaign_id,
+    )
+
+
+def _counts(m: Mention) -> dict[str, int | None]:
+    return m.engagement.model_dump()
+
+
+def _has_counts(m: Mention) -> bool:
+    return any(v is not None for v in _counts(m).values())
+
+
+def _with_first_point(m: Mention) -> Mention:
+    if m.engagement_history or not _has_counts(m):
+        return m
+    point = EngagementPoint(at=m.crawled_at, **_counts(m))
+    return m.model_copy(update={"engagement_history": [point]})
+
+
+def merge_recrawl(old: Mention, new: Mention) -> Mention:
+    """The stored form of ``new`` arriving for an existing ``old`` mention."""
+    history = list(old.engagement_history)
+    if _has_counts(new) and (not history or _counts(new) != _counts(old)):
+        history.append(EngagementPoint(at=new.crawled_at, **_counts(new)))
+    brands = list(dict.fromkeys([*old.brands, *new.brands]))
+    return new.model_copy(update={
+        "engagement_history": history,
+        "brands": brands,
+        "brand_owned": old.brand_owned or new.brand_owned,
+        "lang": new.lang or old.lang,
+        "thread_id": new.thread_id or old.thread_id,
+        "analysis": old.analysis or new.analysis,
+        "risk": old.risk or new.risk,
+        "customer_id": old.customer_id or new.customer_id,
+        "campaign_id": old.campaign_id or new.campaign_id,
+    })
+
+
+def _same(a: Mention, b: Mention) -> bool:
+    return a.model_dump(exclude={"crawled_at"}) == b.model_dump(exclude={"crawled_at"})
+
+
+def _item_id(item: Any, index: int) -> str:
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        return item["id"]
+    value = getattr(item, "id", None)
+    return value if isinstance(value, str) else f"item #{index}"
+
+
+def _coerce(item: Any) -> Mention:
+    if isinstance(item, Mention):
+        return item
+    if isinstance(item, dict):
+        return Mention.model_validate(item)
+    raise TypeError(f"expected a Mention, got {type(item).__name__}")
+
+
+class MentionsMixin:
+    """Mention writes and reads (the search lives in ``search``)."""
+
+    # ------------------------------------------------------------ upsert
+
+    def upsert_mentions(self, mentions: Iterable[Mention]) -> BulkReport:
+        """Idempotent by id; see the module docstring for what a re-crawl changes."""
+        report = BulkReport()
+        batch: list[tuple[int, Any]] = []
+        for index, item in enumerate(mentions):
+            batch.append((index, item))
+            if len(batch) >= CHUNK:
+                self._upsert_chunk(batch, report)
+                batch = []
+        if batch:
+            self._upsert_chunk(batch, report)
+        return report
+
+    def _upsert_chunk(self, batch: list[tuple[int, Any]], report: BulkReport) -> None:
+        good: list[Mention] = []
+        for index, item in batch:
+            try:
+                good.append(_coerce(item))
+            except (TypeError, ValidationError) as exc:
+                report.failed.append(ItemError(id=_item_id(item, index), error=str(exc)))
+        if not good:
+            return
+        try:
+            with self._write() as conn:
+                counts = self._write_mentions(conn, good, per_item=False, report=report)
+        except sqlite3.Error:
+            # Something in the batch broke a constraint: redo it item by item so only
+            # the bad items are lost, each reported with its error.
+            with self._write() as conn:
+                counts = self._write_mentions(conn, good, per_item=True, report=report)
+        report.created += counts[0]
+        report.updated += counts[1]
+        report.unchanged += counts[2]
+
+    def _write_mentions(
+        self, conn: sqlite3.Connection, items: list[Mention], per_item: bool, report: BulkReport
+    ) -> tuple[int, int, int]:
+        stored = self._load_by_ids(conn, list(dict.fromkeys(m.id for m in items)))
+        final: dict[str, tuple[int | None, Mention | None, Mention]] = {}  # id -> (old rk, old, new)
+        unchanged = 0
+        for m in items:
+            prev = final.get(m.id)
+            if prev is not None:
+                old_rk, old, current = prev
+                final[m.id] = (old_rk, old, merge_recrawl(current, m))
+            elif m.id in stored:
+                old_rk, old = stored[m.id]
+                merged = merge_recrawl(old, m)
+                if _same(merged, old):
+                    unchanged += 1
+                    continue
+                final[m.id] = (old_rk, old, merged)
+            else:
+                final[m.id] = (None, None, _with_first_point(m))
+        now = now_ms(None)
+        used: set[int] = set()
+        created = updated = 0
+        if not per_item:
+            self._apply(conn, list(final.values()), used, now)
+            created = sum(1 for rk, _, _ in final.values() if rk is None)
+            updated = len(final) - created
+            return created, updated, unchanged
+        for entry in final.values():
+            conn.execute("SAVEPOINT item")
+            try:
+                self._apply(conn, [entry], used, now)
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK TO item")
+                report.failed.append(ItemError(id=entry[2].id, error=f"{type(exc).__name__}: {exc}"))
+            else:
+                if entry[0] is None:
+                    created += 1
+                else:
+                    updated += 1
+            conn.execute("RELEASE item")
+        return created, updated, unchanged
+
+    def _apply(
+        self, conn: sqlite3.Connection, entries: list[tuple[int | None, Mention | None, Mention]],
+        used: set[int], now: int,
+    ) -> None:
+        inserts: list[tuple[Any, ...]] = []
+        fts_rows: list[tuple[int, str]] = []
+        brand_rows: list[tuple[int, str]] = []
+        analyze: list[str] = []
+        risk: list[str] = []
+        for old_rk, old, m in entries:
+            ms = to_ms(m.published_at)
+            if old_rk is None or old is None:
+                rk = self._free_key(conn, ms, m.id, used)
+                inserts.append((rk, m.id, *row_values(m), m.model_dump_json()))
+                fts_rows.append((rk, fts_body(m)))
+                brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
+                analyze.append(m.id)
+                continue
+            same_time = to_ms(old.published_at) == ms
+            rk = old_rk if same_time else self._free_key(conn, ms, m.id, used)
+            new_body, old_body = fts_body(m), fts_body(old)
+            if rk != old_rk or new_body != old_body:
+                conn.execute("INSERT INTO mention_fts(mention_fts, rowid, body) VALUES('delete', ?, ?)",
+                             (old_rk, old_body))
+                fts_rows.append((rk, new_body))
+            conn.execute(_UPDATE_MENTION, (rk, *row_values(m), m.model_dump_json(), old_rk))
+            conn.execute("DELETE FROM mention_brands WHERE rk = ?", (old_rk,))
+            brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
+            if m.analysis is not None:
+                risk.append(m.id)
+        if inserts:
+            conn.executemany(_INSERT_MENTION, inserts)
+        if fts_rows:
+            conn.executemany("INSERT INTO mention_fts(rowid, body) VALUES (?, ?)", fts_rows)
+        if brand_rows:
+            conn.executemany("INSERT OR IGNORE INTO mention_brands(rk, brand) VALUES (?, ?)", brand_rows)
+        if analyze:
+            self._enqueue_in(conn, "analyze", analyze, now)
+        if risk:
+            self._enqueue_in(conn, "risk", risk, now)
+
+    def _free_key(self, conn: sqlite3.Connection, ms: int, mention_id: str, used: set[int]) -> int:
+        """A free time-ordered key for ``ms``: start at a slot derived from the id, probe on."""
+        start = zlib.crc32(mention_id.encode()) & (SLOTS - 1)
+        while True:
+            base = ms << SLOT_BITS
+            for step in range(SLOTS):
+                rk = base + ((start + step) & (SLOTS - 1))
+                if rk in used:
+                    continue
+                if conn.execute("SELECT 1 FROM mentions WHERE rk = ?", (rk,)).fetchone() is None:
+                    used.add(rk)
+                    return rk
+            ms += 1  # more than 1,024 mentions in one millisecond: use the next one
+
+    def _load_by_ids(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[int, Mention]]:
+        out: dict[str, tuple[int, Mention]] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            part = ids[start:start + _IN_CHUNK]
+            marks = ",".join("?" * len(part))
+            for rk, mid, doc in conn.execute(f"SELECT rk, id, doc FROM mentions WHERE id IN ({marks})", part):
+                out[mid] = (rk, Mention.model_validate_json(doc))
+        return out
+
+    # ------------------------------------------------------------ reads
+
+    def get_mention(self, mention_id: str) -> Mention | None:
+        """The stored mention, or None."""
+        row = self._conn().execute("SELECT doc FROM mentions WHERE id = ?", (mention_id,)).fetchone()
+        return Mention.model_validate_json(row[0]) if row else None
+
+    def get_mentions(self, mention_ids: Sequence[str]) -> list[Mention]:
+        """Mentions in the order asked; unknown ids are left out."""
+        found = self._load_by_ids(self._conn(), list(dict.fromkeys(mention_ids)))
+        return [found[i][1] for i in mention_ids if i in found]
+
+    # ------------------------------------------------------------ patches
+
+    def patch_mentions(self, patches: Iterable[MentionPatch]) -> BulkReport:
+        """Set the given fields of stored mentions; unknown ids are reported as failed."""
+        report = BulkReport()
+        items = list(patches)
+        with self._write() as conn:
+            stored = self._load_by_ids(conn, list(dict.fromkeys(getattr(p, "id", "") for p in items)))
+            for index, patch in enumerate(items):
+                pid = _item_id(patch, index)
+                if not isinstance(patch, MentionPatch):
+                    report.failed.append(ItemError(id=pid, error=f"expected a MentionPatch, got {type(patch).__name__}"))
+                    continue
+                if patch.id not in stored:
+                    report.failed.append(ItemError(id=patch.id, error="mention not found"))
+                    continue
+                rk, old = stored[patch.id]
+                try:
+                    new = _patched(old, patch)
+                except ValidationError as exc:
+                    report.failed.append(ItemError(id=patch.id, error=str(exc)))
+                    continue
+                if _same(new, old):
+                    report.unchanged += 1
+                    continue
+                conn.execute(_UPDATE_MENTION, (rk, *row_values(new), new.model_dump_json(), rk))
+                stored[patch.id] = (rk, new)
+                report.updated += 1
+        return report
+
+
+def _patched(old: Mention, patch: MentionPatch) -> Mention:
+    update: dict[str, Any] = {}
+    for name in ("lang", "customer_id", "campaign_id", "thread_id"):
+        value = getattr(patch, name)
+        if value is not None:
+            update[name] = value
+    if patch.analysis is not None:
+        update["analysis"] = Analysis.model_validate(patch.analysis)
+    if patch.risk is not None:
+        update["risk"] = RiskScore.model_validate(patch.risk)
+    return Mention.model_validate({**old.model_dump(), **{k: v for k, v in update.items()}})
