@@ -1,0 +1,113 @@
+"""The outbox dispatcher: claims due deliveries with leases, sends them, retries with backoff.
+
+At-least-once with a stable delivery id: a dispatcher killed between sending and recording
+leaves the delivery leased; when the lease expires another dispatcher sends it again with the
+same id, which receivers de-duplicate on. Two dispatchers never hold one delivery at once
+(the store's claim is atomic).
+
+Retries: timeouts, connection errors, 5xx and 429 are retried with exponential backoff and
+full jitter (base ``options.backoff_base_seconds``, capped), never sooner than the receiver's
+``Retry-After``; other 4xx and configuration problems are not retried. A delivery is dead
+after ``settings.alerts.max_attempts`` claims or once older than ``max_age_hours``; dead
+deliveries stay visible (``brandguard alerts dead``) and ``store.redeliver`` revives them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Mapping
+
+from alerts.notifiers import DeliveryError, Notifier, NotifierConfigError, build_notifier
+from core.clock import Clock
+from core.config import Settings
+from core.domain import Delivery
+from core.store.port import Store
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 900.0
+LEASE_SECONDS = 60.0
+BATCH = 32
+
+
+def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS,
+                    rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: uniform in [base/2, min(cap, base * 2**(attempt-1))]."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return (rng or random).uniform(min(base / 2, ceiling), ceiling)
+
+
+class Dispatcher:
+    """Sends due outbox deliveries; ``run_once`` handles one claimed batch."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock, name: str, *,
+                 env: Mapping[str, str] | None = None, batch: int = BATCH, lease_seconds: float = LEASE_SECONDS,
+                 backoff_base: float = BACKOFF_BASE_SECONDS, parallel: int = 4) -> None:
+        self.settings, self.store, self.clock, self.name = settings, store, clock, name
+        self.env = env
+        self.batch, self.lease_seconds, self.backoff_base = batch, lease_seconds, backoff_base
+        self.parallel = max(1, parallel)
+        self._notifiers: dict[str, Notifier] = {}
+        self._lock = threading.Lock()
+
+    def notifier(self, channel: str) -> Notifier:
+        with self._lock:
+            if channel not in self._notifiers:
+                self._notifiers[channel] = build_notifier(channel, self.settings, self.env)
+            return self._notifiers[channel]
+
+    def run_once(self) -> int:
+        """Claim up to ``batch`` due deliveries, send them (a few in parallel), record each outcome."""
+        now = self.clock.now()
+        claimed = self.store.claim_due_deliveries(self.name, self.batch, self.lease_seconds, now=now)
+        if not claimed:
+            return 0
+        if self.parallel == 1 or len(claimed) == 1:
+            for delivery in claimed:
+                self._deliver(delivery)
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.parallel, len(claimed))) as pool:
+                list(pool.map(self._deliver, claimed))
+        return len(claimed)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        try:
+            self.notifier(delivery.channel).send(delivery)
+        except NotifierConfigError as exc:
+            self._failed(delivery, str(exc), retryable=False)
+        except DeliveryError as exc:
+            self._failed(delivery, str(exc), retryable=exc.retryable, retry_after=exc.retry_after)
+        except Exception as exc:  # noqa: BLE001 - a notifier bug must not kill the batch; retry it
+            log.exception("delivery %s to %s: unexpected error", delivery.id, delivery.channel)
+            self._failed(delivery, f"unexpected {type(exc).__name__}: {exc}", retryable=True)
+        else:
+            if not self.store.mark_delivery_sent(delivery.id, self.name, now=self.clock.now()):
+                log.warning("delivery %s was sent but its lease was lost; a duplicate send is possible", delivery.id)
+
+    def _failed(self, delivery: Delivery, error: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        now = self.clock.now()
+        too_old = now - delivery.created_at >= timedelta(hours=self.settings.alerts.max_age_hours)
+        out_of_attempts = delivery.attempts >= self.settings.alerts.max_attempts
+        dead = not retryable or too_old or out_of_attempts
+        next_at: datetime | None = None
+        if dead:
+            why = "not retryable" if not retryable else ("too old" if too_old else f"{delivery.attempts} attempts")
+            error = f"{error} (dead: {why})"
+            log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, error)
+        else:
+            wait = backoff_seconds(delivery.attempts, self.backoff_base)
+            if retry_after is not None:
+                wait = max(wait, retry_after)  # honour the receiver's Retry-After
+            next_at = now + timedelta(seconds=wait)
+            log.warning("delivery %s to %s failed (attempt %d), retry in %.1fs: %s",
+                        delivery.id, delivery.channel, delivery.attempts, wait, error)
+        self.store.mark_delivery_failed(delivery.id, self.name, error, next_at, dead=dead)
+
+    def close(self) -> None:
+        for notifier in self._notifiers.values():
+            notifier.close()

@@ -1,0 +1,84 @@
+"""Write an alert change and its deliveries in one store call (the outbox pattern).
+
+``publish_match`` folds a rule match into the alert with its fingerprint and writes it with
+optimistic concurrency, re-reading and re-merging on conflict: two workers racing on one
+situation end with one alert, and only the write that won carries deliveries, so nothing is
+sent twice. Silences and inhibition decide whether a notifying change gets deliveries.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from alerts.grouping import GroupChange, merge_match
+from alerts.message import build_message
+from alerts.outbox import deliveries_for
+from alerts.rules.base import Rule, RuleMatch
+from alerts.silences import mute_decision
+from core.config import Settings
+from core.domain import Alert, AlertEvent, Customer, Delivery, Mention
+from core.store.port import ConflictError, Store
+
+log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 8
+
+
+def evidence_for(store: Store, alert: Alert) -> tuple[Mention | None, Customer | None]:
+    """The newest evidence mention and the linked customer, for a message about ``alert``."""
+    mentions = store.get_mentions(alert.mention_ids[-1:]) if alert.mention_ids else []
+    customer = store.get_customer(alert.customer_id) if alert.customer_id else None
+    return (mentions[0] if mentions else None), customer
+
+
+def attach_deliveries(
+    store: Store, settings: Settings, alert: Alert, *, kind: str, change: str, version: int, channels: list[str],
+    now: datetime, mention: Mention | None, customer: Customer | None,
+) -> list[Delivery]:
+    """Deliveries for a notifying change unless muted; records the decision on the timeline."""
+    decision = mute_decision(store, alert, now)
+    if decision.kind:
+        alert.timeline.append(AlertEvent(at=now, kind=decision.kind, note=decision.detail, data=decision.data or {}))
+    if decision.muted or not channels:
+        return []
+    payload = build_message(alert, kind, change, settings, mention, customer)
+    payload["version"] = version
+    deliveries = deliveries_for(alert.id, version, kind, channels, payload, now)
+    alert.last_notified_at = now
+    alert.timeline.append(AlertEvent(at=now, kind="notified", data={
+        "kind": kind, "channels": [d.channel for d in deliveries], "delivery_ids": [d.id for d in deliveries]}))
+    return deliveries
+
+
+def write_change(
+    store: Store, settings: Settings, change: GroupChange, now: datetime,
+    mention: Mention | None = None, customer: Customer | None = None,
+) -> Alert:
+    """One write of ``change`` (raises ConflictError when someone else wrote first)."""
+    alert = change.alert
+    version = 1 if change.is_new else change.expected_version + 1
+    deliveries: list[Delivery] = []
+    if change.notify_kind:
+        deliveries = attach_deliveries(
+            store, settings, alert, kind=change.notify_kind, change=change.change, version=version,
+            channels=list(alert.channels), now=now, mention=mention, customer=customer,
+        )
+    if change.is_new:
+        return store.create_alert(alert, deliveries)
+    return store.update_alert(alert, expected_version=change.expected_version, deliveries=deliveries)
+
+
+def publish_match(
+    store: Store, settings: Settings, rule: Rule, match: RuleMatch, now: datetime, customer: Customer | None = None,
+) -> Alert | None:
+    """Create or update the alert of ``match``'s situation; None when the match adds nothing."""
+    for _ in range(CONFLICT_RETRIES):
+        existing = store.find_alert_by_fingerprint(match.fingerprint)
+        change = merge_match(existing, match, rule, now)
+        if change is None:
+            return None
+        try:
+            return write_change(store, settings, change, now, match.mention, customer)
+        except ConflictError:
+            log.debug("alert %s changed under us; re-merging", match.fingerprint)
+    raise ConflictError(f"alert {match.fingerprint} kept changing; gave up after {CONFLICT_RETRIES} tries")

@@ -1,0 +1,61 @@
+"""key_customer_negative: a negative post by a linked key customer (by tier or lifetime value)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from alerts.rules.base import MentionContext, Rule, RuleMatch, RuleOptions
+from core.domain import Customer, Severity, TicketStatus
+
+OPEN_TICKET_STATES = (TicketStatus.open, TicketStatus.pending, TicketStatus.reopened)
+
+
+class KeyCustomerOptions(RuleOptions):
+    tiers: list[str] = Field(default_factory=lambda: ["gold", "platinum"])
+    min_lifetime_value: float | None = Field(default=None, ge=0)
+    critical_with_open_ticket: bool = True  # an unresolved ticket is the trigger point
+
+
+def open_ticket(customer: Customer):  # noqa: ANN201 - SupportTicket | None
+    """The customer's most recently opened unresolved ticket, if any."""
+    tickets = [t for t in customer.tickets if t.status in OPEN_TICKET_STATES]
+    return max(tickets, key=lambda t: t.opened_at) if tickets else None
+
+
+class KeyCustomerNegativeRule(Rule):
+    """Fires once per key customer; later negative posts are attached to the same alert."""
+
+    type_name = "key_customer_negative"
+    Options = KeyCustomerOptions
+
+    def is_key(self, customer: Customer) -> bool:
+        opts: KeyCustomerOptions = self.options  # type: ignore[assignment]
+        tiers = {t.lower() for t in opts.tiers}
+        by_tier = bool(customer.tier) and customer.tier.lower() in tiers
+        by_value = opts.min_lifetime_value is not None and (customer.lifetime_value or 0) >= opts.min_lifetime_value
+        return by_tier or by_value
+
+    def evaluate(self, ctx: MentionContext) -> list[RuleMatch]:
+        opts: KeyCustomerOptions = self.options  # type: ignore[assignment]
+        mention, customer = ctx.mention, ctx.customer
+        if customer is None or customer.erased or not self.is_fresh(mention, ctx.now):
+            return []
+        if mention.analysis is None or mention.analysis.sentiment != "negative" or not self.is_key(customer):
+            return []
+        ticket = open_ticket(customer)
+        who = f"{customer.name or customer.crm_id} ({customer.crm_id}, {customer.tier or 'no'} tier)"
+        reasons = [f"key customer {who} posted a negative mention"]
+        if ticket is not None:
+            days = (ctx.now - ticket.opened_at).total_seconds() / 86400
+            reasons.append(f"ticket {ticket.id} {ticket.status.value}, open {days:.0f} days")
+        reasons += list(mention.risk.reasons) if mention.risk else []
+        severity = Severity.critical if (ticket is not None and opts.critical_with_open_ticket) else self.severity
+        return [
+            RuleMatch(
+                rule=self.name, brand=brand, subject_kind="customer", subject_id=customer.crm_id,
+                severity=severity, title=f"{brand or 'Brand'}: key customer {customer.name or customer.crm_id} is complaining",
+                reasons=reasons, mention_ids=[mention.id], customer_id=customer.crm_id,
+                score=mention.risk.score if mention.risk else None, mention=mention,
+            )
+            for brand in self.brands_of(mention)
+        ]

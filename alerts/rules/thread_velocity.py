@@ -1,0 +1,70 @@
+"""thread_velocity: a post whose engagement grows faster than a given rate per hour."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from alerts.rules.base import MentionContext, Rule, RuleMatch, RuleOptions
+from core.domain import Mention, Severity
+
+
+class ThreadVelocityOptions(RuleOptions):
+    min_per_hour: float = Field(gt=0)
+    metric: Literal["shares", "replies", "likes", "views"] = "shares"
+    window_minutes: float = Field(default=60, gt=0)
+    critical_per_hour: float | None = Field(default=None, gt=0)
+    min_negative: bool = True  # only negative posts (a viral compliment is not an incident)
+
+
+def engagement_velocity(mention: Mention, metric: str, window: timedelta) -> float | None:
+    """Growth of ``metric`` per hour across the engagement points inside ``window``.
+
+    Uses the first and last re-crawl observations in the window; ``None`` when fewer than two
+    points carry the metric (one observation says nothing about speed).
+    """
+    points = [p for p in mention.engagement_history if getattr(p, metric) is not None]
+    if len(points) < 2:
+        return None
+    points.sort(key=lambda p: p.at)
+    last = points[-1]
+    inside = [p for p in points if last.at - p.at <= window]
+    first = inside[0] if len(inside) >= 2 else points[-2]
+    hours = (last.at - first.at).total_seconds() / 3600
+    if hours <= 0:
+        return None
+    return (getattr(last, metric) - getattr(first, metric)) / hours
+
+
+class ThreadVelocityRule(Rule):
+    """Fires on the thread (or the post, when it has no thread) whose engagement accelerates."""
+
+    type_name = "thread_velocity"
+    Options = ThreadVelocityOptions
+
+    def evaluate(self, ctx: MentionContext) -> list[RuleMatch]:
+        opts: ThreadVelocityOptions = self.options  # type: ignore[assignment]
+        mention = ctx.mention
+        if not self.is_fresh(mention, ctx.now):
+            return []
+        if opts.min_negative and (mention.analysis is None or mention.analysis.sentiment != "negative"):
+            return []
+        rate = engagement_velocity(mention, opts.metric, timedelta(minutes=opts.window_minutes))
+        if rate is None or rate < opts.min_per_hour:
+            return []
+        severity = Severity.critical if opts.critical_per_hour and rate >= opts.critical_per_hour else self.severity
+        subject_kind = "thread" if mention.thread_id else "mention"
+        subject_id = mention.thread_id or mention.id
+        reasons = [f"{opts.metric} +{rate:.0f}/h"] + (list(mention.risk.reasons) if mention.risk else [])
+        return [
+            RuleMatch(
+                rule=self.name, brand=brand, subject_kind=subject_kind, subject_id=subject_id,
+                severity=severity, title=f"{brand or 'Brand'}: negative thread spreading fast ({opts.metric} +{rate:.0f}/h)",
+                reasons=reasons, mention_ids=[mention.id], customer_id=mention.customer_id,
+                score=mention.risk.score if mention.risk else None, mention=mention,
+                facts={"velocity_per_hour": round(rate, 1), "metric": opts.metric},
+            )
+            for brand in self.brands_of(mention)
+        ]

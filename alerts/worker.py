@@ -1,0 +1,133 @@
+"""The alert stage worker: consumes the ``alert`` queue, evaluates rules, writes grouped alerts.
+
+Per batch: claim scored mentions from the ``alert`` work queue, read what the rules look at
+(the mention's risk, its thread and campaign, the linked customer and risk flag), evaluate
+the per-mention rules and publish each match (grouped, silenced/inhibited, alert + deliveries
+in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts and
+send reminders; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
+term) for the window ending now.
+
+Restart safety: queue items are acked only after their alerts are written; a replayed item is
+a no-op (its mention is already on the alert). The periodic checkpoint records the last
+evaluation, and a restart evaluates only the current window — never every missed one — so
+there is no flood of old alerts; ``max_mention_age_hours`` keeps backfilled posts quiet.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from alerts.escalation import escalate_due, send_reminders
+from alerts.publish import publish_match
+from alerts.rules import MentionContext, Rule, load_rules
+from core.clock import Clock
+from core.config import Settings
+from core.domain import Mention
+from core.store.port import Store
+
+log = logging.getLogger(__name__)
+
+STAGE = "alert"
+PERIODIC_CHECKPOINT = "alerts:periodic"
+
+
+class AlertWorker:
+    """``AlertWorker(settings, store, clock, name)``; ``run_once()`` handles one batch."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock, name: str, *,
+                 batch: int = 50, lease_seconds: float = 60, tick_seconds: float = 5,
+                 periodic_seconds: float = 60, rules: list[Rule] | None = None) -> None:
+        self.settings, self.store, self.clock, self.name = settings, store, clock, name
+        self.batch, self.lease_seconds = batch, lease_seconds
+        self.tick_seconds, self.periodic_seconds = tick_seconds, periodic_seconds
+        self.rules = load_rules(settings) if rules is None else rules
+        self.mention_rules = [r for r in self.rules if not r.periodic]
+        self.periodic_rules = [r for r in self.rules if r.periodic]
+        self._last_tick: datetime | None = None
+
+    # ------------------------------------------------------------------ queue
+    def run_once(self) -> int:
+        """Process one claimed batch plus any due escalation/periodic work; returns items handled."""
+        handled = self.process_queue()
+        handled += self.tick()
+        return handled
+
+    def process_queue(self) -> int:
+        now = self.clock.now()
+        items = self.store.claim(STAGE, self.name, self.batch, self.lease_seconds, now=now)
+        if not items:
+            return 0
+        mentions = {m.id: m for m in self.store.get_mentions([i.mention_id for i in items])}
+        done: list[str] = []
+        for item in items:
+            mention = mentions.get(item.mention_id)
+            if mention is None:
+                done.append(item.mention_id)  # deleted/erased since it was queued: nothing to alert on
+                continue
+            try:
+                self.evaluate_mention(mention, now)
+            except Exception as exc:  # noqa: BLE001 - one bad mention must not block the batch
+                log.exception("alert rules failed on mention %s", mention.id)
+                self.store.fail(STAGE, self.name, mention.id, f"{type(exc).__name__}: {exc}", retry_in_seconds=30, now=now)
+            else:
+                done.append(mention.id)
+        self.store.ack(STAGE, self.name, done)
+        return len(items)
+
+    def context_for(self, mention: Mention, now: datetime) -> MentionContext:
+        store = self.store
+        return MentionContext(
+            mention=mention, now=now,
+            thread=store.get_thread(mention.thread_id) if mention.thread_id else None,
+            campaign=store.get_campaign(mention.campaign_id) if mention.campaign_id else None,
+            customer=store.get_customer(mention.customer_id) if mention.customer_id else None,
+            risk_flag=store.get_risk_flag(mention.customer_id) if mention.customer_id else None,
+        )
+
+    def evaluate_mention(self, mention: Mention, now: datetime) -> int:
+        """Evaluate every per-mention rule on ``mention`` and publish the matches; returns alerts written."""
+        if mention.risk is None and mention.analysis is None:
+            return 0  # not scored yet: the risk stage will queue it again
+        ctx = self.context_for(mention, now)
+        written = 0
+        for rule in self.mention_rules:
+            for match in rule.evaluate(ctx):
+                if publish_match(self.store, self.settings, rule, match, now, ctx.customer) is not None:
+                    written += 1
+        return written
+
+    # ------------------------------------------------------------------ timed work
+    def tick(self, force: bool = False) -> int:
+        """Escalations and reminders every ``tick_seconds``; periodic rules when their checkpoint is due."""
+        now = self.clock.now()
+        if not force and self._last_tick is not None and (now - self._last_tick).total_seconds() < self.tick_seconds:
+            return 0
+        self._last_tick = now
+        handled = escalate_due(self.store, self.settings, now)
+        handled += send_reminders(self.store, self.settings, self.rules, now)
+        handled += self.run_periodic(now, force=force)
+        return handled
+
+    def run_periodic(self, now: datetime, force: bool = False) -> int:
+        """Evaluate periodic rules for the window ending ``now`` when the shared checkpoint is due."""
+        if not self.periodic_rules:
+            return 0
+        last_raw = self.store.get_checkpoint(PERIODIC_CHECKPOINT)
+        last = datetime.fromisoformat(last_raw) if last_raw else None
+        if not force and last is not None and now - last < timedelta(seconds=self.periodic_seconds):
+            return 0
+        # Record first: a second worker arriving now skips, and a crash mid-run costs one window at most.
+        self.store.set_checkpoint(PERIODIC_CHECKPOINT, now.isoformat())
+        written = 0
+        for rule in self.periodic_rules:
+            try:
+                matches = rule.evaluate_periodic(self.store, now)
+            except Exception:  # noqa: BLE001 - one broken rule must not stop the others
+                log.exception("periodic rule %s failed", rule.name)
+                continue
+            for match in matches:
+                customer = self.store.get_customer(match.customer_id) if match.customer_id else None
+                if publish_match(self.store, self.settings, rule, match, now, customer) is not None:
+                    written += 1
+        return written
