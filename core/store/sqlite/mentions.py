@@ -205,8 +205,10 @@ class MentionsMixin:
         inserts: list[tuple[Any, ...]] = []
         fts_rows: list[tuple[int, str]] = []
         brand_rows: list[tuple[int, str]] = []
-        analyze: list[str] = []
-        risk: list[str] = []
+        # Queue items are due from the crawl time (capped at now), so a simulated clock
+        # driving claims with an earlier ``now`` still sees them.
+        analyze: dict[str, int] = {}
+        risk: dict[str, int] = {}
         for old_rk, old, m in entries:
             ms = to_ms(m.published_at)
             if old_rk is None or old is None:
@@ -214,7 +216,7 @@ class MentionsMixin:
                 inserts.append((rk, m.id, *row_values(m), m.model_dump_json()))
                 fts_rows.append((rk, fts_body(m)))
                 brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
-                analyze.append(m.id)
+                analyze[m.id] = min(now, to_ms(m.crawled_at))
                 continue
             same_time = to_ms(old.published_at) == ms
             rk = old_rk if same_time else self._free_key(conn, ms, m.id, used)
@@ -227,7 +229,7 @@ class MentionsMixin:
             conn.execute("DELETE FROM mention_brands WHERE rk = ?", (old_rk,))
             brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
             if m.analysis is not None:
-                risk.append(m.id)
+                risk[m.id] = min(now, to_ms(m.crawled_at))
         if inserts:
             conn.executemany(_INSERT_MENTION, inserts)
         if fts_rows:
@@ -235,9 +237,9 @@ class MentionsMixin:
         if brand_rows:
             conn.executemany("INSERT OR IGNORE INTO mention_brands(rk, brand) VALUES (?, ?)", brand_rows)
         if analyze:
-            self._enqueue_in(conn, "analyze", analyze, now)
+            self._enqueue_in(conn, "analyze", list(analyze), now, list(analyze.values()))
         if risk:
-            self._enqueue_in(conn, "risk", risk, now)
+            self._enqueue_in(conn, "risk", list(risk), now, list(risk.values()))
 
     def _free_key(self, conn: sqlite3.Connection, ms: int, mention_id: str, used: set[int]) -> int:
         """A free time-ordered key for ``ms``: start at a slot derived from the id, probe on."""

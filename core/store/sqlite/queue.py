@@ -30,7 +30,11 @@ class QueueMixin:
         with self._write() as conn:
             return self._enqueue_in(conn, stage, ids, now_ms(now))
 
-    def _enqueue_in(self, conn: sqlite3.Connection, stage: str, ids: list[str], now: int) -> int:
+    def _enqueue_in(
+        self, conn: sqlite3.Connection, stage: str, ids: list[str], now: int, due: list[int] | None = None
+    ) -> int:
+        """Enqueue inside an open transaction; ``due`` gives each id its own ready time."""
+        times = due if due is not None else [now] * len(ids)
         before = conn.total_changes
         conn.executemany(
             "INSERT INTO work_queue(stage, mention_id, enqueued_ms, due_ms) VALUES (?, ?, ?, ?)"
@@ -40,7 +44,7 @@ class QueueMixin:
             "  due_ms = CASE WHEN dead THEN excluded.due_ms ELSE due_ms END,"
             "  dead = 0"
             " WHERE lease_owner IS NOT NULL OR dead",
-            [(stage, mid, now, now) for mid in ids],
+            [(stage, mid, t, t) for mid, t in zip(ids, times)],
         )
         return conn.total_changes - before
 

@@ -1,0 +1,82 @@
+"""The storage contract suite: one set of behaviour tests run against every adapter.
+
+The ``store`` fixture is parametrised over ``sqlite`` (always, a fresh file per test)
+and ``elasticsearch`` (only when ``BRANDGUARD_ES_URL`` is set, with a throw-away index
+prefix dropped at teardown). Run with ``pytest tests/contract -rs`` to see why the
+Elasticsearch run was skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+from uuid import uuid4
+
+import pytest
+
+from core.config import Settings, StoreSettings
+from core.domain import Author, Engagement, Mention, mention_id
+from core.store import open_store
+
+ES_SKIP_REASON = "BRANDGUARD_ES_URL not set: Elasticsearch contract run skipped"
+
+# A fixed "now" so tests do not depend on the wall clock.
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def _open(backend: str, tmp_path: Any) -> Any:
+    if backend == "sqlite":
+        settings = Settings(data_dir=tmp_path, store=StoreSettings(backend="sqlite", sqlite_path=tmp_path / "bg.db"))
+        return open_store(settings)
+    url = os.environ.get("BRANDGUARD_ES_URL")
+    if not url:
+        pytest.skip(ES_SKIP_REASON)
+    settings = Settings(
+        data_dir=tmp_path,
+        store=StoreSettings(backend="elasticsearch", es_url=url, es_index_prefix=f"bgtest-{uuid4().hex[:8]}"),
+    )
+    return open_store(settings)
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A fresh, empty store of each adapter."""
+    backend = request.param
+    st = _open(backend, tmp_path)
+    try:
+        yield st
+    finally:
+        if backend != "sqlite":
+            st.drop_all()
+        st.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Any) -> Iterator[Any]:
+    """A SQLite store only (for the multi-process test)."""
+    st = _open("sqlite", tmp_path)
+    yield st
+    st.close()
+
+
+def refresh(store: Any) -> None:
+    """Make the latest writes visible to searches (Elasticsearch); a no-op on SQLite."""
+    if hasattr(store, "refresh"):
+        store.refresh()
+
+
+def make_mention(
+    native_id: str, text: str, *, platform: str = "forum", source: str = "digikala-forum",
+    handle: str = "sara_k", hours_ago: float = 1.0, title: str | None = None,
+    brands: tuple[str, ...] = ("digikala",), likes: int | None = None, shares: int | None = None,
+    crawled_at: datetime | None = None, now: datetime = NOW, **extra: Any,
+) -> Mention:
+    """A mention as a crawler would produce it."""
+    return Mention(
+        id=mention_id(platform, native_id), platform=platform, source=source, native_id=native_id,
+        url=f"https://{platform}.example/p/{native_id}", title=title, text=text,
+        author=Author(platform=platform, handle=handle, name=handle.replace("_", " ").title()),
+        published_at=now - timedelta(hours=hours_ago), crawled_at=crawled_at or now,
+        engagement=Engagement(likes=likes, shares=shares), brands=list(brands), **extra,
+    )
