@@ -39,7 +39,7 @@ class QueueMixin:
         conn.executemany(
             "INSERT INTO work_queue(stage, mention_id, enqueued_ms, due_ms) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(stage, mention_id) DO UPDATE SET"
-            "  rerun = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE rerun END,"
+            "  rerun_ms = CASE WHEN lease_owner IS NOT NULL THEN excluded.due_ms ELSE rerun_ms END,"
             "  attempts = CASE WHEN dead THEN 0 ELSE attempts END,"
             "  due_ms = CASE WHEN dead THEN excluded.due_ms ELSE due_ms END,"
             "  dead = 0"
@@ -63,7 +63,7 @@ class QueueMixin:
                 (stage, t, limit),
             ).fetchall()
             conn.executemany(
-                "UPDATE work_queue SET lease_owner = ?, due_ms = ?, attempts = attempts + 1, rerun = 0"
+                "UPDATE work_queue SET lease_owner = ?, due_ms = ?, attempts = attempts + 1, rerun_ms = NULL"
                 " WHERE stage = ? AND mention_id = ?",
                 [(worker, until, stage, mid) for mid, _, _ in rows],
             )
@@ -77,17 +77,16 @@ class QueueMixin:
         ids = list(dict.fromkeys(mention_ids))
         if not ids:
             return 0
-        t = now_ms(None)
         with self._write() as conn:
             before = conn.total_changes
             conn.executemany(
-                "DELETE FROM work_queue WHERE stage = ? AND mention_id = ? AND lease_owner = ? AND rerun = 0",
+                "DELETE FROM work_queue WHERE stage = ? AND mention_id = ? AND lease_owner = ? AND rerun_ms IS NULL",
                 [(stage, mid, worker) for mid in ids],
             )
             conn.executemany(
-                "UPDATE work_queue SET lease_owner = NULL, rerun = 0, attempts = 0, due_ms = ?,"
-                " enqueued_ms = ? WHERE stage = ? AND mention_id = ? AND lease_owner = ? AND rerun = 1",
-                [(t, t, stage, mid, worker) for mid in ids],
+                "UPDATE work_queue SET lease_owner = NULL, attempts = 0, due_ms = rerun_ms, enqueued_ms = rerun_ms,"
+                " rerun_ms = NULL WHERE stage = ? AND mention_id = ? AND lease_owner = ? AND rerun_ms IS NOT NULL",
+                [(stage, mid, worker) for mid in ids],
             )
             return conn.total_changes - before
 

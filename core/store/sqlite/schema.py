@@ -53,7 +53,7 @@ CREATE TABLE work_queue (
     enqueued_ms INTEGER NOT NULL,
     due_ms INTEGER NOT NULL,         -- ready time, or lease end while leased
     lease_owner TEXT,
-    rerun INTEGER NOT NULL DEFAULT 0, -- enqueued again while leased: run once more after ack
+    rerun_ms INTEGER,                -- enqueued again (at) while leased: run once more after ack
     dead INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     PRIMARY KEY (stage, mention_id)
