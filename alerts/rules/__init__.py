@@ -67,13 +67,14 @@ def build_rule(index: int, raw: Any, settings: Settings) -> Rule:
         options = cls.Options.model_validate({k: v for k, v in raw.items() if k not in common_keys})
     except ValidationError as exc:
         problems += _errors(where, exc)
-    if common is not None:
-        for channel in common.channels:
-            if channel not in settings.alerts.channels:
-                problems.append(f"{where}: channels: unknown channel {channel!r} (configure it under alerts.channels)")
-        for brand in common.brands:
-            if settings.brand(brand) is None:
-                problems.append(f"{where}: brands: unknown brand {brand!r}")
+    # Checked on the raw values too, so one bad field does not hide another.
+    for key, known, what in (("channels", settings.alerts.channels, "channel"), ("brands", None, "brand")):
+        values = raw.get(key) or []
+        for value in values if isinstance(values, list) else []:
+            missing = value not in known if known is not None else settings.brand(str(value)) is None
+            if missing:
+                hint = " (configure it under alerts.channels)" if key == "channels" else ""
+                problems.append(f"{where}: {key}: unknown {what} {value!r}{hint}")
     if problems:
         raise RuleConfigError(problems)
     assert common is not None and options is not None
