@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from core.domain import Author, Engagement, EngagementPoint, Mention, mention_id
+from core.domain import Author, Engagement, Mention, mention_id
 from crawlers.items import PostItem
 from crawlers.sources import brandguard_settings, crawl_now
 
@@ -29,10 +29,8 @@ class BuildMentionPipeline:
 
 
 def build_mention(item: PostItem, now, brand_owned: bool) -> Mention:  # noqa: ANN001 - datetime
-    """The Mention for ``item`` with a stable id and its first engagement point."""
-    counts = {"likes": item.likes, "shares": item.shares, "replies": item.replies, "views": item.views}
-    engagement = Engagement(**counts)
-    history = [EngagementPoint(at=now, **counts)] if any(v is not None for v in counts.values()) else []
+    """The Mention for ``item`` with a stable id; the store keeps its engagement history."""
+    engagement = Engagement(likes=item.likes, shares=item.shares, replies=item.replies, views=item.views)
     return Mention(
         id=mention_id(item.platform, item.native_id),
         platform=item.platform,
@@ -51,7 +49,6 @@ def build_mention(item: PostItem, now, brand_owned: bool) -> Mention:  # noqa: A
         published_at=item.published_at,
         crawled_at=now,
         engagement=engagement,
-        engagement_history=history,
         rating=item.rating,
         brands=item.brands,
         brand_owned=brand_owned,

@@ -36,7 +36,8 @@ class MastodonSpider(SourceSpider):
 
     def start_requests_for(self, source: SourceSettings) -> Iterable[scrapy.Request]:
         opts = source.options
-        token = os.environ.get(opts["token_env"]) if opts.get("token_env") else None
+        # A real token comes from the environment (token_env); a literal ``token`` is for test instances.
+        token = os.environ.get(opts["token_env"]) if opts.get("token_env") else opts.get("token")
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"} if token else {"Accept": "application/json"}
         for base in source.urls:
             base = base.rstrip("/")
@@ -75,8 +76,7 @@ class MastodonSpider(SourceSpider):
         page = response.meta["page"]
         match = _LINK_NEXT_RE.search(response.headers.get(b"Link", b"").decode("latin-1"))
         if match and fresh and page < int(source.options.get("max_pages", 3)):
-            meta = dict(response.meta, page=page + 1)
-            yield scrapy.Request(match.group(1), self.parse_timeline, headers=response.meta["headers"], meta=meta)
+            yield scrapy.Request(match.group(1), self.parse_timeline, headers=response.meta["headers"], meta=_meta(response, page + 1))
 
     def parse_search(self, response: Response) -> Iterable[Any]:
         data = self._json(response)
@@ -131,7 +131,7 @@ class MastodonSpider(SourceSpider):
             if wants_context and self.matcher.match(item.text):
                 yield scrapy.Request(
                     f"{base}/api/v1/statuses/{status['id']}/context", self.parse_context,
-                    headers=response.meta["headers"], meta=dict(response.meta), cb_kwargs={"root": status},
+                    headers=response.meta["headers"], meta=_meta(response), cb_kwargs={"root": status},
                 )
         return fresh
 
@@ -156,3 +156,8 @@ class MastodonSpider(SourceSpider):
             likes=status.get("favourites_count"), shares=status.get("reblogs_count"),
             replies=status.get("replies_count"), lang=status.get("language"),
         )
+
+
+def _meta(response: Response, page: int = 1) -> dict[str, Any]:
+    """Our keys of ``response.meta`` only (never Scrapy's internal ones)."""
+    return {"source": response.meta["source"], "base": response.meta["base"], "headers": response.meta["headers"], "page": page}

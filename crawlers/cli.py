@@ -1,0 +1,64 @@
+"""``brandguard crawl``: crawl the configured sources once, or on their schedules."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from core.cli import ConfigOption, fail, settings_from_cli
+from crawlers.sources import check_settings  # noqa: F401 - used by `brandguard config check`
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``crawl`` command to the brandguard CLI."""
+
+    @app.command()
+    def crawl(
+        config: ConfigOption = None,
+        source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+        once: Annotated[bool, typer.Option("--once", help="Crawl once now and exit (default: follow the schedules).")] = False,
+        poll_seconds: Annotated[float, typer.Option(help="How often to check schedules when not --once.")] = 5.0,
+    ) -> None:
+        """Crawl sources (forums, reviews, RSS, Mastodon, Telegram) into the store."""
+        from crawlers.runner import CrawlError, CrawlScheduler, run_sources, select_sources
+
+        settings = settings_from_cli(config)
+        problems = check_settings(settings)
+        if problems:
+            raise fail("\n".join(problems))
+        try:
+            chosen = select_sources(settings, source)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        if not chosen:
+            raise fail("no enabled sources to crawl (add some under 'sources:' in the config)")
+        if once:
+            typer.echo(f"crawling {len(chosen)} source(s): {', '.join(s.name for s in chosen)}")
+            try:
+                summary = run_sources(settings, [s.name for s in chosen])
+            except CrawlError as exc:
+                raise fail(str(exc), code=1) from None
+            _print_summary(summary)
+            if not all(s.finished for s in summary.sources):
+                raise typer.Exit(1)
+            return
+        scheduled = settings.model_copy(update={"sources": chosen})
+        scheduler = CrawlScheduler(scheduled)
+        typer.echo(f"following the schedules of {len(chosen)} source(s); Ctrl-C to stop")
+        try:
+            while True:
+                ran = scheduler.run_due()
+                if ran and scheduler.last_summary is not None:
+                    _print_summary(scheduler.last_summary)
+                time.sleep(poll_seconds)
+        except KeyboardInterrupt:
+            typer.echo("stopped")
+
+
+def _print_summary(summary) -> None:  # noqa: ANN001 - CrawlSummary, imported lazily
+    for entry in summary.sources:
+        colour = typer.colors.GREEN if entry.finished and not entry.errors else typer.colors.YELLOW
+        typer.secho(f"  {entry.line()}", fg=colour)
+    typer.echo(f"done: {summary.pages} pages, {summary.created} new mentions, {summary.updated} updated")

@@ -1,0 +1,149 @@
+"""Run a crawl of some sources in this process (one Scrapy crawler per source).
+
+Only a child process should call :func:`crawl_here`: Twisted's reactor cannot be
+restarted, so ``crawlers.runner`` starts a fresh process for every crawl.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from core.config import Settings, SourceSettings
+from crawlers.sources import source_dir
+
+SPIDERS = {
+    "rss": "crawlers.spiders.rss:RssSpider",
+    "forum": "crawlers.spiders.forum:ForumSpider",
+    "mastodon": "crawlers.spiders.mastodon:MastodonSpider",
+    "telegram": "crawlers.spiders.telegram:TelegramSpider",
+    "hackernews": "crawlers.spiders.hackernews:HackerNewsSpider",
+}
+
+
+@dataclass
+class SourceSummary:
+    """What one source's crawl did."""
+
+    name: str
+    kind: str
+    finish_reason: str = "not started"
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dropped_unmatched: int = 0
+    malformed: int = 0
+    skipped_unchanged: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason == "finished"
+
+    def line(self) -> str:
+        return (
+            f"{self.name} ({self.kind}): {self.pages} pages, {self.created} new, {self.updated} updated, "
+            f"{self.dropped_unmatched} not about a brand, {self.malformed} malformed skipped, "
+            f"{self.skipped_unchanged} unchanged not re-fetched, {self.errors} errors — {self.finish_reason} in {self.seconds:.1f}s"
+        )
+
+
+@dataclass
+class CrawlSummary:
+    """All sources of one crawl run."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: list[SourceSummary] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(s.created for s in self.sources)
+
+    @property
+    def updated(self) -> int:
+        return sum(s.updated for s in self.sources)
+
+    @property
+    def pages(self) -> int:
+        return sum(s.pages for s in self.sources)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.finished and s.errors == 0 for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CrawlSummary":
+        return cls(data["started_at"], data.get("finished_at"), [SourceSummary(**s) for s in data.get("sources", [])])
+
+
+def jobdir(settings: Settings, source: SourceSettings) -> str:
+    return str(source_dir(settings, source.name) / "job")
+
+
+def crawler_settings(settings: Settings, source: SourceSettings, now: datetime | None, extra: dict[str, Any] | None) -> Any:
+    """Scrapy settings for one source: project defaults, the source's overrides, JOBDIR."""
+    from scrapy.settings import Settings as ScrapySettings
+
+    result = ScrapySettings()
+    result.setmodule("crawlers.settings", priority="project")
+    result.update(source.options.get("scrapy") or {}, priority="spider")
+    result.update(extra or {}, priority="cmdline")
+    result.set("JOBDIR", jobdir(settings, source), priority="cmdline")
+    result.set("BRANDGUARD_SETTINGS", settings, priority="cmdline")
+    if now is not None:
+        result.set("BRANDGUARD_NOW", now.isoformat(), priority="cmdline")
+    return result
+
+
+def crawl_here(
+    settings: Settings, sources: list[SourceSettings], now: datetime | None = None, extra: dict[str, Any] | None = None
+) -> CrawlSummary:
+    """Crawl ``sources`` concurrently in this process and summarise (starts the reactor)."""
+    from scrapy.crawler import Crawler, CrawlerProcess
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.utils.misc import load_object
+
+    summary = CrawlSummary(started_at=datetime.now(timezone.utc))
+    # The runner's settings are merged into every crawler (same priority wins), so keep them
+    # to the project defaults: per-source values (JOBDIR, overrides) live on each crawler.
+    base = ScrapySettings()
+    base.setmodule("crawlers.settings", priority="project")
+    if extra and "LOG_LEVEL" in extra:
+        base.set("LOG_LEVEL", extra["LOG_LEVEL"], priority="project")
+    process = CrawlerProcess(base)
+    crawlers: list[tuple[SourceSettings, Crawler, SourceSummary]] = []
+    started = time.monotonic()
+    for source in sources:
+        spider_cls = load_object(SPIDERS[source.kind].replace(":", "."))
+        # The first crawler installs the reactor (as CrawlerProcess._create_crawler does).
+        crawler = Crawler(spider_cls, crawler_settings(settings, source, now, extra), init_reactor=not crawlers)
+        entry = SourceSummary(source.name, source.kind)
+        crawlers.append((source, crawler, entry))
+        process.crawl(crawler, source=source.name)
+    process.start()
+    for source, crawler, entry in crawlers:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        entry.finish_reason = str(stats.get("finish_reason", "not started"))
+        entry.pages = int(stats.get("response_received_count", 0))
+        entry.created = int(stats.get("brandguard/stored_created", 0))
+        entry.updated = int(stats.get("brandguard/stored_updated", 0))
+        entry.unchanged = int(stats.get("brandguard/stored_unchanged", 0))
+        entry.dropped_unmatched = int(stats.get("brandguard/unmatched", 0))
+        entry.malformed = int(stats.get("brandguard/malformed", 0)) + int(stats.get("item_dropped_reasons_count/DropItem", 0)) - entry.dropped_unmatched
+        entry.skipped_unchanged = int(stats.get("brandguard/skipped_unchanged", 0))
+        entry.errors = int(stats.get("log_count/ERROR", 0))
+        entry.seconds = round(time.monotonic() - started, 2)
+        if entry.finished:
+            shutil.rmtree(jobdir(settings, source), ignore_errors=True)  # done: the next run starts fresh
+        summary.sources.append(entry)
+    summary.finished_at = datetime.now(timezone.utc)
+    return summary
