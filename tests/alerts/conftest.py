@@ -130,3 +130,28 @@ def open_test_store(settings: Settings):  # noqa: ANN201 - SqliteStore
     from core.store.sqlite import open_sqlite_store
 
     return open_sqlite_store(settings)
+
+
+def seed(store, mentions: list[Mention], *, threads=(), campaigns=(), customers=(), queue: bool = True) -> None:
+    """Store what the earlier stages would have written and queue the mentions for the alert stage."""
+    if customers:
+        assert store.upsert_customers(customers).ok
+    for t in threads:
+        store.upsert_thread(t)
+    for c in campaigns:
+        store.upsert_campaign(c)
+    report = store.upsert_mentions(mentions)
+    assert report.ok, report.failed
+    if queue:
+        store.enqueue("alert", [m.id for m in mentions], now=NOW)
+
+
+def drain(worker, limit: int = 100) -> int:
+    """Run a worker until it reports no work; returns the total handled."""
+    total = 0
+    for _ in range(limit):
+        handled = worker.run_once()
+        if not handled:
+            return total
+        total += handled
+    raise AssertionError("worker never went idle")
