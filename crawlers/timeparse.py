@@ -63,7 +63,10 @@ def parse_time(value: object, now: datetime | None = None, default_tz: tzinfo = 
         raise TimeParseError(f"no time given ({value!r})")
     text = " ".join(normalize_persian(value).split())
     for parser in (_relative, _jalali, _iso, _rfc822, _epoch):
-        result = parser(text, now, default_tz)
+        try:
+            result = parser(text, now, default_tz)
+        except TimeParseError as exc:
+            raise TimeParseError(f"{exc} (shown as {value!r})") from None
         if result is not None:
             return result
     try:
