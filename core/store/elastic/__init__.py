@@ -1,0 +1,102 @@
+"""The Elasticsearch adapter of the storage port (production and scale-out).
+
+``open_elastic_store(settings)`` connects with the official client, puts the versioned
+index templates and creates the aliases (idempotent), and returns an ``ElasticStore``
+that implements every Protocol of ``core.store.port``. Modules, one job each:
+
+- ``client``     connection, realtime reads with concurrency tokens, bulk with per-item results, cursors
+- ``indices``    templates, mappings, the Persian analyzer, aliases, migrations
+- ``mentions``   upsert (re-crawl merge, conditional writes), reads, patches
+- ``search``     query-language compiler, filters, sorts, facets, histogram
+- ``queue``      per-stage work queues with leases, checkpoints
+- ``customers``  customers, identity keys, links, audit
+- ``threads``    threads and campaigns
+- ``alerts``     alerts (version + fingerprint pointer), silences, the embedded outbox
+- ``outbox``     deliveries with leases
+- ``flags``      risk flags with the gap-safe feed, API keys
+
+Read-after-write: GETs by id are realtime; searches see writes after the next refresh
+(1 s by default). Tests call ``refresh()`` after writes. See docs/elasticsearch.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch, TransportError
+
+from core.config import Settings
+from core.store.elastic.alerts import AlertsMixin
+from core.store.elastic.client import build_client
+from core.store.elastic.customers import CustomersMixin
+from core.store.elastic.flags import RiskFlagsMixin
+from core.store.elastic.indices import SPECS, IndexNames, drop_indices, ensure_indices
+from core.store.elastic.mentions import MentionsMixin
+from core.store.elastic.outbox import OutboxMixin
+from core.store.elastic.queue import QueueMixin
+from core.store.elastic.search import SearchMixin, compile_query
+from core.store.elastic.threads import ThreadsMixin
+
+
+class ElasticStore(
+    MentionsMixin, SearchMixin, QueueMixin, CustomersMixin, ThreadsMixin, AlertsMixin, OutboxMixin, RiskFlagsMixin
+):
+    """Every port operation on one Elasticsearch cluster, under one index prefix."""
+
+    name = "elasticsearch"
+
+    def __init__(self, es: Elasticsearch, prefix: str, ensure: bool = True) -> None:
+        self._es = es
+        self._names = IndexNames(prefix)
+        self.setup_actions: list[str] = ensure_indices(es, self._names) if ensure else []
+
+    @property
+    def prefix(self) -> str:
+        return self._names.prefix
+
+    @property
+    def client(self) -> Elasticsearch:
+        return self._es
+
+    def ping(self) -> bool:
+        """True when the cluster answers."""
+        try:
+            return bool(self._es.ping())
+        except TransportError:
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        """Documents per index (alias) and queue depths per stage."""
+        counts = {}
+        for spec in SPECS:
+            if spec.kind in ("meta", "queue"):
+                continue
+            counts[spec.kind] = int(self._es.count(index=self._names.alias(spec.kind)).body["count"])
+        health = self._es.cluster.health().body
+        return {
+            "backend": self.name,
+            "prefix": self.prefix,
+            "cluster": {"name": health.get("cluster_name"), "status": health.get("status")},
+            "counts": counts,
+            "queues": {stage: self.queue_depth(stage) for stage in self.stages()},
+        }
+
+    def refresh(self) -> None:
+        """Make every write searchable now (tests; never called on a hot path)."""
+        self._es.indices.refresh(index=",".join(self._names.all_aliases()))
+
+    def drop_all(self) -> None:
+        """Delete this prefix's indices and templates (tests only)."""
+        drop_indices(self._es, self._names)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._es.close()
+
+
+def open_elastic_store(settings: Settings) -> ElasticStore:
+    """Connect to ``settings.store.es_url`` and make sure the indices exist."""
+    return ElasticStore(build_client(settings.store), settings.store.es_index_prefix)
+
+
+__all__ = ["ElasticStore", "compile_query", "open_elastic_store"]

@@ -1,0 +1,217 @@
+"""Connection to Elasticsearch and the small helpers every module of the adapter shares.
+
+- ``build_client``: the official client from ``StoreSettings`` (basic auth, API key, CA).
+- ``run_bulk``: ``helpers.streaming_bulk`` with ``raise_on_error=False`` and
+  ``raise_on_exception=False``; every item's outcome is returned, a failed item with its
+  id, HTTP status and reason, so callers report it instead of dropping it.
+- ``get_doc``/``mget_docs``: realtime reads that also return ``_seq_no``/``_primary_term``
+  (the optimistic-concurrency token for a following conditional write).
+- cursors: opaque URL-safe base64 of JSON, tagged with what they page through.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ConflictError as EsConflictError
+from elasticsearch.helpers import streaming_bulk
+
+from core.config import StoreSettings
+from core.store.port import StoreError
+
+BULK_CHUNK = 500  # actions per _bulk request
+
+
+def build_client(settings: StoreSettings) -> Elasticsearch:
+    """The official client for ``settings.es_url`` with its credentials.
+
+    A password without a user name authenticates as ``elastic`` (the compose default).
+    """
+    if not settings.es_url:
+        raise StoreError("store.es_url is not set: cannot open the Elasticsearch store")
+    options: dict[str, Any] = {"request_timeout": 30, "max_retries": 3, "retry_on_timeout": True}
+    if settings.es_api_key is not None:
+        options["api_key"] = settings.es_api_key.get_secret_value()
+    elif settings.es_password is not None:
+        options["basic_auth"] = (settings.es_username or "elastic", settings.es_password.get_secret_value())
+    if settings.es_ca_certs is not None:
+        options["ca_certs"] = str(settings.es_ca_certs)
+    return Elasticsearch(settings.es_url, **options)
+
+
+# ------------------------------------------------------------------ time
+
+
+def now_utc(now: datetime | None = None) -> datetime:
+    """``now`` as aware UTC, or the current time."""
+    if now is None:
+        return datetime.now(timezone.utc)
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def to_ms(value: datetime) -> int:
+    """Epoch milliseconds of an aware (or naive-UTC) time."""
+    return int(now_utc(value).timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """Aware UTC time of epoch milliseconds."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+def iso(value: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, as the date fields are queried."""
+    return now_utc(value).isoformat().replace("+00:00", "Z")
+
+
+# ------------------------------------------------------------------ cursors
+
+
+def encode_cursor(kind: str, values: Sequence[Any]) -> str:
+    """An opaque cursor: base64 of ``{"k": kind, "a": search_after values}``."""
+    raw = json.dumps({"k": kind, "a": list(values)}, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> list[Any]:
+    """The ``search_after`` values of a cursor made by ``encode_cursor(kind, ...)``."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if data.get("k") != kind or not isinstance(data.get("a"), list):
+            raise ValueError(f"it belongs to {data.get('k')!r}")
+        return data["a"]
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise StoreError(f"invalid {kind} cursor {cursor[:40]!r}: {exc}") from None
+
+
+# ------------------------------------------------------------------ reads
+
+
+@dataclass
+class Doc:
+    """One stored document with its concurrency token."""
+
+    id: str
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+    @property
+    def token(self) -> dict[str, int]:
+        """Keyword arguments for a conditional write of this exact version."""
+        return {"if_seq_no": self.seq_no, "if_primary_term": self.primary_term}
+
+
+def get_doc(es: Elasticsearch, index: str, doc_id: str) -> Doc | None:
+    """Realtime GET of one document (sees writes before any refresh), or None."""
+    body = es.options(ignore_status=404).get(index=index, id=doc_id).body
+    if not body.get("found"):
+        return None
+    return Doc(doc_id, body["_source"], body["_seq_no"], body["_primary_term"])
+
+
+def mget_docs(es: Elasticsearch, index: str, ids: Sequence[str]) -> dict[str, Doc]:
+    """Realtime multi-GET; missing ids are left out."""
+    out: dict[str, Doc] = {}
+    for start in range(0, len(ids), 1000):
+        part = list(ids[start:start + 1000])
+        if not part:
+            continue
+        for d in es.mget(index=index, ids=part).body.get("docs", []):
+            if d.get("found"):
+                out[d["_id"]] = Doc(d["_id"], d["_source"], d["_seq_no"], d["_primary_term"])
+    return out
+
+
+def index_if_unchanged(
+    es: Elasticsearch, index: str, doc: Doc, source: dict[str, Any], refresh: str | None = None
+) -> bool:
+    """Write ``source`` over ``doc`` only if it is still the version read
+    (``if_seq_no``/``if_primary_term``); False when someone else changed it first (409)."""
+    extra = {"refresh": refresh} if refresh else {}
+    try:
+        es.index(index=index, id=doc.id, document=source, **doc.token, **extra)
+    except EsConflictError:
+        return False
+    return True
+
+
+def create_if_absent(
+    es: Elasticsearch, index: str, doc_id: str, source: dict[str, Any], refresh: str | None = None
+) -> bool:
+    """Create the document only if no document has this id; False when one exists (409)."""
+    extra = {"refresh": refresh} if refresh else {}
+    try:
+        es.index(index=index, id=doc_id, document=source, op_type="create", **extra)
+    except EsConflictError:
+        return False
+    return True
+
+
+def search_hits(es: Elasticsearch, index: str, **body: Any) -> list[dict[str, Any]]:
+    """The hits of one search request."""
+    return es.search(index=index, **body).body["hits"]["hits"]
+
+
+# ------------------------------------------------------------------ bulk
+
+
+@dataclass
+class BulkItem:
+    """The outcome of one bulk action."""
+
+    op: str
+    id: str
+    status: int
+    result: str | None = None  # created, updated, deleted, noop
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+
+def error_reason(error: Any) -> str:
+    """``type: reason`` (and the cause's reason) of an Elasticsearch error object."""
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" (caused by {cause.get('type', 'error')}: {cause['reason']})"
+        return text
+    return str(error)
+
+
+def run_bulk(es: Elasticsearch, actions: Iterable[dict[str, Any]], refresh: str | None = None) -> list[BulkItem]:
+    """Send ``actions`` through ``streaming_bulk`` and return every item's outcome.
+
+    Nothing is raised for a failed item and nothing is dropped: a rejected item (400
+    mapping error, 409 conflict, a failed chunk) comes back with ``error`` set. If the
+    connection breaks mid-way, the items not yet answered come back failed with it.
+    """
+    actions = list(actions)
+    out: list[BulkItem] = []
+    extra = {"refresh": refresh} if refresh else {}
+    try:
+        for ok, info in streaming_bulk(
+            es, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=False, **extra
+        ):
+            op, item = next(iter(info.items()))
+            status = int(item.get("status", 500))
+            error = None if ok else error_reason(item.get("error", f"HTTP {status}"))
+            out.append(BulkItem(op, str(item.get("_id")), status, item.get("result"), error))
+    except (TransportError, ApiError) as exc:
+        for action in actions[len(out):]:
+            op = action.get("_op_type", "index")
+            out.append(BulkItem(op, str(action.get("_id")), 503, None, f"{type(exc).__name__}: {exc}"))
+    return out

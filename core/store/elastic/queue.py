@@ -1,0 +1,170 @@
+"""Per-stage work queues with leases, and named checkpoints.
+
+One document per (stage, mention) with ``_id`` ``<stage>:<mention id>``. ``due_ms`` is
+when it can next be claimed: its ready time, or its lease's end while a worker holds
+it, so a killed worker's item becomes claimable again by itself.
+
+A claim searches due candidates and then writes each one with ``if_seq_no`` /
+``if_primary_term`` of the version it saw: of two workers racing for an item, one
+write wins and the other gets 409 and simply does not get that item. The candidate
+search may see a slightly stale (not yet refreshed) version; the conditional write
+then fails, so staleness can only cost a claim, never double-lease an item. Ack and
+fail are realtime GETs plus conditional writes, so a worker whose lease was taken
+over cannot remove or fail the new holder's item.
+
+Enqueueing is one bulk of scripted ``update``s with an ``upsert``: a new id is
+created; an id leased right now is marked ``rerun`` (queued again after its ack); a
+dead one is revived; an id already waiting is a ``noop``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from core.store.elastic.client import (
+    from_ms, get_doc, index_if_unchanged, mget_docs, now_utc, run_bulk, search_hits, to_ms,
+)
+from core.store.port import StoreError, WorkItem
+
+ENQUEUE_SCRIPT = (
+    "if (ctx._source.lease_owner != null) { ctx._source.rerun = true; }"
+    " else if (ctx._source.dead == true) { ctx._source.dead = false; ctx._source.attempts = 0;"
+    " ctx._source.due_ms = params.now; }"
+    " else { ctx.op = 'noop'; }"
+)
+
+
+def queue_id(stage: str, mention_id: str) -> str:
+    """The deterministic ``_id`` of a queue item."""
+    return f"{stage}:{mention_id}"
+
+
+class QueueMixin:
+    """Work queues and checkpoints."""
+
+    def enqueue(self, stage: str, mention_ids: Iterable[str], now: datetime | None = None) -> int:
+        """Queue ids for ``stage``; returns how many were new, revived or marked to re-run."""
+        ids = list(dict.fromkeys(mention_ids))
+        if not ids:
+            return 0
+        t = to_ms(now_utc(now))
+        index = self._names.alias("queue")
+        actions = [{
+            "_op_type": "update", "_index": index, "_id": queue_id(stage, mid),
+            "script": {"source": ENQUEUE_SCRIPT, "lang": "painless", "params": {"now": t}},
+            "upsert": {"stage": stage, "mention_id": mid, "enqueued_ms": t, "due_ms": t, "attempts": 0,
+                       "lease_owner": None, "rerun": False, "dead": False, "last_error": None},
+        } for mid in ids]
+        items = run_bulk(self._es, actions)
+        failed = [f"{i.id}: {i.error}" for i in items if not i.ok]
+        if failed:
+            raise StoreError(f"could not queue {len(failed)} item(s) for {stage!r}: " + "; ".join(failed[:5]))
+        return sum(1 for i in items if i.result in ("created", "updated"))
+
+    def claim(
+        self, stage: str, worker: str, limit: int, lease_seconds: float, now: datetime | None = None
+    ) -> list[WorkItem]:
+        """Lease up to ``limit`` due items of ``stage`` to ``worker``, oldest due first."""
+        if limit <= 0:
+            return []
+        t = to_ms(now_utc(now))
+        until = t + int(lease_seconds * 1000)
+        index = self._names.alias("queue")
+        hits = search_hits(
+            self._es, index, size=limit, seq_no_primary_term=True,
+            query={"bool": {"filter": [{"term": {"stage": stage}}, {"term": {"dead": False}},
+                                       {"range": {"due_ms": {"lte": t}}}]}},
+            sort=[{"due_ms": "asc"}, {"mention_id": "asc"}],
+        )
+        actions, planned = [], {}
+        for hit in hits:
+            src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun=False,
+                       attempts=int(hit["_source"].get("attempts", 0)) + 1)
+            planned[hit["_id"]] = src
+            actions.append({"_op_type": "index", "_index": index, "_id": hit["_id"], "_source": src,
+                            "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
+        claimed = []
+        for item in run_bulk(self._es, actions):
+            if item.ok:  # 409: another worker won this one
+                src = planned[item.id]
+                claimed.append(WorkItem(stage=stage, mention_id=src["mention_id"], attempts=src["attempts"],
+                                        enqueued_at=from_ms(src["enqueued_ms"])))
+        return claimed
+
+    def ack(self, stage: str, worker: str, mention_ids: Iterable[str]) -> int:
+        """Remove items this worker still holds (items marked to run again are re-queued)."""
+        ids = [queue_id(stage, mid) for mid in dict.fromkeys(mention_ids)]
+        if not ids:
+            return 0
+        t = to_ms(now_utc(None))
+        index = self._names.alias("queue")
+        actions: list[dict[str, Any]] = []
+        for doc in mget_docs(self._es, index, ids).values():
+            if doc.source.get("lease_owner") != worker:
+                continue
+            if doc.source.get("rerun"):
+                src = dict(doc.source, lease_owner=None, rerun=False, attempts=0, due_ms=t, enqueued_ms=t)
+                actions.append({"_op_type": "index", "_index": index, "_id": doc.id, "_source": src, **doc.token})
+            else:
+                actions.append({"_op_type": "delete", "_index": index, "_id": doc.id, **doc.token})
+        return sum(1 for item in run_bulk(self._es, actions) if item.ok)
+
+    def fail(
+        self, stage: str, worker: str, mention_id: str, error: str, retry_in_seconds: float = 60,
+        max_attempts: int = 5, now: datetime | None = None,
+    ) -> None:
+        """Record a failed attempt: retry after ``retry_in_seconds`` or, after
+        ``max_attempts`` attempts, mark the item dead. Ignored if the lease was lost."""
+        index = self._names.alias("queue")
+        doc = get_doc(self._es, index, queue_id(stage, mention_id))
+        if doc is None or doc.source.get("lease_owner") != worker:
+            return
+        t = to_ms(now_utc(now))
+        src = dict(doc.source, lease_owner=None, last_error=error,
+                   dead=int(doc.source.get("attempts", 0)) >= max_attempts,
+                   due_ms=t + int(retry_in_seconds * 1000))
+        index_if_unchanged(self._es, index, doc, src)
+
+    def queue_depth(self, stage: str, now: datetime | None = None) -> dict[str, int]:
+        """Counts of ``stage``: ready (claimable now), leased, delayed (waiting to retry), dead."""
+        t = to_ms(now_utc(now))
+        live = {"term": {"dead": False}}
+        filters = {
+            "ready": {"bool": {"filter": [live, {"range": {"due_ms": {"lte": t}}}]}},
+            "leased": {"bool": {"filter": [live, {"range": {"due_ms": {"gt": t}}}, {"exists": {"field": "lease_owner"}}]}},
+            "delayed": {"bool": {"filter": [live, {"range": {"due_ms": {"gt": t}}}],
+                                 "must_not": [{"exists": {"field": "lease_owner"}}]}},
+            "dead": {"term": {"dead": True}},
+        }
+        resp = self._es.search(index=self._names.alias("queue"), size=0, query={"term": {"stage": stage}},
+                               aggs={"depth": {"filters": {"filters": filters}}}).body
+        buckets = resp["aggregations"]["depth"]["buckets"]
+        return {name: int(buckets[name]["doc_count"]) for name in ("ready", "leased", "delayed", "dead")}
+
+    def dead_items(self, stage: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Items of ``stage`` that failed ``max_attempts`` times, with their last error."""
+        hits = search_hits(self._es, self._names.alias("queue"), size=limit,
+                           query={"bool": {"filter": [{"term": {"stage": stage}}, {"term": {"dead": True}}]}},
+                           sort=[{"enqueued_ms": "asc"}, {"mention_id": "asc"}])
+        return [{"stage": stage, "mention_id": h["_source"]["mention_id"], "attempts": h["_source"].get("attempts", 0),
+                 "error": h["_source"].get("last_error"), "enqueued_at": from_ms(h["_source"]["enqueued_ms"])}
+                for h in hits]
+
+    def stages(self) -> list[str]:
+        """Stages that have queue items."""
+        resp = self._es.search(index=self._names.alias("queue"), size=0,
+                               aggs={"stages": {"terms": {"field": "stage", "size": 100}}}).body
+        return sorted(b["key"] for b in resp["aggregations"]["stages"]["buckets"])
+
+    # ------------------------------------------------------------ checkpoints
+
+    def get_checkpoint(self, name: str) -> str | None:
+        """The stored value of checkpoint ``name`` (realtime), or None."""
+        doc = get_doc(self._es, self._names.alias("meta"), f"checkpoint:{name}")
+        return doc.source.get("text") if doc else None
+
+    def set_checkpoint(self, name: str, value: str) -> None:
+        """Store (replace) checkpoint ``name``."""
+        self._es.index(index=self._names.alias("meta"), id=f"checkpoint:{name}",
+                       document={"kind": "checkpoint", "name": name, "text": value})
