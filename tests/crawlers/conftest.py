@@ -50,3 +50,22 @@ def by_author(mentions: list[Mention]) -> dict[str, list[Mention]]:
     for m in mentions:
         out.setdefault(m.author.handle or "", []).append(m)
     return out
+
+
+def spider_for(spider_cls: Any, settings: Settings, source: str, now: datetime = NOW) -> Any:
+    """A spider bound to ``source`` without running a crawl (for parse-level tests)."""
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(spider_cls, {"BRANDGUARD_SETTINGS": settings, "BRANDGUARD_NOW": now.isoformat()})
+    spider = spider_cls.from_crawler(crawler, source=source)
+    crawler.spider = spider
+    return spider
+
+
+def response_for(url: str, body: str | bytes, **meta: Any) -> Any:
+    """An HTML/text response for ``url`` whose request carries ``meta``."""
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return HtmlResponse(url=url, body=data, encoding="utf-8", request=Request(url, meta=meta))
