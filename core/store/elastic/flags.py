@@ -9,15 +9,16 @@ cursor past 7 and miss it for ever. The design:
    takes the next seq and adds it to ``inflight`` with one conditional write
    (``if_seq_no``/``if_primary_term``; a 409 retries), so seqs are unique.
 2. **Write**: the flag document (``_id`` = crm id, one per customer, so only its newest
-   change is kept) is written with ``refresh="wait_for"``: when the call returns it is
-   searchable. Flags change only when level/score/reasons/evidence change, so this is
-   not a hot path.
+   change is kept) is written (a conditional write: two writers of one customer cannot
+   both land) -- no refresh, so writers stay fast.
 3. **Release**: the writer removes its seq from ``inflight`` (conditional write, retried).
 4. **Feed**: the reader reads the counter (realtime GET) and serves only seqs up to the
    *watermark*: one below the lowest seq still in flight (or the last seq if none).
-   Everything at or below the watermark is already searchable, so a cursor never jumps
-   over a change that becomes visible later: no misses; seqs are unique and the cursor
-   only moves forward: no duplicates.
+   Everything at or below the watermark has been written; the reader then refreshes the
+   (small) risk-flags index, so it is all searchable before the search. A cursor never
+   jumps over a change that becomes visible later: no misses; seqs are unique and the
+   cursor only moves forward: no duplicates. The refresh is on the poll path of the CRM
+   (one per feed page, cheap when nothing changed), never on a write path.
 
 A writer that dies between 1 and 3 would hold the watermark back for ever, so an
 in-flight entry older than ``INFLIGHT_TIMEOUT_S`` is ignored (and pruned). The honest
@@ -107,8 +108,8 @@ class RiskFlagsMixin:
             try:
                 stored = flag.model_copy(update={"seq": seq})
                 body = stored.model_dump(mode="json")
-                ok = (create_if_absent(self._es, index, flag.crm_id, body, refresh="wait_for") if doc is None
-                      else index_if_unchanged(self._es, index, doc, body, refresh="wait_for"))
+                ok = (create_if_absent(self._es, index, flag.crm_id, body) if doc is None
+                      else index_if_unchanged(self._es, index, doc, body))
             finally:
                 self._release_seq(seq)
             if ok:
@@ -132,6 +133,8 @@ class RiskFlagsMixin:
         watermark = self._watermark()
         if watermark <= after:
             return FeedPage(items=[], next_cursor=str(after))
+        # Every seq <= watermark was written before its release; make them searchable.
+        self._es.indices.refresh(index=self._names.alias("riskflags"))
         hits = search_hits(self._es, self._names.alias("riskflags"), size=limit,
                            query={"range": {"seq": {"gt": after, "lte": watermark}}}, sort=[{"seq": "asc"}])
         items = [RiskFlag.model_validate(h["_source"]) for h in hits]

@@ -120,7 +120,7 @@ SPECS: tuple[IndexSpec, ...] = (
     IndexSpec("mentions", 1, _MENTION_PROPERTIES, PERSIAN_ANALYSIS, {"refresh_interval": "1s"}),
     IndexSpec("queue", 1, {
         "stage": KW, "mention_id": KW, "enqueued_ms": LONG, "due_ms": LONG, "attempts": INT,
-        "lease_owner": KW, "rerun": BOOL, "dead": BOOL, "last_error": {"type": "text", "index": False},
+        "lease_owner": KW, "rerun_ms": LONG, "dead": BOOL, "last_error": {"type": "text", "index": False},
     }),
     IndexSpec("meta", 1, {"kind": KW, "name": KW, "alert_id": KW, "value": LONG}),
     IndexSpec("customers", 1, {

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from core.domain import Analysis, EngagementPoint, Mention, RiskScore
 from core.query import MatchText
-from core.store.elastic.client import BulkItem, mget_docs, run_bulk
+from core.store.elastic.client import BulkItem, mget_docs, now_utc, run_bulk, to_ms
 from core.store.port import BulkReport, ItemError, MentionPatch
 from core.store.sqlite.mentions import dominant_emotion, fts_body, merge_recrawl
 
@@ -116,6 +116,7 @@ class MentionsMixin:
         pending = list(incoming)
         analyze: list[str] = []
         risk: list[str] = []
+        now = to_ms(now_utc(None))
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
@@ -137,10 +138,11 @@ class MentionsMixin:
             pending = retry
         for mid in pending:
             report.failed.append(ItemError(id=mid, error=f"conflict: changed concurrently {MAX_ROUNDS} times"))
-        if analyze:
-            self.enqueue("analyze", analyze)
-        if risk:
-            self.enqueue("risk", risk)
+        # Queue items are due from the crawl time (capped at now), as in the SQLite adapter,
+        # so a simulated clock driving claims with an earlier ``now`` still sees them.
+        due = {mid: min(now, to_ms(incoming[mid][-1].crawled_at)) for mid in analyze + risk}
+        self._enqueue_due("analyze", {mid: due[mid] for mid in analyze})
+        self._enqueue_due("risk", {mid: due[mid] for mid in risk})
 
     def _plan(
         self, ids: list[str], incoming: dict[str, list[Mention]], report: BulkReport

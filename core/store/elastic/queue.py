@@ -13,7 +13,7 @@ fail are realtime GETs plus conditional writes, so a worker whose lease was take
 over cannot remove or fail the new holder's item.
 
 Enqueueing is one bulk of scripted ``update``s with an ``upsert``: a new id is
-created; an id leased right now is marked ``rerun`` (queued again after its ack); a
+created; an id leased right now gets ``rerun_ms`` (queued again, from that time, after its ack); a
 dead one is revived; an id already waiting is a ``noop``.
 """
 
@@ -28,11 +28,12 @@ from core.store.elastic.client import (
 from core.store.port import StoreError, WorkItem
 
 ENQUEUE_SCRIPT = (
-    "if (ctx._source.lease_owner != null) { ctx._source.rerun = true; }"
+    "if (ctx._source.lease_owner != null) { ctx._source.rerun_ms = params.due; }"
     " else if (ctx._source.dead == true) { ctx._source.dead = false; ctx._source.attempts = 0;"
-    " ctx._source.due_ms = params.now; }"
+    " ctx._source.due_ms = params.due; }"
     " else { ctx.op = 'noop'; }"
 )
+CLAIM_PAGES = 10  # candidate pages a claim walks past items other workers just took
 
 
 def queue_id(stage: str, mention_id: str) -> str:
@@ -45,17 +46,20 @@ class QueueMixin:
 
     def enqueue(self, stage: str, mention_ids: Iterable[str], now: datetime | None = None) -> int:
         """Queue ids for ``stage``; returns how many were new, revived or marked to re-run."""
-        ids = list(dict.fromkeys(mention_ids))
-        if not ids:
-            return 0
         t = to_ms(now_utc(now))
+        return self._enqueue_due(stage, {mid: t for mid in mention_ids})
+
+    def _enqueue_due(self, stage: str, due: dict[str, int]) -> int:
+        """Queue each id with its own ready time (epoch ms)."""
+        if not due:
+            return 0
         index = self._names.alias("queue")
         actions = [{
             "_op_type": "update", "_index": index, "_id": queue_id(stage, mid),
-            "script": {"source": ENQUEUE_SCRIPT, "lang": "painless", "params": {"now": t}},
+            "script": {"source": ENQUEUE_SCRIPT, "lang": "painless", "params": {"due": t}},
             "upsert": {"stage": stage, "mention_id": mid, "enqueued_ms": t, "due_ms": t, "attempts": 0,
-                       "lease_owner": None, "rerun": False, "dead": False, "last_error": None},
-        } for mid in ids]
+                       "lease_owner": None, "rerun_ms": None, "dead": False, "last_error": None},
+        } for mid, t in due.items()]
         items = run_bulk(self._es, actions)
         failed = [f"{i.id}: {i.error}" for i in items if not i.ok]
         if failed:
@@ -65,46 +69,58 @@ class QueueMixin:
     def claim(
         self, stage: str, worker: str, limit: int, lease_seconds: float, now: datetime | None = None
     ) -> list[WorkItem]:
-        """Lease up to ``limit`` due items of ``stage`` to ``worker``, oldest due first."""
+        """Lease up to ``limit`` due items of ``stage`` to ``worker``, oldest due first.
+
+        Candidates another worker took first (409 on the conditional write, or a stale
+        search view) are skipped and the search pages on, so a claim returns empty only
+        when nothing claimable is visible."""
         if limit <= 0:
             return []
         t = to_ms(now_utc(now))
         until = t + int(lease_seconds * 1000)
         index = self._names.alias("queue")
-        hits = search_hits(
-            self._es, index, size=limit, seq_no_primary_term=True,
-            query={"bool": {"filter": [{"term": {"stage": stage}}, {"term": {"dead": False}},
-                                       {"range": {"due_ms": {"lte": t}}}]}},
-            sort=[{"due_ms": "asc"}, {"mention_id": "asc"}],
-        )
+        query = {"bool": {"filter": [{"term": {"stage": stage}}, {"term": {"dead": False}},
+                                     {"range": {"due_ms": {"lte": t}}}]}}
+        claimed: list[WorkItem] = []
+        after: list[Any] | None = None
+        for _ in range(CLAIM_PAGES):
+            want = limit - len(claimed)
+            page = {"search_after": after} if after else {}
+            hits = search_hits(self._es, index, size=want, seq_no_primary_term=True, query=query,
+                               sort=[{"due_ms": "asc"}, {"mention_id": "asc"}], **page)
+            claimed += self._lease(index, hits, worker, until)
+            if len(hits) < want or len(claimed) >= limit:
+                break
+            after = hits[-1]["sort"]
+        return claimed
+
+    def _lease(self, index: str, hits: list[dict[str, Any]], worker: str, until: int) -> list[WorkItem]:
         actions, planned = [], {}
         for hit in hits:
-            src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun=False,
+            src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun_ms=None,
                        attempts=int(hit["_source"].get("attempts", 0)) + 1)
             planned[hit["_id"]] = src
             actions.append({"_op_type": "index", "_index": index, "_id": hit["_id"], "_source": src,
                             "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
-        claimed = []
-        for item in run_bulk(self._es, actions):
-            if item.ok:  # 409: another worker won this one
-                src = planned[item.id]
-                claimed.append(WorkItem(stage=stage, mention_id=src["mention_id"], attempts=src["attempts"],
-                                        enqueued_at=from_ms(src["enqueued_ms"])))
-        return claimed
+        return [  # 409: another worker won that one
+            WorkItem(stage=planned[i.id]["stage"], mention_id=planned[i.id]["mention_id"],
+                     attempts=planned[i.id]["attempts"], enqueued_at=from_ms(planned[i.id]["enqueued_ms"]))
+            for i in run_bulk(self._es, actions) if i.ok
+        ]
 
     def ack(self, stage: str, worker: str, mention_ids: Iterable[str]) -> int:
         """Remove items this worker still holds (items marked to run again are re-queued)."""
         ids = [queue_id(stage, mid) for mid in dict.fromkeys(mention_ids)]
         if not ids:
             return 0
-        t = to_ms(now_utc(None))
         index = self._names.alias("queue")
         actions: list[dict[str, Any]] = []
         for doc in mget_docs(self._es, index, ids).values():
             if doc.source.get("lease_owner") != worker:
                 continue
-            if doc.source.get("rerun"):
-                src = dict(doc.source, lease_owner=None, rerun=False, attempts=0, due_ms=t, enqueued_ms=t)
+            rerun = doc.source.get("rerun_ms")
+            if rerun is not None:  # enqueued again while leased: due again from that time
+                src = dict(doc.source, lease_owner=None, rerun_ms=None, attempts=0, due_ms=rerun, enqueued_ms=rerun)
                 actions.append({"_op_type": "index", "_index": index, "_id": doc.id, "_source": src, **doc.token})
             else:
                 actions.append({"_op_type": "delete", "_index": index, "_id": doc.id, **doc.token})
