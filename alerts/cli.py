@@ -23,6 +23,7 @@ ConfigOption = Annotated[
 ]
 OnceOption = Annotated[bool, typer.Option("--once", help="Work until idle, then exit.")]
 NameOption = Annotated[Optional[str], typer.Option("--name", help="Worker name (default: host-pid).")]
+LeaseOption = Annotated[float, typer.Option("--lease-seconds", min=1, help="How long claimed work stays ours; after a crash it is retried this much later.")]
 
 
 def check_settings(settings: Settings) -> list[str]:
@@ -59,7 +60,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(alerts_app, name="alerts")
 
     @app.command("alert")
-    def alert_command(config: ConfigOption = None, once: OnceOption = False, name: NameOption = None) -> None:
+    def alert_command(config: ConfigOption = None, once: OnceOption = False, name: NameOption = None,
+                      lease_seconds: LeaseOption = 60.0) -> None:
         """Run the alert worker: rules, grouping, silences, escalation (restart-safe)."""
         from alerts.rules import RuleConfigError
         from alerts.worker import AlertWorker
@@ -69,7 +71,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_from_cli(config)
         store = open_store(settings)
         try:
-            worker = AlertWorker(settings, store, SystemClock(), _worker_name(name, "alert"))
+            worker = AlertWorker(settings, store, SystemClock(), _worker_name(name, "alert"), lease_seconds=lease_seconds)
         except RuleConfigError as exc:
             store.close()
             raise fail(str(exc)) from None
@@ -83,7 +85,8 @@ def register(app: typer.Typer) -> None:
             store.close()
 
     @app.command("dispatch")
-    def dispatch_command(config: ConfigOption = None, once: OnceOption = False, name: NameOption = None) -> None:
+    def dispatch_command(config: ConfigOption = None, once: OnceOption = False, name: NameOption = None,
+                         lease_seconds: LeaseOption = 60.0) -> None:
         """Run the outbox dispatcher: send due deliveries with retries."""
         from alerts.dispatcher import Dispatcher
         from core.clock import SystemClock
@@ -91,7 +94,7 @@ def register(app: typer.Typer) -> None:
 
         settings = settings_from_cli(config)
         store = open_store(settings)
-        dispatcher = Dispatcher(settings, store, SystemClock(), _worker_name(name, "dispatch"))
+        dispatcher = Dispatcher(settings, store, SystemClock(), _worker_name(name, "dispatch"), lease_seconds=lease_seconds)
         try:
             handled = _run(dispatcher, once, idle_seconds=0.5)
             if once:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ class HttpReceiver:
         self.rejected: list[dict[str, Any]] = []
         self.failures: list[tuple[int, str | None]] = []
         self.hits = 0
+        self.delay = 0.0  # seconds to wait before answering (a slow receiver)
         self._lock = threading.Lock()
         receiver = self
 
@@ -40,6 +42,8 @@ class HttpReceiver:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 status, extra, answer = receiver._handle(self.path, dict(self.headers), body)
                 self.send_response(status)
                 for key, value in extra.items():
@@ -47,7 +51,10 @@ class HttpReceiver:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(answer)
+                try:
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender was killed mid-request: that is what some tests do
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
