@@ -117,8 +117,8 @@ def crawl_here(
     # to the project defaults: per-source values (JOBDIR, overrides) live on each crawler.
     base = ScrapySettings()
     base.setmodule("crawlers.settings", priority="project")
-    if extra and "LOG_LEVEL" in extra:
-        base.set("LOG_LEVEL", extra["LOG_LEVEL"], priority="project")
+    # Scrapy's INFO chatter would drown the CLI's progress; warnings (skipped pages) stay visible.
+    base.set("LOG_LEVEL", (extra or {}).get("LOG_LEVEL", "WARNING"), priority="project")
     process = CrawlerProcess(base)
     crawlers: list[tuple[SourceSettings, Crawler, SourceSummary]] = []
     started = time.monotonic()
