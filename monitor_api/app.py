@@ -1,0 +1,53 @@
+"""The FastAPI app factory: settings, store and clock are passed in; nothing is built at import.
+
+``create_app(settings, store)`` wires the ``/v1`` API routers, problem+json errors, the body
+size limit, per-app Prometheus metrics, the operations endpoints and the dashboard.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import FastAPI
+
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.store.port import Store
+from monitor_api.deps import _TouchThrottle
+from monitor_api.limits import BodySizeLimit
+from monitor_api.metrics import AppMetrics
+from monitor_api.problems import install_problem_handlers
+
+API_PREFIX = "/v1"
+DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers and poll risk flags.
+
+Authenticate with an API key (`Authorization: Bearer bg_<id>_<secret>` or `X-API-Key`).
+Each operation names the scope it needs. Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
+               model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
+    """Build the API (and dashboard) around an open store."""
+    from monitor_api.routes import admin, alerts, customers, mentions, ops, risk
+
+    app = FastAPI(title="brandguard API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.clock = clock or SystemClock()
+    app.state.model_ready = model_ready
+    app.state.key_touch = _TouchThrottle()
+    app.state.metrics = AppMetrics(store, app.state.clock)
+
+    install_problem_handlers(app)
+    app.middleware("http")(app.state.metrics.middleware())
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+
+    for module in (mentions, alerts, customers, risk, admin):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ops.router)
+    if dashboard:
+        from monitor_api.dashboard import mount_dashboard
+
+        mount_dashboard(app)
+    return app
