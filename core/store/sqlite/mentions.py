@@ -64,7 +64,7 @@ def row_values(m: Mention) -> tuple[Any, ...]:
 
 
 def _counts(m: Mention) -> dict[str, int | None]:
-    return m.engagement.model_dump()
+    return dict(m.engagement.__dict__)
 
 
 def _has_counts(m: Mention) -> bool:
@@ -95,6 +95,15 @@ def merge_recrawl(old: Mention, new: Mention) -> Mention:
         "customer_id": old.customer_id or new.customer_id,
         "campaign_id": old.campaign_id or new.campaign_id,
     })
+
+
+def _first_key(m: Mention) -> int:
+    return (to_ms(m.published_at) << SLOT_BITS) + (zlib.crc32(m.id.encode()) & (SLOTS - 1))
+
+
+def _needs_key(old_rk: int | None, old: Mention | None, new: Mention) -> bool:
+    # New mentions need a key; stored ones only when their publication time changed.
+    return old_rk is None or old is None or to_ms(old.published_at) != to_ms(new.published_at)
 
 
 def _same(a: Mention, b: Mention) -> bool:
@@ -202,6 +211,7 @@ class MentionsMixin:
         self, conn: sqlite3.Connection, entries: list[tuple[int | None, Mention | None, Mention]],
         used: set[int], now: int,
     ) -> None:
+        keys = self._free_keys(conn, [m for old_rk, old, m in entries if _needs_key(old_rk, old, m)], used)
         inserts: list[tuple[Any, ...]] = []
         fts_rows: list[tuple[int, str]] = []
         brand_rows: list[tuple[int, str]] = []
@@ -210,16 +220,14 @@ class MentionsMixin:
         analyze: dict[str, int] = {}
         risk: dict[str, int] = {}
         for old_rk, old, m in entries:
-            ms = to_ms(m.published_at)
             if old_rk is None or old is None:
-                rk = self._free_key(conn, ms, m.id, used)
+                rk = keys[m.id]
                 inserts.append((rk, m.id, *row_values(m), m.model_dump_json()))
                 fts_rows.append((rk, fts_body(m)))
                 brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
                 analyze[m.id] = min(now, to_ms(m.crawled_at))
                 continue
-            same_time = to_ms(old.published_at) == ms
-            rk = old_rk if same_time else self._free_key(conn, ms, m.id, used)
+            rk = keys.get(m.id, old_rk)
             new_body, old_body = fts_body(m), fts_body(old)
             if rk != old_rk or new_body != old_body:
                 conn.execute("INSERT INTO mention_fts(mention_fts, rowid, body) VALUES('delete', ?, ?)",
@@ -230,29 +238,48 @@ class MentionsMixin:
             brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
             if m.analysis is not None:
                 risk[m.id] = min(now, to_ms(m.crawled_at))
+        # Ascending keys: FTS5 flushes its in-memory segment whenever a rowid goes backwards,
+        # so unsorted batches would write hundreds of tiny segments per transaction.
         if inserts:
-            conn.executemany(_INSERT_MENTION, inserts)
+            conn.executemany(_INSERT_MENTION, sorted(inserts, key=lambda row: row[0]))
         if fts_rows:
-            conn.executemany("INSERT INTO mention_fts(rowid, body) VALUES (?, ?)", fts_rows)
+            conn.executemany("INSERT INTO mention_fts(rowid, body) VALUES (?, ?)", sorted(fts_rows))
         if brand_rows:
-            conn.executemany("INSERT OR IGNORE INTO mention_brands(rk, brand) VALUES (?, ?)", brand_rows)
+            conn.executemany("INSERT OR IGNORE INTO mention_brands(rk, brand) VALUES (?, ?)", sorted(brand_rows))
         if analyze:
             self._enqueue_in(conn, "analyze", list(analyze), now, list(analyze.values()))
         if risk:
             self._enqueue_in(conn, "risk", list(risk), now, list(risk.values()))
 
-    def _free_key(self, conn: sqlite3.Connection, ms: int, mention_id: str, used: set[int]) -> int:
-        """A free time-ordered key for ``ms``: start at a slot derived from the id, probe on."""
-        start = zlib.crc32(mention_id.encode()) & (SLOTS - 1)
+    def _free_keys(self, conn: sqlite3.Connection, mentions: list[Mention], used: set[int]) -> dict[str, int]:
+        """Time-ordered keys for ``mentions``: each starts at a slot derived from its id
+        (one batched look-up for all) and probes on past keys already taken."""
+        first = {m.id: _first_key(m) for m in mentions}
+        candidates = list(first.values())
+        taken: set[int] = set()
+        for start in range(0, len(candidates), _IN_CHUNK):
+            part = candidates[start:start + _IN_CHUNK]
+            marks = ",".join("?" * len(part))
+            taken.update(r[0] for r in conn.execute(f"SELECT rk FROM mentions WHERE rk IN ({marks})", part))
+        out: dict[str, int] = {}
+        for m in mentions:
+            rk = first[m.id]
+            if rk in taken or rk in used:
+                rk = self._probe_key(conn, rk, used)
+            used.add(rk)
+            out[m.id] = rk
+        return out
+
+    def _probe_key(self, conn: sqlite3.Connection, rk: int, used: set[int]) -> int:
+        ms, start = rk >> SLOT_BITS, rk & (SLOTS - 1)
         while True:
             base = ms << SLOT_BITS
-            for step in range(SLOTS):
-                rk = base + ((start + step) & (SLOTS - 1))
-                if rk in used:
+            for step in range(1, SLOTS + 1):
+                candidate = base + ((start + step) & (SLOTS - 1))
+                if candidate in used:
                     continue
-                if conn.execute("SELECT 1 FROM mentions WHERE rk = ?", (rk,)).fetchone() is None:
-                    used.add(rk)
-                    return rk
+                if conn.execute("SELECT 1 FROM mentions WHERE rk = ?", (candidate,)).fetchone() is None:
+                    return candidate
             ms += 1  # more than 1,024 mentions in one millisecond: use the next one
 
     def _load_by_ids(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[int, Mention]]:
