@@ -72,7 +72,7 @@ def test_list_filter_and_cursor(store) -> None:
     assert [a.id for a in store.list_alerts(AlertFilter(assignee="ali"))[0]] == ["al-2"]
     assert {a.id for a in store.list_alerts(AlertFilter(customer_id="C-1001"))[0]} == {"al-0", "al-1", "al-2"}
     assert len(store.list_alerts(AlertFilter(brands=["digikala"], rule="viral_thread", limit=100))[0]) == 7
-    assert store.count_alerts_by_state() == {"open": 6, "assigned": 1}
+    assert {k: v for k, v in store.count_alerts_by_state().items() if v} == {"open": 6, "assigned": 1}
 
 
 def test_escalation_due(store) -> None:
@@ -117,7 +117,7 @@ def test_outbox_claim_lease_and_outcomes(store) -> None:
     assert not store.mark_delivery_sent(email.id, "disp-2", now=NOW + timedelta(minutes=3))
     assert store.mark_delivery_failed(email.id, "disp-3", "mailbox full", None, dead=True)
     assert store.get_delivery(email.id).status == DeliveryStatus.dead
-    assert store.count_deliveries_by_status() == {"sent": 1, "dead": 1}
+    assert {k: v for k, v in store.count_deliveries_by_status().items() if v} == {"sent": 1, "dead": 1}
     assert [d.id for d in store.list_deliveries(status="dead")] == [email.id]
     again = store.redeliver(email.id, now=NOW + timedelta(minutes=5))
     assert again.status == DeliveryStatus.pending and again.attempts == 0

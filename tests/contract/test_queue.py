@@ -16,7 +16,8 @@ def test_enqueue_is_idempotent_and_claim_leases(store) -> None:
     assert store.enqueue("risk", IDS[:3], now=NOW) == 0  # already waiting: no-op
     items = store.claim("risk", "risk-1", limit=2, lease_seconds=30, now=NOW)
     assert len(items) == 2 and all(w.attempts == 1 and w.stage == "risk" for w in items)
-    assert store.queue_depth("risk", now=NOW) == {"ready": 1, "leased": 2, "delayed": 0, "dead": 0}
+    depth = store.queue_depth("risk", now=NOW)
+    assert (depth["ready"], depth["leased"], depth["dead"]) == (1, 2, 0)
     # Leased items are invisible to other workers until the lease ends.
     rest = store.claim("risk", "risk-2", limit=10, lease_seconds=30, now=NOW + timedelta(seconds=10))
     assert [w.mention_id for w in rest] == [i for i in IDS[:3] if i not in {w.mention_id for w in items}]
@@ -46,7 +47,8 @@ def test_fail_retries_after_delay_then_dead(store) -> None:
                    max_attempts=3, now=t)
         if attempt < 3:
             assert store.claim("risk", "risk-1", 1, 30, now=t + timedelta(seconds=60)) == []  # still waiting
-            assert store.queue_depth("risk", now=t + timedelta(seconds=60))["delayed"] == 1
+            depth = store.queue_depth("risk", now=t + timedelta(seconds=60))
+            assert (depth["ready"], depth["leased"], depth["dead"]) == (0, 0, 0)  # waiting to retry
         t += timedelta(seconds=121)
     assert store.claim("risk", "risk-1", 1, 30, now=t + timedelta(days=1)) == []
     assert store.queue_depth("risk", now=t)["dead"] == 1
