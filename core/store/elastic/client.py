@@ -15,7 +15,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch import ConflictError as EsConflictError
@@ -25,6 +25,7 @@ from core.config import StoreSettings
 from core.store.port import StoreError
 
 BULK_CHUNK = 500  # actions per _bulk request
+MAX_CLAIM_PAGES = 50  # candidate pages one claim may walk
 
 
 def build_client(settings: StoreSettings) -> Elasticsearch:
@@ -157,6 +158,36 @@ def create_if_absent(
 def search_hits(es: Elasticsearch, index: str, **body: Any) -> list[dict[str, Any]]:
     """The hits of one search request."""
     return es.search(index=index, **body).body["hits"]["hits"]
+
+
+def claim_by_search(
+    es: Elasticsearch, index: str, query: dict[str, Any], sort: list[dict[str, Any]], limit: int,
+    lease: Callable[[list[dict[str, Any]]], list[Any]],
+) -> list[Any]:
+    """Walk due candidates in ``sort`` order and ``lease`` them (conditional writes)
+    until ``limit`` are won or the candidates run out.
+
+    Candidates that other workers won (409) -- including ones a not-yet-refreshed
+    search still shows as free -- are skipped, so an empty result means nothing
+    claimable is visible, not "lost every race"."""
+    won: list[Any] = []
+    after: list[Any] | None = None
+    page_size = max(4 * limit, 100)
+    for _ in range(MAX_CLAIM_PAGES):
+        page = {"search_after": after} if after else {}
+        hits = es.search(index=index, size=page_size, seq_no_primary_term=True, query=query, sort=sort,
+                         **page).body["hits"]["hits"]
+        position = 0
+        while position < len(hits):
+            chunk = hits[position:position + limit - len(won)]
+            position += len(chunk)
+            won += lease(chunk)
+            if len(won) >= limit:
+                return won
+        if len(hits) < page_size:
+            break
+        after = hits[-1]["sort"]
+    return won
 
 
 # ------------------------------------------------------------------ bulk

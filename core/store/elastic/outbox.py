@@ -2,7 +2,8 @@
 
 A claim searches due candidates and then writes each one (``status=sending``, lease,
 attempts + 1) with ``if_seq_no``/``if_primary_term`` of the version it saw; a 409 means
-another dispatcher won it, so two dispatchers never hold the same delivery. Outcomes
+another dispatcher won it, so two dispatchers never hold the same delivery, and the
+claim pages on past it. Outcomes
 (sent/failed/dead) are conditional writes by the worker that still holds the lease.
 """
 
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from core.domain import Delivery, DeliveryStatus
-from core.store.elastic.client import get_doc, index_if_unchanged, iso, now_utc, run_bulk, search_hits
+from core.store.elastic.client import claim_by_search, get_doc, index_if_unchanged, iso, now_utc, run_bulk, search_hits
 from core.store.port import ConflictError, NotFoundError, StoreError
 
 
@@ -46,8 +47,11 @@ class OutboxMixin:
                                  {"range": {"next_attempt_at": {"lte": iso(t)}}}]}},
             {"bool": {"filter": [{"term": {"status": "sending"}}, {"range": {"lease_until": {"lte": iso(t)}}}]}},
         ], "minimum_should_match": 1}}
-        hits = search_hits(self._es, index, size=limit, seq_no_primary_term=True, query=due,
-                           sort=[{"next_attempt_at": "asc"}, {"created_at": "asc"}, {"id": "asc"}])
+        sort = [{"next_attempt_at": "asc"}, {"created_at": "asc"}, {"id": "asc"}]
+        return claim_by_search(self._es, index, due, sort, limit,
+                               lambda hits: self._lease_deliveries(index, hits, worker, until))
+
+    def _lease_deliveries(self, index: str, hits: list[dict[str, Any]], worker: str, until: datetime) -> list[Delivery]:
         planned: dict[str, Delivery] = {}
         actions: list[dict[str, Any]] = []
         for hit in hits:
@@ -57,7 +61,7 @@ class OutboxMixin:
             planned[d.id] = d
             actions.append({"_op_type": "index", "_index": index, "_id": d.id, "_source": d.model_dump(mode="json"),
                             "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
-        return [planned[i.id] for i in run_bulk(self._es, actions) if i.ok]
+        return [planned[i.id] for i in run_bulk(self._es, actions) if i.ok]  # 409: another dispatcher won
 
     def _settle(self, delivery_id: str, worker: str, update: dict[str, Any]) -> bool:
         index = self._names.alias("deliveries")

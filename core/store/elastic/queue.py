@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from core.store.elastic.client import (
-    from_ms, get_doc, index_if_unchanged, mget_docs, now_utc, run_bulk, search_hits, to_ms,
+    claim_by_search, from_ms, get_doc, index_if_unchanged, mget_docs, now_utc, run_bulk, search_hits, to_ms,
 )
 from core.store.port import StoreError, WorkItem
 
@@ -33,7 +33,6 @@ ENQUEUE_SCRIPT = (
     " ctx._source.due_ms = params.due; }"
     " else { ctx.op = 'noop'; }"
 )
-CLAIM_PAGES = 10  # candidate pages a claim walks past items other workers just took
 
 
 def queue_id(stage: str, mention_id: str) -> str:
@@ -71,9 +70,7 @@ class QueueMixin:
     ) -> list[WorkItem]:
         """Lease up to ``limit`` due items of ``stage`` to ``worker``, oldest due first.
 
-        Candidates another worker took first (409 on the conditional write, or a stale
-        search view) are skipped and the search pages on, so a claim returns empty only
-        when nothing claimable is visible."""
+        Candidates another worker took first are skipped (see ``claim_by_search``)."""
         if limit <= 0:
             return []
         t = to_ms(now_utc(now))
@@ -81,20 +78,10 @@ class QueueMixin:
         index = self._names.alias("queue")
         query = {"bool": {"filter": [{"term": {"stage": stage}}, {"term": {"dead": False}},
                                      {"range": {"due_ms": {"lte": t}}}]}}
-        claimed: list[WorkItem] = []
-        after: list[Any] | None = None
-        for _ in range(CLAIM_PAGES):
-            want = limit - len(claimed)
-            page = {"search_after": after} if after else {}
-            hits = search_hits(self._es, index, size=want, seq_no_primary_term=True, query=query,
-                               sort=[{"due_ms": "asc"}, {"mention_id": "asc"}], **page)
-            claimed += self._lease(index, hits, worker, until)
-            if len(hits) < want or len(claimed) >= limit:
-                break
-            after = hits[-1]["sort"]
-        return claimed
+        return claim_by_search(self._es, index, query, [{"due_ms": "asc"}, {"mention_id": "asc"}], limit,
+                               lambda hits: self._lease_items(index, hits, worker, until))
 
-    def _lease(self, index: str, hits: list[dict[str, Any]], worker: str, until: int) -> list[WorkItem]:
+    def _lease_items(self, index: str, hits: list[dict[str, Any]], worker: str, until: int) -> list[WorkItem]:
         actions, planned = [], {}
         for hit in hits:
             src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun_ms=None,
