@@ -1,0 +1,205 @@
+"""Linking a mention's author to a CRM customer, deterministic first.
+
+Confirmed links come only from evidence that identifies one customer: the same handle
+on the same platform, an e-mail address or phone number in the post or the author's
+bio, or an order/ticket number in the text that is in the customer's records. The
+store's ``find_customers`` does the normalised look-up (see ``core.store.port``).
+
+A display-name match (rapidfuzz) only ever creates a ``suggested`` link that a person
+confirms or rejects (``confirm_link`` / ``reject_link``); a confirmed suggestion then
+counts as deterministic for that author. A customer with ``do_not_link`` consent is
+never linked, and nothing about the match is written anywhere (not even the audit
+log, which would itself record the link). Every link is written with an AuditEvent.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rapidfuzz import fuzz, process
+
+from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus, Mention
+from core.store.port import NotFoundError, Store
+from core.store.sqlite.identity import normalize_key  # the identity-key rules every adapter shares
+from core.textnorm import normalize_for_match, normalize_persian
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{7,18}\d(?!\w)")
+_REFERENCE_RE = re.compile(r"(?<![\w-])#?([A-Za-z]{0,4}-?\d{3,12})(?![\w-])")
+# Strongest first: when two methods point at different customers, the stronger one wins.
+METHOD_CONFIDENCE = {"handle": 0.97, "email": 0.93, "phone": 0.9, "ticket": 0.8, "order": 0.8}
+NAME_SUGGEST_CUTOFF = 88.0  # rapidfuzz token_sort_ratio; only ever a suggestion
+
+
+class LinkRefused(ValueError):
+    """A link was asked for that must not be made (do_not_link, erased customer)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One identity key found in a mention and where it was seen."""
+
+    key: IdentityKey
+    method: str
+    evidence: str
+
+
+@dataclass
+class LinkResult:
+    """The confirmed customer of a mention's author (if any) and the suggestions made."""
+
+    customer: Customer | None = None
+    link: IdentityLink | None = None
+    suggested: list[IdentityLink] = field(default_factory=list)
+
+
+def extract_evidence(mention: Mention) -> list[Evidence]:
+    """Identity keys in a mention: its handle, e-mails and phones (text and bio), order/ticket ids."""
+    found: list[Evidence] = []
+    author = mention.author
+    if author.handle:
+        found.append(Evidence(IdentityKey(kind="handle", value=f"{author.platform}:{author.handle}"),
+                              "handle", f"{author.platform} handle @{author.handle.lstrip('@')}"))
+    for where, raw in (("post", mention.text), ("author bio", author.bio or "")):
+        text = normalize_persian(raw)
+        for email in dict.fromkeys(_EMAIL_RE.findall(text)):
+            found.append(Evidence(IdentityKey(kind="email", value=email), "email", f"e-mail {email} in {where}"))
+        for phone in dict.fromkeys(m.strip() for m in _PHONE_RE.findall(text)):
+            if sum(c.isdigit() for c in phone) >= 9:
+                found.append(Evidence(IdentityKey(kind="phone", value=phone), "phone", f"phone {phone} in {where}"))
+    text = normalize_persian(f"{mention.title or ''} {mention.text}")
+    for ref in list(dict.fromkeys(_REFERENCE_RE.findall(text)))[:20]:
+        for kind in ("ticket", "order"):
+            found.append(Evidence(IdentityKey(kind=kind, value=ref), kind, f"{kind} {ref} in post"))
+    return found
+
+
+def _audit(store: Store, actor: str, action: str, link: IdentityLink, now: datetime) -> None:
+    store.append_audit(AuditEvent(at=now, actor=actor, action=action, subject=f"customer:{link.crm_id}", data={
+        "author_key": link.author_key, "method": link.method, "confidence": link.confidence,
+        "evidence": link.evidence, "status": link.status.value, "mention_id": link.mention_id,
+    }))
+
+
+def _linkable(customer: Customer | None) -> bool:
+    return customer is not None and not customer.erased and not customer.consent.do_not_link
+
+
+class NameIndex:
+    """Normalised customer names for suggestion look-ups, reloaded from the store now and then."""
+
+    def __init__(self, store: Store, refresh_seconds: float = 300.0, page: int = 1000) -> None:
+        self._store, self._refresh, self._page = store, refresh_seconds, page
+        self._names: list[str] = []
+        self._ids: list[str] = []
+        self._loaded_at: float | None = None
+
+    def _load(self) -> None:
+        names, ids, after = [], [], None
+        while batch := self._store.list_customers(after=after, limit=self._page):
+            for customer in batch:
+                if customer.name and _linkable(customer):
+                    names.append(normalize_for_match(customer.name))
+                    ids.append(customer.crm_id)
+            after = batch[-1].crm_id
+        self._names, self._ids, self._loaded_at = names, ids, time.monotonic()
+
+    def best(self, name: str) -> tuple[str, float] | None:
+        """The customer whose name is most like ``name`` (score 0-100), if close enough."""
+        if self._loaded_at is None or time.monotonic() - self._loaded_at > self._refresh:
+            self._load()
+        query = normalize_for_match(name)
+        if len(query.split()) < 2 or len(query) < 6:
+            return None  # a first name alone ("Sepehr", "Sara") says nothing about who it is
+        hit = process.extractOne(query, self._names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_SUGGEST_CUTOFF)
+        return (self._ids[hit[2]], float(hit[1])) if hit else None
+
+
+def link_author(
+    store: Store, mention: Mention, now: datetime, *, names: NameIndex | None = None, actor: str = "risk",
+) -> LinkResult:
+    """Find or make the link of ``mention``'s author; returns the confirmed customer, if any."""
+    author_key = mention.author.key
+    if author_key is None:
+        return LinkResult()
+    known = {link.crm_id: link for link in store.get_links(author_key=author_key)}
+    for link in known.values():
+        if link.status == LinkStatus.confirmed:
+            customer = store.get_customer(link.crm_id)
+            if _linkable(customer):
+                return LinkResult(customer=customer, link=link)
+    evidence = extract_evidence(mention)
+    matches = store.find_customers([e.key for e in evidence]) if evidence else {}
+    for method in METHOD_CONFIDENCE:  # strongest method first
+        for item in (e for e in evidence if e.method == method):
+            crm_ids = matches.get(f"{item.key.kind}:{_normalised_value(item.key)}", [])
+            customers = [c for c in (store.get_customer(i) for i in crm_ids) if _linkable(c)]
+            customers = [c for c in customers if known.get(c.crm_id, None) is None
+                         or known[c.crm_id].status != LinkStatus.rejected]
+            if len(customers) == 1:
+                link = IdentityLink(author_key=author_key, crm_id=customers[0].crm_id, method=method,
+                                    confidence=METHOD_CONFIDENCE[method], evidence=item.evidence,
+                                    status=LinkStatus.confirmed, mention_id=mention.id, created_at=now)
+                store.save_link(link)
+                _audit(store, actor, "link.created", link, now)
+                return LinkResult(customer=customers[0], link=link)
+    return LinkResult(suggested=_suggest_by_name(store, mention, author_key, known, names, now, actor))
+
+
+def _normalised_value(key: IdentityKey) -> str:
+    # find_customers answers with normalised keys; match them with the same rules it uses.
+    norm = normalize_key(key)
+    return norm.value if norm else key.value
+
+
+def _suggest_by_name(
+    store: Store, mention: Mention, author_key: str, known: dict[str, IdentityLink],
+    names: NameIndex | None, now: datetime, actor: str,
+) -> list[IdentityLink]:
+    if names is None or not mention.author.name:
+        return []
+    hit = names.best(mention.author.name)
+    if hit is None or hit[0] in known:  # never re-suggest a rejected or pending pair
+        return []
+    crm_id, similarity = hit
+    if not _linkable(store.get_customer(crm_id)):
+        return []
+    link = IdentityLink(author_key=author_key, crm_id=crm_id, method="name", confidence=round(0.6 * similarity / 100, 3),
+                        evidence=f"display name {mention.author.name!r} ~ customer name ({similarity:.0f}%)",
+                        status=LinkStatus.suggested, mention_id=mention.id, created_at=now)
+    store.save_link(link)
+    _audit(store, actor, "link.suggested", link, now)
+    return [link]
+
+
+def _decide(store: Store, author_key: str, crm_id: str, status: LinkStatus, actor: str, now: datetime) -> IdentityLink:
+    existing = next(iter(store.get_links(author_key=author_key, crm_id=crm_id)), None)
+    if existing is None:
+        raise NotFoundError(f"no link between {author_key!r} and customer {crm_id!r}")
+    if status == LinkStatus.confirmed and not _linkable(store.get_customer(crm_id)):
+        raise LinkRefused(f"customer {crm_id!r} must not be linked (do_not_link or erased)")
+    link = existing.model_copy(update={"status": status, "decided_by": actor})
+    store.save_link(link)
+    _audit(store, actor, f"link.{status.value}", link, now)
+    return link
+
+
+def confirm_link(store: Store, author_key: str, crm_id: str, actor: str, now: datetime) -> IdentityLink:
+    """A person confirms a suggested link; from now on it counts as deterministic for that author."""
+    return _decide(store, author_key, crm_id, LinkStatus.confirmed, actor, now)
+
+
+def reject_link(store: Store, author_key: str, crm_id: str, actor: str, now: datetime) -> IdentityLink:
+    """A person rejects a link; it is kept as rejected so it is never suggested again."""
+    return _decide(store, author_key, crm_id, LinkStatus.rejected, actor, now)
+
+
+def erase_customer(store: Store, crm_id: str, actor: str, now: datetime) -> None:
+    """Erase a customer: the store removes PII, identity keys and every link (audited); the risk flag is cleared."""
+    from risk.flags import clear_flag  # flags depend on scoring, not on linking; import only here
+
+    store.erase_customer(crm_id, actor)
+    clear_flag(store, crm_id, now)

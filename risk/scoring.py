@@ -1,0 +1,182 @@
+"""The explainable 0-100 risk score of a mention, thread or campaign.
+
+Six components, each 0-1, weighted by ``settings.risk.weights``: negativity (negative
+sentiment and anger), sabotage intent (calls to action, boycotts, threats, tagging
+competitors, failed support), virality, trigger point (a linked customer's open,
+reopened or long-unresolved ticket), customer value (tier, RFM, lifetime value) and
+complaint reason. Everything but negativity is scaled by how hostile the post is
+(``0.25 + 0.75 * negativity``): a viral, cheerful post by a gold customer is no risk.
+
+Every score carries its ``components`` and short ``reasons`` a person can read, e.g.
+``angry 0.93 · 'share this everywhere' · shares +420/h · linked to C-1042, gold tier,
+ticket T-881 unresolved 9 days``. Reasons never name the customer (only the CRM id).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Iterable
+
+from core.config import RiskSettings
+from core.domain import Analysis, Customer, Mention, RiskScore, TicketStatus
+from risk.virality import ViralitySignals, virality_component
+
+COMPONENTS = ("negativity", "sabotage", "virality", "trigger", "value", "reason")
+SABOTAGE_WEIGHTS = {
+    "call_to_action": 0.65, "boycott": 0.6, "threat_public": 0.55, "threat_legal": 0.45,
+    "tag_competitor": 0.35, "failed_support": 0.35,
+}
+REASON_WEIGHTS = {"reason_switching": 1.0, "reason_service": 0.8, "reason_product": 0.7, "reason_price": 0.5}
+TIER_VALUES = {"platinum": 1.0, "vip": 1.0, "gold": 0.8, "silver": 0.5, "bronze": 0.25}
+_TICKET_BASE = {TicketStatus.reopened: 0.8, TicketStatus.open: 0.6, TicketStatus.pending: 0.3}
+
+
+def _saturate(value: float, half_at: float) -> float:
+    return 1.0 - math.exp(-math.log(2) * max(value, 0.0) / half_at)
+
+
+def negativity_component(analysis: Analysis | None) -> tuple[float, list[str]]:
+    """Mean of the negative-sentiment probability and anger, with 'angry 0.93'-style reasons."""
+    if analysis is None:
+        return 0.0, []
+    negative = analysis.sentiment_scores.get("negative", 1.0 if analysis.sentiment == "negative" else 0.0)
+    anger = max(analysis.anger, analysis.emotions.get("anger", 0.0))
+    value = 0.5 * negative + 0.5 * anger
+    if anger >= 0.5:
+        return value, [f"angry {anger:.2f}"]
+    return value, [f"negative {negative:.2f}"] if negative >= 0.5 else []
+
+
+def sabotage_component(analysis: Analysis | None) -> tuple[float, list[str]]:
+    """Sabotage cues combined as independent chances; reasons quote up to two of them."""
+    if analysis is None:
+        return 0.0, []
+    best: dict[str, tuple[float, str]] = {}
+    for cue in analysis.cues:
+        weight = SABOTAGE_WEIGHTS.get(cue.kind)
+        if weight is not None and weight * cue.score > best.get(cue.kind, (0.0, ""))[0]:
+            best[cue.kind] = (weight * cue.score, cue.evidence.strip())
+    remaining = 1.0
+    for weight, _ in best.values():
+        remaining *= 1.0 - weight
+    quotes = [f"'{evidence}'" for _, evidence in sorted(best.values(), reverse=True) if evidence][:2]
+    return 1.0 - remaining, quotes
+
+
+def reason_component(analysis: Analysis | None) -> tuple[float, list[str]]:
+    """The strongest complaint reason (switching to a competitor weighs most)."""
+    if analysis is None:
+        return 0.0, []
+    kinds = set(analysis.complaint_reasons) | {c.kind for c in analysis.cues if c.kind.startswith("reason_")}
+    known = sorted((REASON_WEIGHTS.get(k, 0.4), k) for k in kinds)
+    if not known:
+        return 0.0, []
+    labels = ", ".join(k.removeprefix("reason_") for _, k in reversed(known))
+    return known[-1][0], [f"complaint: {labels}"]
+
+
+def trigger_component(customer: Customer | None, now: datetime, unresolved_days: float) -> tuple[float, str | None]:
+    """A linked customer's open/reopened ticket, or one unresolved for ``unresolved_days`` or more."""
+    if customer is None:
+        return 0.0, None
+    best, text = 0.0, None
+    for ticket in customer.tickets:
+        base = _TICKET_BASE.get(ticket.status)
+        if base is None:
+            continue
+        days = (now - ticket.opened_at).total_seconds() / 86400
+        value = (0.85 if ticket.status == TicketStatus.pending else 1.0) if days >= unresolved_days else base
+        if value > best:
+            status = "unresolved" if days >= unresolved_days else ticket.status.value
+            best, text = value, f"ticket {ticket.id} {status} {int(days)} day{'s' if int(days) != 1 else ''}"
+    return best, text
+
+
+def value_component(customer: Customer | None) -> tuple[float, str | None]:
+    """Customer value from tier, lifetime value or RFM monetary value (the highest)."""
+    if customer is None:
+        return 0.0, None
+    tier = (customer.tier or "").strip().lower()
+    values = [TIER_VALUES.get(tier, 0.3 if tier else 0.0)]
+    if customer.lifetime_value:
+        values.append(_saturate(customer.lifetime_value, 2000))
+    if customer.rfm and customer.rfm.monetary:
+        values.append(_saturate(customer.rfm.monetary, 2000))
+    return max(values), (f"{tier} tier" if tier else None)
+
+
+def virality_reasons(signals: ViralitySignals | None) -> list[str]:
+    """'shares +420/h', 'campaign of 20 accounts' and the like, only for notable values."""
+    if signals is None:
+        return []
+    out: list[str] = []
+    if signals.shares_per_hour >= 1:
+        out.append(f"shares +{signals.shares_per_hour:.0f}/h")
+    elif signals.replies_per_hour >= 1:
+        out.append(f"replies +{signals.replies_per_hour:.0f}/h")
+    if signals.acceleration >= 50:
+        out.append("accelerating")
+    if signals.reach >= 5000:
+        out.append(f"author reach {signals.reach:,} followers")
+    if signals.distinct_authors >= 3:
+        out.append(f"{signals.distinct_authors} accounts")
+    if signals.distinct_sources >= 2:
+        out.append(f"{signals.distinct_sources} sources")
+    if signals.campaign_authors >= 2:
+        out.append(f"coordinated campaign of {signals.campaign_authors} accounts")
+    return out
+
+
+def combine(components: dict[str, float], weights: dict[str, float]) -> float:
+    """Weighted 0-100 score; every component but negativity is scaled by hostility."""
+    total = sum(weights.get(name, 0.0) for name in COMPONENTS) or 1.0
+    hostility = 0.25 + 0.75 * components.get("negativity", 0.0)
+    raw = weights.get("negativity", 0.0) * components.get("negativity", 0.0)
+    raw += hostility * sum(weights.get(name, 0.0) * components.get(name, 0.0) for name in COMPONENTS[1:])
+    return round(max(0.0, min(100.0, 100.0 * raw / total)), 1)
+
+
+def score_mention(
+    mention: Mention, settings: RiskSettings, now: datetime, *,
+    customer: Customer | None = None, signals: ViralitySignals | None = None,
+) -> RiskScore:
+    """Score one mention. ``customer`` must be a *confirmed* link (suggestions never count)."""
+    analysis = mention.analysis
+    negativity, neg_reasons = negativity_component(analysis)
+    sabotage, quotes = sabotage_component(analysis)
+    trigger, ticket_text = trigger_component(customer, now, settings.unresolved_ticket_days)
+    value, tier_text = value_component(customer)
+    reason, reason_text = reason_component(analysis)
+    components = {
+        "negativity": negativity, "sabotage": sabotage,
+        "virality": virality_component(signals) if signals else 0.0,
+        "trigger": trigger, "value": value, "reason": reason,
+    }
+    reasons = neg_reasons + quotes + virality_reasons(signals)
+    if customer is not None:
+        reasons.append(", ".join(x for x in (f"linked to {customer.crm_id}", tier_text, ticket_text) if x))
+    reasons += reason_text
+    rounded = {k: round(v, 3) for k, v in components.items()}
+    return RiskScore(score=combine(components, settings.weights), components=rounded, reasons=reasons, scored_at=now)
+
+
+def score_group(
+    member_scores: Iterable[RiskScore], signals: ViralitySignals, settings: RiskSettings, now: datetime,
+) -> RiskScore:
+    """Score a thread or campaign: each component is its strongest member's, virality the group's.
+
+    The group score is never below its riskiest member's: a thread is as dangerous as its
+    worst post, and more when it spreads.
+    """
+    scores = [s for s in member_scores if s is not None]
+    components = {name: max((s.components.get(name, 0.0) for s in scores), default=0.0) for name in COMPONENTS}
+    components["virality"] = max(components["virality"], virality_component(signals))
+    top = max(scores, key=lambda s: s.score, default=None)
+    reasons = virality_reasons(signals)
+    for reason in top.reasons if top else []:
+        if reason not in reasons and not reason.startswith(("shares +", "replies +")):
+            reasons.append(reason)
+    score = max(combine(components, settings.weights), top.score if top else 0.0)
+    rounded = {k: round(v, 3) for k, v in components.items()}
+    return RiskScore(score=score, components=rounded, reasons=reasons, scored_at=now)

@@ -1,0 +1,92 @@
+"""The explainable risk score: who posts, with which ticket, and how angry, changes the score and says why."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.config import RiskSettings
+from core.domain import TicketStatus
+from risk.scoring import COMPONENTS, score_mention
+from risk.virality import ViralitySignals
+from tests.risk.conftest import (
+    ANGRY_EN, MINA_FA, NOW, PRAISE_FA, angry_analysis, john, make_mention, mina, praise_analysis,
+)
+
+RISK = RiskSettings()
+
+
+def _angry_en():
+    analysis = angry_analysis(ANGRY_EN, "en", cues=[("Share this everywhere", "call_to_action"),
+                                                     ("never buy from Sepehr Mobile", "boycott")])
+    return make_mention("110", ANGRY_EN, handle="mina_r", analysis=analysis)
+
+
+def _angry_fa():
+    analysis = angry_analysis(MINA_FA, "fa", anger=0.91, cues=[("همه بازنشر کنید", "call_to_action"),
+                                                               ("دارم میرم سراغ آریانت", "tag_competitor"),
+                                                               ("هیچکس جواب نداد", "failed_support")],
+                              reasons=["reason_service", "reason_switching"])
+    return make_mention("p10100", MINA_FA, platform="forum", handle="mina_r", analysis=analysis)
+
+
+def test_gold_customer_with_nine_day_old_ticket_scores_higher_than_unknown_author_and_says_why():
+    for post in (_angry_en(), _angry_fa()):
+        unknown = score_mention(post, RISK, NOW)
+        customer = score_mention(post, RISK, NOW, customer=mina())
+        assert customer.score > unknown.score + 15
+        linked = [r for r in customer.reasons if r.startswith("linked to")]
+        assert linked == ["linked to C-1042, gold tier, ticket T-881 unresolved 9 days"]
+        assert not any(r.startswith("linked to") for r in unknown.reasons)
+        assert customer.components["trigger"] == 1.0 and unknown.components["trigger"] == 0.0
+        assert customer.components["value"] > 0.7
+        assert "Mina" not in " ".join(customer.reasons)  # reasons carry the CRM id, never the name
+
+
+def test_reasons_quote_anger_and_the_calls_to_action():
+    score = score_mention(_angry_en(), RISK, NOW, signals=ViralitySignals(shares_per_hour=420))
+    assert score.reasons[0] == "angry 0.93"
+    assert "'Share this everywhere'" in score.reasons
+    assert "shares +420/h" in score.reasons
+    assert "complaint: service" in score.reasons
+    assert set(score.components) == set(COMPONENTS)
+    fa = score_mention(_angry_fa(), RISK, NOW)
+    assert "'همه بازنشر کنید'" in fa.reasons
+    assert "complaint: switching, service" in fa.reasons
+
+
+def test_resolved_ticket_is_no_trigger_but_a_young_open_one_is_a_smaller_one():
+    post = _angry_en()
+    resolved = score_mention(post, RISK, NOW, customer=mina(TicketStatus.resolved))
+    assert resolved.components["trigger"] == 0.0
+    fresh = mina(TicketStatus.open)
+    fresh.tickets[0].opened_at = NOW - timedelta(days=1)
+    young = score_mention(post, RISK, NOW, customer=fresh)
+    old = score_mention(post, RISK, NOW, customer=mina(TicketStatus.open))
+    assert 0 < young.components["trigger"] < old.components["trigger"] == 1.0
+    assert "ticket T-881 open 1 day" in young.reasons[-2]
+    assert resolved.score < young.score < old.score
+
+
+def test_gold_customer_without_ticket_weighs_more_than_unknown_but_less_than_with_ticket():
+    post = _angry_en()
+    unknown = score_mention(post, RISK, NOW).score
+    gold = score_mention(post, RISK, NOW, customer=john()).score
+    triggered = score_mention(post, RISK, NOW, customer=mina()).score
+    assert unknown < gold < triggered
+
+
+def test_praise_scores_low_even_when_viral_and_from_a_key_customer():
+    post = make_mention("p1", PRAISE_FA, platform="forum", handle="mina_r", analysis=praise_analysis("fa"))
+    score = score_mention(post, RISK, NOW, customer=mina(), signals=ViralitySignals(shares_per_hour=500, reach=20000))
+    assert score.score < 30
+    angry = score_mention(_angry_fa(), RISK, NOW, customer=mina(), signals=ViralitySignals(shares_per_hour=500))
+    assert angry.score > 80
+
+
+def test_weights_come_from_settings():
+    post = _angry_en()
+    default = score_mention(post, RISK, NOW, customer=mina())
+    heavy_trigger = RiskSettings(weights={**RISK.weights, "trigger": 0.6})
+    assert score_mention(post, heavy_trigger, NOW, customer=mina()).score > default.score
+    no_trigger = RiskSettings(weights={**RISK.weights, "trigger": 0.0, "value": 0.0})
+    assert score_mention(post, no_trigger, NOW, customer=mina()).score == score_mention(post, no_trigger, NOW).score
