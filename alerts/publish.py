@@ -9,6 +9,8 @@ sent twice. Silences and inhibition decide whether a notifying change gets deliv
 from __future__ import annotations
 
 import logging
+import random
+import time
 from datetime import datetime
 
 from alerts.grouping import GroupChange, merge_match
@@ -21,7 +23,7 @@ from core.domain import Alert, AlertEvent, Customer, Delivery, Mention
 from core.store.port import ConflictError, Store
 
 log = logging.getLogger(__name__)
-CONFLICT_RETRIES = 8
+CONFLICT_RETRIES = 20
 
 
 def evidence_for(store: Store, alert: Alert) -> tuple[Mention | None, Customer | None]:
@@ -72,7 +74,9 @@ def publish_match(
     store: Store, settings: Settings, rule: Rule, match: RuleMatch, now: datetime, customer: Customer | None = None,
 ) -> Alert | None:
     """Create or update the alert of ``match``'s situation; None when the match adds nothing."""
-    for _ in range(CONFLICT_RETRIES):
+    for attempt in range(CONFLICT_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, 0.005 * attempt))  # jitter: racing workers stop colliding in lockstep
         existing = store.find_alert_by_fingerprint(match.fingerprint)
         change = merge_match(existing, match, rule, now)
         if change is None:
