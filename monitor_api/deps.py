@@ -118,3 +118,17 @@ def route_scopes(dependant: Any) -> set[str]:
             found.update(dep.call.scopes)
         stack.extend(dep.dependencies)
     return found
+
+
+def api_operations(app: Any) -> list[tuple[str, str, set[str]]]:
+    """(method, path, required scopes) of every documented operation of ``app``."""
+    from fastapi.routing import iter_route_contexts
+
+    out: list[tuple[str, str, set[str]]] = []
+    for ctx in iter_route_contexts(app.routes):
+        dependant = getattr(ctx, "dependant", None)
+        if dependant is None or not getattr(ctx, "include_in_schema", False) or not ctx.path:
+            continue
+        for method in sorted((ctx.methods or set()) - {"HEAD", "OPTIONS"}):
+            out.append((method, ctx.path, route_scopes(dependant)))
+    return out

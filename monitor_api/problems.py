@@ -78,11 +78,26 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     return problem_response(422, "Invalid request", detail, kind="validation", instance=request.url.path, errors=errors)
 
 
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route of ``app`` serves at ``path`` (Starlette's 405 names only one route's)."""
+    from fastapi.routing import iter_route_contexts
+
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(app.routes):
+        regex = getattr(ctx, "path_regex", None)
+        if regex is not None and ctx.methods and regex.match(path):
+            methods |= set(ctx.methods)
+    return sorted(methods)
+
+
 def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed", 413: "Request too large"}
     title = titles.get(exc.status_code, "Error")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, title, detail, instance=request.url.path, headers=getattr(exc, "headers", None))
+    return problem_response(exc.status_code, title, detail, instance=request.url.path, headers=headers or None)
 
 
 def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:

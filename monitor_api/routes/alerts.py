@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+
+from monitor_api.params import Rfc3339
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from core.domain import Alert, AlertState, Delivery, DeliveryStatus, Mention, Severity, Silence
 from core.store.port import AlertFilter
@@ -36,7 +38,7 @@ class AlertAction(BaseModel):
 
     action: Literal["acknowledge", "assign", "resolve", "reopen", "snooze", "note"]
     assignee: str | None = Field(default=None, max_length=200)
-    until: datetime | None = None
+    until: Rfc3339 | None = None
     note: str | None = Field(default=None, max_length=5000)
 
 
@@ -44,15 +46,9 @@ class SilenceIn(BaseModel):
     """Mute notifications of alerts whose labels match every matcher until ``ends_at``."""
 
     matchers: dict[str, str] = Field(min_length=1, description='e.g. {"brand": "Sepehr Mobile", "rule": "spike"}')
-    ends_at: datetime
-    starts_at: datetime | None = None
+    ends_at: Rfc3339
+    starts_at: Rfc3339 | None = None
     comment: str = Field(default="", max_length=2000)
-
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> "SilenceIn":
-        if self.starts_at is not None and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
 
 
 @router.get("/alerts", response_model=AlertPage, summary="List alerts, most recently updated first")
@@ -107,7 +103,12 @@ def list_silences(store: StoreDep, clock: ClockDep, _: AlertsReader, all: bool =
 
 @router.post("/silences", response_model=Silence, status_code=201, summary="Create a silence")
 def create_silence(body: SilenceIn, store: StoreDep, clock: ClockDep, principal: AlertsWriter) -> Silence:
-    silence = Silence(id=f"sil-{uuid.uuid4().hex[:12]}", matchers=body.matchers, starts_at=body.starts_at or clock.now(),
+    starts_at = body.starts_at or clock.now()
+    if body.ends_at <= starts_at:
+        raise ApiProblem(400, "Bad request", "ends_at must be after starts_at (or after now)", kind="bad-request")
+    if any(not label.strip() or not value.strip() for label, value in body.matchers.items()):
+        raise ApiProblem(400, "Bad request", "every matcher needs a label and a value", kind="bad-request")
+    silence = Silence(id=f"sil-{uuid.uuid4().hex[:12]}", matchers=body.matchers, starts_at=starts_at,
                       ends_at=body.ends_at, created_by=principal.actor, comment=body.comment)
     store.add_silence(silence)
     return silence

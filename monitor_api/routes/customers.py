@@ -35,7 +35,7 @@ def _customer_or_404(store: StoreDep, crm_id: str) -> Customer:
     return customer
 
 
-@router.post("/customers/bulk", response_model=BulkReport, summary="Create or update customers (idempotent by crm_id)")
+@router.put("/customers", response_model=BulkReport, summary="Create or update customers (idempotent by crm_id)")
 def upsert_customers(
     store: StoreDep,
     _: CustomersWriter,

@@ -4,6 +4,8 @@ threads and campaigns with their timelines."""
 from __future__ import annotations
 
 from datetime import datetime
+
+from monitor_api.params import Rfc3339
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -34,8 +36,8 @@ def search_mentions(
     customer_id: str | None = None,
     thread_id: str | None = None,
     campaign_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Rfc3339 | None = None,
+    until: Rfc3339 | None = None,
     min_risk: Annotated[float | None, Query(ge=0, le=100)] = None,
     sort: Literal["newest", "oldest", "risk"] = "newest",
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
@@ -112,7 +114,7 @@ def get_thread(thread_id: str, store: StoreDep, _: MentionsReader) -> ThreadView
 
 @router.get("/campaigns", response_model=list[Campaign], summary="Recent campaigns")
 def list_campaigns(
-    store: StoreDep, _: MentionsReader, since: datetime | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    store: StoreDep, _: MentionsReader, since: Rfc3339 | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Campaign]:
     return store.list_campaigns(since=since, limit=limit)
 
