@@ -302,3 +302,19 @@ def test_no_hot_path_request_asks_for_an_immediate_refresh(fake, store) -> None:
     offenders = [(r.method, r.path) for r in fake.requests
                  if r.params.get("refresh") in ("true", "", "wait_for")]
     assert offenders == []
+
+
+# ------------------------------------------------------------------ container healthcheck
+
+
+def test_worker_healthcheck_pings_the_configured_cluster(fake, monkeypatch, capsys) -> None:
+    from core.store.elastic import healthcheck
+
+    monkeypatch.delenv("BRANDGUARD_CONFIG", raising=False)
+    monkeypatch.setenv("BRANDGUARD_STORE__ES_URL", fake.url)  # type: ignore[attr-defined]
+    assert healthcheck.main() == 0
+    monkeypatch.setenv("BRANDGUARD_STORE__ES_URL", "http://127.0.0.1:9")  # nothing listens there
+    assert healthcheck.main() == 1
+    monkeypatch.delenv("BRANDGUARD_STORE__ES_URL")
+    assert healthcheck.main() == 2
+    assert "es_url is not set" in capsys.readouterr().err
