@@ -141,7 +141,8 @@ def crawl_here(
         entry.malformed = int(stats.get("brandguard/malformed", 0)) + int(stats.get("item_dropped_reasons_count/DropItem", 0)) - entry.dropped_unmatched
         entry.skipped_unchanged = int(stats.get("brandguard/skipped_unchanged", 0))
         entry.errors = int(stats.get("log_count/ERROR", 0))
-        entry.seconds = round(time.monotonic() - started, 2)
+        # The engine's own elapsed time (spider open → close); process start-up is not crawling.
+        entry.seconds = round(float(stats.get("elapsed_time_seconds") or (time.monotonic() - started)), 2)
         if entry.finished:
             shutil.rmtree(jobdir(settings, source), ignore_errors=True)  # done: the next run starts fresh
         summary.sources.append(entry)

@@ -35,6 +35,7 @@ class SeenState:
         self.window = timedelta(hours=revisit_window_hours)
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, no fsync per visit
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, kind TEXT, last_visit TEXT NOT NULL,"
             " activity_at TEXT, signature TEXT, etag TEXT, last_modified TEXT)"

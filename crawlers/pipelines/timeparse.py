@@ -25,10 +25,11 @@ class ParseTimePipeline:
         return cls(crawler)
 
     def process_item(self, item: PostItem) -> PostItem:
-        try:
-            item.published_at = parse_time(item.published, self.now, self.zones.get(item.source, timezone.utc))
-        except TimeParseError as exc:
-            raise DropItem(f"post {item.native_id} on {item.page_url}: {exc}", log_level="WARNING") from None
+        if item.published_at is None:  # a spider that already parsed the time (same rules) set it
+            try:
+                item.published_at = parse_time(item.published, self.now, self.zones.get(item.source, timezone.utc))
+            except TimeParseError as exc:
+                raise DropItem(f"post {item.native_id} on {item.page_url}: {exc}", log_level="WARNING") from None
         if item.published_at > self.now.replace(microsecond=0) and (item.published_at - self.now).total_seconds() > 86400:
             raise DropItem(f"post {item.native_id} on {item.page_url}: time {item.published_at} is in the future", log_level="WARNING")
         return item

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any, AsyncIterator, ClassVar, Iterable
+
+from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy import signals
@@ -67,10 +70,11 @@ class SourceSpider(scrapy.Spider):
         self.logger.debug("not re-visiting %s (seen recently or no longer active)", url)
         self.crawler.stats.inc_value("brandguard/skipped_unchanged")
 
-    def try_time(self, raw: object) -> Any:
-        """Parsed time or None (spiders use it only to judge activity, pipelines re-parse)."""
+    def try_time(self, raw: object, source: SourceSettings | None = None) -> Any:
+        """Parsed time or None; an unparseable time is left for the time pipeline to report."""
+        zone = source.options.get("timezone") if source else None
         try:
-            return parse_time(raw, self.now) if raw else None
+            return parse_time(raw, self.now, ZoneInfo(zone) if zone else timezone.utc) if raw else None
         except TimeParseError:
             return None
 

@@ -40,7 +40,7 @@ from core.config import SourceSettings
 from crawlers.items import PostItem
 from crawlers.spiders.base import SourceSpider
 from crawlers.spiders.selectors import first, option, select, text_of
-from crawlers.textclean import canonical_url, parse_count
+from crawlers.textclean import canonical_url, html_to_text, parse_count
 
 _REQUIRED = ("listing.link", "thread.post", "thread.body")
 
@@ -102,12 +102,12 @@ class ForumSpider(SourceSpider):
                 self.skip_malformed(response.url, f"post #{index + 1}", exc)
                 continue
             if page == 1 and index == 0:
-                context, root_id = item.text, item.native_id
+                context, root_id = html_to_text(item.text), item.native_id  # once per thread, not per reply
                 item.title = title
             else:
                 item.thread_context = "\n".join(t for t in (title, context) if t)
                 item.parent_native_id = root_id
-            when = self.try_time(item.published)
+            when = item.published_at = self.try_time(item.published, source)  # the time pipeline keeps it
             newest = max(newest, when) if newest and when else (when or newest)
             yield item
         self.state_of(response).mark(

@@ -34,7 +34,10 @@ class MastodonSpider(SourceSpider):
     name = "mastodon"
     kind = "mastodon"
 
+    new_this_run: set[str]
+
     def start_requests_for(self, source: SourceSettings) -> Iterable[scrapy.Request]:
+        self.new_this_run = getattr(self, "new_this_run", set())
         opts = source.options
         # A real token comes from the environment (token_env); a literal ``token`` is for test instances.
         token = os.environ.get(opts["token_env"]) if opts.get("token_env") else opts.get("token")
@@ -110,7 +113,7 @@ class MastodonSpider(SourceSpider):
             yield item
 
     def _statuses(self, statuses: list[Any], response: Response) -> Iterable[Any]:
-        """Yield items (and context requests) for ``statuses``; returns how many were new."""
+        """Yield items (and context requests) for ``statuses``; returns how many are new or young."""
         source = self.source_of(response)
         state = self.state_of(response)
         base = response.meta["base"]
@@ -123,9 +126,13 @@ class MastodonSpider(SourceSpider):
                 self.skip_malformed(response.url, "status", exc)
                 continue
             key = f"{base}|{status['id']}"
+            created = self.try_time(status.get("created_at"))
             if state.get(key) is None:
+                self.new_this_run.add(key)
+            # Keep paging while a page has statuses new to us or young enough to still gain engagement.
+            if key in self.new_this_run or (created and self.now - created <= state.window):
                 fresh += 1
-            state.mark(key, self.now, kind="status", activity_at=self.try_time(status.get("created_at")))
+            state.mark(key, self.now, kind="status", activity_at=created)
             yield item
             wants_context = source.options.get("context", True) and (status.get("replies_count") or 0) > 0
             if wants_context and self.matcher.match(item.text):
