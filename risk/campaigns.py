@@ -178,7 +178,9 @@ def build_campaign(
             counts[tag] = counts.get(tag, 0) + 1
     shared = [tag for tag, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= max(2, len(members) // 2)]
     history = list(previous.size_history) if previous else []
-    if not history or history[-1][1] != len(members):
+    if history and history[-1][0] == now:
+        history[-1] = (now, max(history[-1][1], len(members)))  # one point per moment
+    elif not history or history[-1][1] != len(members):
         history.append((now, len(members)))
     return Campaign(
         id=campaign_id,
