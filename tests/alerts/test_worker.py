@@ -12,7 +12,7 @@ import pytest
 
 from alerts.lifecycle import apply_action
 from alerts.worker import PERIODIC_CHECKPOINT, AlertWorker
-from core.domain import AlertState, Severity, Silence
+from core.domain import Severity, Silence
 from core.store.port import AlertFilter
 from tests.alerts.conftest import (
     BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, campaign, drain, make_settings, mention, mina, open_test_store, seed, thread,
@@ -267,3 +267,21 @@ def test_two_workers_side_by_side_make_one_alert_and_one_notification(env, tmp_p
     [alert] = all_alerts(store)
     assert len(alert.mention_ids) == 60
     assert len(store.list_deliveries(alert_id=alert.id)) == 1
+
+
+def test_campaign_copies_from_twenty_accounts_make_one_growing_campaign_alert(env) -> None:
+    settings, store, worker = env({"type": "campaign_detected", "name": "campaign", "min_authors": 5,
+                                   "critical_authors": 15, "channels": ["inbox"]})
+    copies = [mention(f"copy{i}", COPY_EN, handle=f"acct{i}", campaign_id="camp-mina",
+                      published=NOW - timedelta(minutes=20 - i)) for i in range(20)]
+    for size in (3, 8, 20):  # the risk stage grows the campaign as copies arrive
+        members = copies[:size]
+        seed(store, members, campaigns=[campaign("camp-mina", [m.id for m in members],
+                                                 [m.author.key for m in members])])
+        drain(worker)
+    [alert] = all_alerts(store)
+    assert alert.subject_id == "camp-mina" and alert.severity == Severity.critical
+    assert len(alert.mention_ids) == 20
+    assert alert.reasons[0] == "coordinated campaign: 20 accounts posting near-identical text"
+    changes = sorted(d.payload["change"] for d in store.list_deliveries(alert_id=alert.id))
+    assert changes == ["created", "severity_raised"]  # opened at 8 accounts, escalated to critical at 20
