@@ -124,7 +124,7 @@ def virality_component(signals: ViralitySignals) -> float:
         0.4 * _saturate(signals.acceleration, 200),
         0.3 * _saturate(signals.reach, 10_000),
         0.4 * _saturate(max(signals.distinct_authors - 1, 0) + max(signals.distinct_sources - 1, 0), 5),
-        0.7 * _saturate(signals.campaign_authors, 8),
+        0.85 * _saturate(signals.campaign_authors, 6),
     ]
     remaining = 1.0
     for part in parts:
