@@ -1,8 +1,9 @@
 """Escalation: an alert nobody acknowledged by its ``ack_deadline`` goes to the escalation route.
 
 Each alert is escalated once: the ``escalated`` flag is set in the same optimistic write that
-carries the escalation deliveries, so two workers cannot both escalate it. Reminders for
-alerts still open after their rule's ``repeat_minutes`` are swept here too.
+carries the escalation deliveries, so two workers cannot both escalate it. Two other timed
+sweeps live here: reminders for alerts still open after their rule's ``repeat_minutes``, and
+waking snoozed alerts whose snooze ended (they notify again and get a fresh ack deadline).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from alerts.grouping import GroupChange, reminder_change
+from alerts.grouping import GroupChange, ack_deadline_for, reminder_change
 from alerts.publish import attach_deliveries, evidence_for, write_change
 from alerts.rules.base import Rule
 from core.config import Settings
@@ -65,3 +66,27 @@ def send_reminders(store: Store, settings: Settings, rules: list[Rule], now: dat
             except ConflictError:
                 continue  # another worker reminded, or the alert moved on
     return sent
+
+
+def wake_snoozed(store: Store, settings: Settings, rules: list[Rule], now: datetime) -> int:
+    """Reopen snoozed alerts whose ``snoozed_until`` passed and notify their channels again."""
+    by_name = {r.name: r for r in rules}
+    woken = 0
+    snoozed, _ = store.list_alerts(AlertFilter(states=[AlertState.snoozed], limit=200))
+    for alert in snoozed:
+        if alert.snoozed_until is None or alert.snoozed_until > now:
+            continue
+        changed = alert.model_copy(deep=True)
+        changed.state, changed.snoozed_until, changed.updated_at = AlertState.open, None, now
+        rule = by_name.get(alert.rule)
+        if rule is not None and not alert.escalated:
+            changed.ack_deadline = ack_deadline_for(rule, alert.severity, now)
+        changed.timeline.append(AlertEvent(at=now, kind="snooze_ended"))
+        change = GroupChange(changed, False, alert.version, "reminder", "snooze_ended")
+        mention, customer = evidence_for(store, alert)
+        try:
+            write_change(store, settings, change, now, mention, customer)
+            woken += 1
+        except ConflictError:
+            continue  # someone acted on it meanwhile; the next sweep looks again
+    return woken

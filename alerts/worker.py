@@ -3,8 +3,8 @@
 Per batch: claim scored mentions from the ``alert`` work queue, read what the rules look at
 (the mention's risk, its thread and campaign, the linked customer and risk flag), evaluate
 the per-mention rules and publish each match (grouped, silenced/inhibited, alert + deliveries
-in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts and
-send reminders; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
+in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts, send
+reminders and wake alerts whose snooze ended; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
 term) for the window ending now.
 
 Restart safety: queue items are acked only after their alerts are written; a replayed item is
@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from alerts.escalation import escalate_due, send_reminders
+from alerts.escalation import escalate_due, send_reminders, wake_snoozed
 from alerts.publish import publish_match
 from alerts.rules import MentionContext, Rule, load_rules
 from core.clock import Clock
@@ -106,6 +106,7 @@ class AlertWorker:
         self._last_tick = now
         handled = escalate_due(self.store, self.settings, now)
         handled += send_reminders(self.store, self.settings, self.rules, now)
+        handled += wake_snoozed(self.store, self.settings, self.rules, now)
         handled += self.run_periodic(now, force=force)
         return handled
 

@@ -109,3 +109,17 @@ def test_campaign_detected_needs_enough_authors(tmp_path: Path) -> None:
     [m] = rule.evaluate(MentionContext(mention=copy, now=NOW, campaign=big))
     assert m.severity == Severity.critical and m.subject_id == "camp-1"
     assert m.reasons[0] == "coordinated campaign: 20 accounts posting near-identical text" and "#sepehrfail" in m.reasons[1]
+
+
+def test_risk_threshold_on_the_customers_risk_flag(tmp_path: Path) -> None:
+    from core.domain import RiskFlag, RiskLevel
+
+    [rule] = rules_of(tmp_path, {"type": "risk_threshold", "subject": "customer", "threshold": 60})
+    post = mention("f1", MINA_FA, platform="forum", handle="mina_r", lang="fa", customer_id="C-1042")
+    flag = RiskFlag(crm_id="C-1042", level=RiskLevel.high, score=78,
+                    reasons=["linked to C-1042, gold tier, ticket T-881 unresolved 9 days"])
+    [m] = rule.evaluate(MentionContext(mention=post, now=NOW, customer=mina(), risk_flag=flag))
+    assert (m.subject_kind, m.subject_id, m.score) == ("customer", "C-1042", 78)
+    assert m.reasons == ["linked to C-1042, gold tier, ticket T-881 unresolved 9 days"]
+    low = flag.model_copy(update={"score": 30, "level": RiskLevel.watch})
+    assert rule.evaluate(MentionContext(mention=post, now=NOW, customer=mina(), risk_flag=low)) == []

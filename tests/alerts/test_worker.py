@@ -285,3 +285,20 @@ def test_campaign_copies_from_twenty_accounts_make_one_growing_campaign_alert(en
     assert alert.reasons[0] == "coordinated campaign: 20 accounts posting near-identical text"
     changes = sorted(d.payload["change"] for d in store.list_deliveries(alert_id=alert.id))
     assert changes == ["created", "severity_raised"]  # opened at 8 accounts, escalated to critical at 20
+
+
+def test_snoozed_alert_wakes_and_notifies_when_the_snooze_ends(env, clock) -> None:
+    settings, store, worker = env(KEY_RULE)
+    seed(store, [mention("z1", MINA_EN, handle="mina_r", customer_id="C-1042")], customers=[mina()])
+    drain(worker)
+    [alert] = all_alerts(store)
+    apply_action(store, alert.id, "snooze", "sara@support", until=NOW + timedelta(hours=1), now=NOW)
+    clock.advance(timedelta(minutes=30))
+    worker.tick(force=True)
+    assert store.get_alert(alert.id).state == "snoozed"
+    clock.advance(timedelta(minutes=31))
+    worker.tick(force=True)
+    woke = store.get_alert(alert.id)
+    assert woke.state == "open" and woke.timeline[-2].kind == "snooze_ended"
+    assert woke.ack_deadline == NOW + timedelta(minutes=61 + 15)
+    assert sorted(d.kind for d in store.list_deliveries(alert_id=alert.id)) == ["notify", "reminder"]
