@@ -89,7 +89,6 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
         if not fresh_ids and not raised:
             return None  # the evidence that was resolved, seen again
         alert.state = AlertState.open
-        alert.assignee = alert.assignee  # keep who handled it last: they know the story
         alert.escalated = False
         alert.ack_deadline = ack_deadline_for(rule, max(match.severity, alert.severity, key=severity_rank), now)
         events.append(AlertEvent(at=now, kind="reopened", data={"mention_ids": fresh_ids[:50]}))
