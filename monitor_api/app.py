@@ -26,6 +26,10 @@ Each operation names the scope it needs. Errors are `application/problem+json` (
 """
 
 
+def _Metrics(app: object, metrics: AppMetrics) -> object:  # noqa: N802 - used like a middleware class
+    return metrics.asgi(app)
+
+
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
                model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
     """Build the API (and dashboard) around an open store."""
@@ -40,7 +44,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.state.metrics = AppMetrics(store, app.state.clock)
 
     install_problem_handlers(app)
-    app.middleware("http")(app.state.metrics.middleware())
+    app.add_middleware(_Metrics, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 
     for module in (mentions, alerts, customers, risk, admin):

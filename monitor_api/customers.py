@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -56,30 +56,48 @@ def bulk_upsert(store: Store, rows: list[Any]) -> BulkReport:
 
 
 def decide_link(store: Store, crm_id: str, author_key: str, confirm: bool, actor: str, now: datetime) -> None:
-    """Confirm or reject the suggested link between ``author_key`` and ``crm_id``."""
+    """Confirm or reject the suggested link between ``author_key`` and ``crm_id``, then queue the
+    author's mentions for the ``risk`` stage so scores and flags follow the decision.
+
+    Raises NotFoundError when there is no such link, ValueError when the customer must not be linked.
+    """
+    author_key = author_key.strip().lower()
     identity = _optional("risk.identity")
     func = getattr(identity, "confirm_link" if confirm else "reject_link", None) if identity else None
     if func is not None:
-        func(store, author_key=author_key, crm_id=crm_id, actor=actor, now=now)
-        return
-    links = [link for link in store.get_links(crm_id=crm_id) if link.author_key == author_key.lower()]
+        func(store, author_key, crm_id, actor, now)
+    else:
+        _decide_here(store, crm_id, author_key, confirm, actor, now)
+    _requeue_author(store, author_key, now)
+
+
+def erase(store: Store, crm_id: str, actor: str, now: datetime) -> None:
+    """Erase a customer (PII and links removed, counts kept); the risk engineer's version also clears the flag."""
+    identity = _optional("risk.identity")
+    if identity is not None and hasattr(identity, "erase_customer"):
+        identity.erase_customer(store, crm_id, actor, now)
+    else:
+        store.erase_customer(crm_id, actor)
+
+
+def _decide_here(store: Store, crm_id: str, author_key: str, confirm: bool, actor: str, now: datetime) -> None:
+    links = [link for link in store.get_links(crm_id=crm_id) if link.author_key == author_key]
     if not links:
         raise NotFoundError(f"no link between {author_key!r} and customer {crm_id!r}")
+    customer = store.get_customer(crm_id)
+    if confirm and (customer is None or customer.erased or customer.consent.do_not_link):
+        raise ValueError(f"customer {crm_id!r} must not be linked (do_not_link or erased)")
     link = links[0]
     status = LinkStatus.confirmed if confirm else LinkStatus.rejected
     store.save_link(link.model_copy(update={"status": status, "decided_by": actor}))
-    store.append_audit(AuditEvent(at=now, actor=actor, action=f"link.{status.value}", subject=crm_id,
+    store.append_audit(AuditEvent(at=now, actor=actor, action=f"link.{status.value}", subject=f"customer:{crm_id}",
                                   data={"author_key": link.author_key, "method": link.method,
                                         "previous": link.status.value}))
-    if confirm:
-        _stamp_mentions(store, crm_id, [link.author_key])
 
 
-def _stamp_mentions(store: Store, crm_id: str, author_keys: Iterable[str]) -> None:
-    # A confirmed link makes the author's mentions the customer's, so risk picks them up.
-    from core.store.port import MentionPatch, MentionQuery
+def _requeue_author(store: Store, author_key: str, now: datetime) -> None:
+    from core.store.port import MentionQuery
 
-    for key in author_keys:
-        page = store.search_mentions(MentionQuery(authors=[key], limit=500))
-        store.patch_mentions(MentionPatch(id=m.id, customer_id=crm_id) for m in page.items)
-        store.enqueue("risk", [m.id for m in page.items])
+    page = store.search_mentions(MentionQuery(authors=[author_key], limit=500))
+    if page.items:
+        store.enqueue("risk", [m.id for m in page.items], now=now)

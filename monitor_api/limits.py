@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable
 
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

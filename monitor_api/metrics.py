@@ -70,17 +70,47 @@ class AppMetrics:
                                 registry=self.registry)
         self.latency = Histogram("brandguard_http_request_seconds", "HTTP request latency", ["route"],
                                  registry=self.registry)
+        self._templates: dict[Any, str] | None = None
 
-    def middleware(self) -> Callable[..., Any]:
-        """An HTTP middleware function recording each request by its route template."""
+    def template_of(self, scope: dict[str, Any]) -> str:
+        """The full route template (``/v1/alerts/{alert_id}``) that served a request."""
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return "<unmatched>"
+        if self._templates is None:
+            from fastapi.routing import iter_route_contexts
 
-        async def record(request: Any, call_next: Callable[..., Any]) -> Any:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            template = getattr(route, "path", "<unmatched>")
-            self.requests.labels(request.method, template, str(response.status_code)).inc()
-            self.latency.labels(template).observe(time.perf_counter() - started)
-            return response
+            app = scope["app"]
+            self._templates = {ctx.endpoint: ctx.path for ctx in iter_route_contexts(app.routes)
+                               if ctx.endpoint is not None and ctx.path}
+        return self._templates.get(endpoint, getattr(scope.get("route"), "path", "<unmatched>"))
 
-        return record
+    def asgi(self, app: Any) -> "RequestMetrics":
+        """Wrap an ASGI app so each request is counted by its route template."""
+        return RequestMetrics(app, self)
+
+
+class RequestMetrics:
+    """Pure ASGI middleware (no task groups, so errors raised while reading the body keep their type)."""
+
+    def __init__(self, app: Any, metrics: AppMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_status(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            template = self.metrics.template_of(scope)
+            self.metrics.requests.labels(scope.get("method", ""), template, str(status["code"])).inc()
+            self.metrics.latency.labels(template).observe(time.perf_counter() - started)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.domain import Customer, IdentityLink, Mention, RiskFlag
 from core.store.port import BulkReport, MentionQuery
-from monitor_api.customers import bulk_upsert, decide_link
+from monitor_api.customers import bulk_upsert, decide_link, erase
 from monitor_api.deps import ClockDep, CustomersWriter, RiskReader, StoreDep
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
@@ -56,7 +56,10 @@ def get_customer(crm_id: str, store: StoreDep, _: RiskReader) -> CustomerView:
 @router.post("/customers/{crm_id}/links/confirm", status_code=204, summary="Confirm a suggested link")
 def confirm_link(crm_id: str, body: LinkDecision, store: StoreDep, clock: ClockDep, principal: CustomersWriter) -> Response:
     _customer_or_404(store, crm_id)
-    decide_link(store, crm_id, body.author_key, True, principal.actor, clock.now())
+    try:
+        decide_link(store, crm_id, body.author_key, True, principal.actor, clock.now())
+    except ValueError as exc:
+        raise ApiProblem(409, "Link refused", str(exc), kind="link-refused") from None
     return Response(status_code=204)
 
 
@@ -68,7 +71,7 @@ def reject_link(crm_id: str, body: LinkDecision, store: StoreDep, clock: ClockDe
 
 
 @router.delete("/customers/{crm_id}", status_code=204, summary="Erase a customer (removes PII and links)")
-def erase_customer(crm_id: str, store: StoreDep, principal: CustomersWriter) -> Response:
+def erase_customer(crm_id: str, store: StoreDep, clock: ClockDep, principal: CustomersWriter) -> Response:
     _customer_or_404(store, crm_id)
-    store.erase_customer(crm_id, actor=principal.actor)
+    erase(store, crm_id, principal.actor, clock.now())
     return Response(status_code=204)
