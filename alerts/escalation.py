@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from alerts.grouping import GroupChange, ack_deadline_for, reminder_change
+from alerts.grouping import GroupChange, ack_deadline_for, copy_alert, reminder_change
 from alerts.publish import attach_deliveries, evidence_for, write_change
 from alerts.rules.base import Rule
 from core.config import Settings
@@ -28,7 +28,7 @@ def escalate_due(store: Store, settings: Settings, now: datetime, limit: int = 1
     for alert in store.alerts_due_for_escalation(now, limit=limit):
         if alert.state != AlertState.open or alert.escalated:
             continue
-        changed = alert.model_copy(deep=True)
+        changed = copy_alert(alert)
         changed.escalated = True
         changed.updated_at = now
         overdue = (now - alert.ack_deadline).total_seconds() / 60 if alert.ack_deadline else 0
@@ -76,7 +76,7 @@ def wake_snoozed(store: Store, settings: Settings, rules: list[Rule], now: datet
     for alert in snoozed:
         if alert.snoozed_until is None or alert.snoozed_until > now:
             continue
-        changed = alert.model_copy(deep=True)
+        changed = copy_alert(alert)
         changed.state, changed.snoozed_until, changed.updated_at = AlertState.open, None, now
         rule = by_name.get(alert.rule)
         if rule is not None and not alert.escalated:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from alerts.grouping import copy_alert
 from core.domain import Alert, AlertEvent, AlertState
 from core.store.port import AlertStore, ConflictError, NotFoundError
 
@@ -42,7 +43,7 @@ def _apply(alert: Alert, action: str, actor: str, assignee: str | None, until: d
     if alert.state not in ALLOWED_FROM[action]:
         allowed = ", ".join(s.value for s in ALLOWED_FROM[action])
         raise ValueError(f"cannot {action} alert {alert.id}: it is {alert.state.value} ({action} is allowed from: {allowed})")
-    changed = alert.model_copy(deep=True)
+    changed = copy_alert(alert)
     data: dict = {"from": alert.state.value}
     if action == "acknowledge":
         changed.state = S.acknowledged
