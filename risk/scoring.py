@@ -172,6 +172,10 @@ def score_group(
     scores = [s for s in member_scores if s is not None]
     components = {name: max((s.components.get(name, 0.0) for s in scores), default=0.0) for name in COMPONENTS}
     components["virality"] = max(components["virality"], virality_component(signals))
+    if signals.campaign_authors >= 2:
+        # Many accounts posting the same words is deliberate: coordination is sabotage intent too.
+        coordination = 0.6 * (1 - 0.5 ** (signals.campaign_authors / 6))
+        components["sabotage"] = 1 - (1 - components["sabotage"]) * (1 - coordination)
     top = max(scores, key=lambda s: s.score, default=None)
     reasons = virality_reasons(signals)
     for reason in top.reasons if top else []:
