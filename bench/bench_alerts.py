@@ -150,7 +150,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--burst", type=int, default=400, help="mentions in the capacity burst")
+    parser.add_argument("--burst", type=int, default=1000, help="mentions in the capacity burst")
     parser.add_argument("--seconds", type=float, default=30, help="length of the half-rate replay")
     args = parser.parse_args()
 
