@@ -88,3 +88,13 @@ def test_reminder_after_repeat_interval(tmp_path: Path) -> None:
     assert merge_match(alert, _match(rule, "b"), rule, NOW + timedelta(minutes=10)).notify_kind is None
     change = merge_match(alert, _match(rule, "c"), rule, NOW + timedelta(minutes=31))
     assert change.notify_kind == "reminder"
+
+
+def test_newest_reasons_come_first_and_the_list_stays_short(tmp_path: Path) -> None:
+    rule = _thread_rule(tmp_path)
+    alert = _stored(merge_match(None, _match(rule, "a"), rule, NOW))
+    for i in range(30):
+        match = _match(rule, f"r{i}")
+        match.reasons = [f"shares +{100 + i}/h"]
+        alert = _stored(merge_match(alert, match, rule, NOW + timedelta(minutes=i)))
+    assert alert.reasons[0] == "shares +129/h" and len(alert.reasons) == 20
