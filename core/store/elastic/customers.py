@@ -7,9 +7,12 @@ look-up by keys is one ``terms`` query. Links have the deterministic ``_id``
 retried append does not duplicate.
 
 Erasure is not one transaction here: it writes the anonymous stub first (so the
-customer stops matching at once, as keys go with it), then refreshes the links index
-and deletes every link of the customer by query, then writes the audit event. A crash
-in between leaves a stub whose links a repeated ``erase_customer`` removes.
+customer stops matching, as its keys go with it), then refreshes the links index and
+deletes every link of the customer by query, then writes the audit event. Each step
+uses ``refresh="wait_for"``: when the call returns, no search finds the personal data
+or a link any more and the audit event is listed (erasure is a rare privacy operation,
+not a hot path). A crash in between leaves a stub whose links a repeated
+``erase_customer`` removes.
 """
 
 from __future__ import annotations
@@ -132,12 +135,13 @@ class CustomersMixin:
         if doc is None:
             raise NotFoundError(f"customer {crm_id!r} not found")
         stub = erased_stub(customer_from_source(doc.source))
-        self._es.index(index=alias, id=crm_id, document=customer_source(stub))
+        self._es.index(index=alias, id=crm_id, document=customer_source(stub), refresh="wait_for")
         links = self.delete_links(crm_id=crm_id)
         mentions = int(self._es.count(index=self._names.alias("mentions"),
                                       query={"term": {"customer_id": crm_id}}).body["count"])
-        self.append_audit(AuditEvent(actor=actor, action="customer.erased", subject=f"customer:{crm_id}",
-                                     data={"links_deleted": links, "tickets": len(stub.tickets), "mentions": mentions}))
+        event = AuditEvent(actor=actor, action="customer.erased", subject=f"customer:{crm_id}",
+                           data={"links_deleted": links, "tickets": len(stub.tickets), "mentions": mentions})
+        self._append_audit(event, refresh="wait_for")
 
     # ------------------------------------------------------------ links
 
@@ -173,9 +177,12 @@ class CustomersMixin:
 
     def append_audit(self, event: AuditEvent) -> None:
         """Append one event to the audit log (a retried append of the same event is a no-op)."""
+        self._append_audit(event)
+
+    def _append_audit(self, event: AuditEvent, refresh: str | None = None) -> None:
         doc = event.model_dump(mode="json")
         doc["logged_ns"] = time.time_ns()
-        create_if_absent(self._es, self._names.alias("audit"), _digest(event.model_dump_json()), doc)
+        create_if_absent(self._es, self._names.alias("audit"), _digest(event.model_dump_json()), doc, refresh=refresh)
 
     def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         """The newest ``limit`` events (of ``subject``), oldest first."""
