@@ -23,7 +23,8 @@ ConfigOption = Annotated[
 ]
 OnceOption = Annotated[bool, typer.Option("--once", help="Work until idle, then exit.")]
 NameOption = Annotated[Optional[str], typer.Option("--name", help="Worker name (default: host-pid).")]
-LeaseOption = Annotated[float, typer.Option("--lease-seconds", min=1, help="How long claimed work stays ours; after a crash it is retried this much later.")]
+LeaseOption = Annotated[float, typer.Option(
+    "--lease-seconds", min=1, help="How long claimed work stays ours; after a crash it is retried this much later.")]
 
 
 def check_settings(settings: Settings) -> list[str]:

@@ -122,7 +122,8 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
     if fresh_ids:
         events.append(AlertEvent(at=now, kind="evidence", data={"mention_ids": fresh_ids[:50], "count": len(fresh_ids)}))
         alert.mention_ids = _merge_unique(alert.mention_ids, fresh_ids, MAX_MENTION_IDS)
-    alert.reasons = _merge_unique(match.reasons, alert.reasons, len(match.reasons) + len(alert.reasons))[:MAX_REASONS]  # newest first
+    newest_first = _merge_unique(match.reasons, alert.reasons, len(match.reasons) + len(alert.reasons))
+    alert.reasons = newest_first[:MAX_REASONS]
     alert.title = match.title
     if match.score is not None:
         alert.score = max(alert.score or 0.0, match.score)
