@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from core.config import Settings
 from core.store.elastic.alerts import AlertsMixin
@@ -72,7 +72,10 @@ class ElasticStore(
             if spec.kind in ("meta", "queue"):
                 continue
             counts[spec.kind] = int(self._es.count(index=self._names.alias(spec.kind)).body["count"])
-        health = self._es.cluster.health().body
+        try:
+            health = self._es.cluster.health().body
+        except ApiError as exc:  # a key without the `monitor` privilege still gets the counts
+            health = {"status": f"unknown ({exc.meta.status})"}
         return {
             "backend": self.name,
             "prefix": self.prefix,

@@ -19,7 +19,7 @@ from typing import Any
 from core.query import And, Handle, Hashtag, Node, Not, Or, Phrase, Term, parse_query
 from core.store.elastic.client import decode_cursor, encode_cursor, iso
 from core.store.elastic.mentions import mention_from_source
-from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage, StoreError
+from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage
 
 BODY = "bg.body"
 FACET_FIELDS = {
@@ -153,8 +153,6 @@ class SearchMixin:
 
     def search_mentions(self, query: MentionQuery) -> SearchPage:
         """One page of matches, newest/oldest/riskiest first, with facets and histogram."""
-        if query.cursor and not query.cursor.strip():
-            raise StoreError("empty cursor")
         resp = self._es.search(index=self._names.alias("mentions"), **build_search_body(query)).body
         hits = resp["hits"]["hits"]
         more = len(hits) > query.limit
