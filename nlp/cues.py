@@ -1,0 +1,195 @@
+"""Sabotage cues and complaint reasons in English and Persian, each with its evidence span.
+
+Patterns run over ``core.textnorm.normalize_for_match_with_offsets(text)`` — lower case,
+Arabic ي/ك folded to Persian ی/ک, ZWNJ as a space, Persian digits as ASCII — so one pattern
+covers the spellings people actually type; the reported ``start``/``end`` are offsets into
+the ORIGINAL ``Mention.text`` and ``evidence`` is the original text there.
+
+Complaint-reason patterns describe a *problem* ("too expensive", "stopped working",
+"گرون", "خراب شد"), not a topic ("price", "battery"), so praise does not produce reasons.
+Competitor tags come from the configured brands with ``competitor: true`` (brand query
+language, ``core.query``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+from core.domain import Cue
+from core.query import Handle, Hashtag, Phrase, Term, matches, parse_query, positive_terms
+from core.textnorm import normalize_for_match, normalize_for_match_with_offsets
+
+SABOTAGE_KINDS = ("call_to_action", "boycott", "threat_public", "threat_legal", "tag_competitor", "failed_support")
+REASON_KINDS = ("reason_service", "reason_product", "reason_price", "reason_switching")
+
+_B = r"(?<![\w])"  # word start (works for Persian letters too)
+_E = r"(?![\w])"  # word end
+_MI = r"(?:می ?|می)"  # Persian present-tense prefix, written with or without a (half-)space
+
+_PATTERNS: dict[str, list[str]] = {
+    "call_to_action": [
+        r"(?:please |pls |everyone |everybody )?(?:retweet|rt|share|boost|repost|reblog|forward)(?: and (?:retweet|rt|share|boost|repost))? (?:this|it|my post|this post|this thread)",
+        r"spread (?:the word|this|it)",
+        r"(?:make|let) (?:this|it) go viral",
+        r"(?:everyone|everybody|all of you),? (?:tag|share|retweet|tweet at|call)",
+        r"(?:let|make sure) everyone knows?",
+        r"#\w+fail",
+        r"(?:همه|همگی|لطفا|دوستان) ?(?:\S+ ){0,3}(?:باز ?نشر|ری ?توییت|ریتویت|پخش|منتشر|شیر|به اشتراک بذارید|به اشتراک بگذارید)(?: (?:کنید|کنین|بدید|بدین|کن))?",
+        r"(?:باز ?نشر|ری ?توییت|ریتویت|پخش|منتشر|دست به دست|شیر) (?:کنید|کنین|بدید|بدین|کن)",
+        r"صدا(?:مون|ی ما) ?(?:رو|را)? (?:برسونید|برسانید)",
+        r"تا (?:جایی که|میتونید|می تونید)",
+    ],
+    "boycott": [
+        r"boycott\w*",
+        r"never (?:again )?(?:buy|buying|shop|shopping|order|ordering|fly|flying|use|using) (?:from|with|at|again|their|anything)",
+        r"(?:do not|don'?t|dont) (?:ever )?(?:buy|shop|order|fly) (?:from|with|at|their|anything)",
+        r"stop (?:buying|using|ordering) (?:from )?",
+        r"تحریم\w*",
+        r"(?:دیگه|دیگر|هرگز|اصلا|هیچ ?وقت|هیچکس) (?:\S+ ){0,3}(?:نخرید|نخرین|نخرید|نخرم|نخره|خرید نکنید|خرید نکنین|سفارش ندید|سفارش ندین|" + _MI + r"خرم|خرید " + _MI + r"کنم)",
+        r"(?:نخرید|نخرین|خرید نکنید|خرید نکنین)" + _E,
+    ],
+    "threat_public": [
+        r"(?:go|going|gonna|will go|take this|taking this|went) to the (?:press|media|news|papers|newspapers|journalists?)",
+        r"(?:contact|contacting|tell|telling|call|calling) (?:the )?(?:press|media|journalists?|news)",
+        r"(?:tell|telling|warn|warning) (?:everyone|everybody|all my (?:friends|followers))",
+        r"expose (?:you|them|this company)",
+        r"(?:رسانه|رسانه ای|خبرگزاری|روزنامه|خبرنگار)",
+        r"(?:به|برای) (?:همه|همه ی|همه دوستام|دوستام|فالوور)\S* " + _MI + r"(?:گم|گویم|گیم)",
+        r"آبرو(?:تون|شون|ی شما|ی شرکت) ?(?:رو|را)? " + _MI + r"(?:برم|بریم)",
+        r"افشا\w*",
+    ],
+    "threat_legal": [
+        r"(?:sue|suing|sued|lawsuit|lawyers?|attorneys?|legal action|small claims)",
+        r"(?:take|taking) (?:you|them|this|it) to court",
+        r"see you in court",
+        r"(?:report|reporting) (?:you|them|this) to (?:the )?(?:bbb|ftc|authorities|police|regulator)",
+        r"(?:شکایت|شاکی|وکیل|دادگاه|دادسرا|تعزیرات|اقدام قانونی|پیگیری قانونی)\w*",
+        r"(?:سازمان )?حمایت از (?:حقوق )?مصرف ?کننده",
+    ],
+    "failed_support": [
+        r"(?:called|emailed|messaged|contacted|dm'?d|wrote to|tweeted) (?:you |them |support |customer service )?(?:\w+ ){0,2}(?:times|x|again)\W+(?:\w+ ){0,4}(?:no (?:answer|response|reply|one)|nothing|never|still)",
+        r"(?:no|never (?:got|get) an?) (?:answer|response|reply) (?:from|to) (?:support|customer service|you|them|my)",
+        r"(?:nobody|no one|noone) (?:answers|answered|responds|responded|replies|replied|cares|helps|helped|picks up)",
+        r"(?:still|been) waiting (?:for|on) (?:a |an |my )?(?:reply|response|answer|refund|callback|call back)",
+        r"on hold for (?:\d+|an?|over|hours|ages)",
+        r"ticket (?:\S+ ){0,4}(?:unresolved|still open|ignored|closed without|no (?:answer|response|reply))",
+        r"(?:support|customer service) (?:never|doesn'?t|does not|didn'?t|did not|won'?t|will not) (?:answer|respond|reply|help|call)",
+        r"پشتیبانی (?:\S+ ){0,2}(?:جواب|پاسخ) (?:" + _MI + r"(?:ده|دن|دهد|دهند)|نمیده|نمیدن|نداد|ندادن|نداده|ندادند)",
+        r"(?:جواب|پاسخ) ?گو نیست\w*",
+        r"(?:\d+|دو|سه|چهار|پنج|شش|ده|چند|بارها|چندین) (?:بار|دفعه|مرتبه) (?:\S+ ){0,2}(?:زنگ|تماس|ایمیل|پیام|تیکت|پیگیری)",
+        r"هیچ (?:جوابی|پاسخی|خبری|کس جواب)",
+        r"کسی (?:جواب|پاسخ) (?:" + _MI + r"(?:ده|دهد)|نمیده|نداد)",
+        r"تیکت (?:\S+ ){0,3}(?:بی جواب|بی پاسخ|بسته شد|بدون پاسخ|هنوز باز)",
+        r"پیگیری (?:\S+ ){0,3}(?:فایده|نتیجه) ?(?:ای)? نداشت",
+    ],
+    "reason_service": [
+        r"(?:customer service|customer support|support team|staff|agent|employee|operator)s? (?:\w+ ){0,2}(?:rude|useless|unhelpful|terrible|awful|horrible|incompetent|ignored?)",
+        r"(?:rude|unhelpful|useless|terrible|awful|horrible|incompetent) (?:customer service|support|staff|agents?|employees?)",
+        r"(?:late|delayed|missing|lost) (?:delivery|package|order|shipment|parcel|flight|baggage|luggage)",
+        r"(?:delivery|package|order|shipment|parcel|flight) (?:\w+ ){0,2}(?:late|delayed|never (?:arrived|came)|lost|missing|cancell?ed)",
+        r"(?:برخورد|رفتار) (?:\S+ ){0,2}(?:بد|زشت|افتضاح|توهین ?آمیز)",
+        r"(?:ارسال|تحویل|پیک|سفارش|بسته)\S* (?:\S+ ){0,3}(?:دیر|تاخیر|تأخیر|نرسید|گم شد|لغو)",
+        r"(?:پشتیبانی|خدمات|پاسخگویی) (?:\S+ ){0,2}(?:افتضاح|ضعیف|بد|داغون|فاجعه)",
+        r"بی ?احترامی",
+    ],
+    "reason_product": [
+        r"(?:stopped|stops|quit) working",
+        r"(?:doesn'?t|does not|didn'?t|did not|won'?t|will not) (?:work|turn on|charge|start|connect)",
+        r"(?:broken|broke|defective|faulty|damaged|cracked|dead on arrival|malfunction\w*|poor quality|low quality|cheaply made|keeps crashing|crashes)",
+        r"(?:خراب|معیوب|ایراد|ایرادی|مشکل فنی|سوخت|شکست|شکسته|تقلبی|فیک|بی کیفیت|کیفیت (?:\S+ )?(?:پایین|بد|افتضاح|ضعیف))",
+        r"کار (?:" + _MI + r"(?:کنه|کند)|نمیکنه|نمیکند|نکرد|نمی کرد)",
+    ],
+    "reason_price": [
+        r"(?:too|so|very|way|ridiculously|insanely) (?:expensive|pricey|overpriced)",
+        r"(?:overpriced|overcharg\w*|rip ?off|ripoff|price gouging|hidden fees?|junk fees?)",
+        r"(?:raised|raise|hiked|doubled) (?:the |their |its )?(?:prices?|fees?|rates?)",
+        r"charged (?:me )?(?:twice|double|extra|again)",
+        r"(?:گرون|گران|گرانفروشی|گرونفروشی|گرون ?فروشی|کلاهبرداری|کلاه ?برداری)\w*",
+        r"قیمت\S* (?:\S+ ){0,3}(?:بالا|زیاد|نجومی|دو برابر|هر روز)",
+        r"پول\S* (?:\S+ ){0,3}(?:پس (?:ن|نمی ?)\S+|نمیدن|ندادن|برنگشت)",
+    ],
+    "reason_switching": [
+        r"(?:switch|switching|switched|went back|going back|changed|changing) (?:over )?to (?!the |a |an |my |our |your )\w+",
+        r"(?:going|gone|went|go) with \w+ (?:from now on|instead)",
+        r"(?:cancel|cancelled|canceled|cancelling|canceling|closing|closed) my (?:account|subscription|contract|membership|plan)",
+        r"(?:leaving|left) (?:you|them) for",
+        r"(?:" + _MI + r"رم|رفتم|" + _MI + r"ریم) (?:سراغ|سمت) \S+",
+        r"(?:از|با) (?:این به بعد )?\S+ (?:خرید " + _MI + r"کنم|" + _MI + r"خرم)",
+        r"(?:حسابم|اشتراکم|اکانتم) (?:رو|را) (?:بستم|لغو کردم|" + _MI + r"بندم)",
+        r"(?:مهاجرت|کوچ) (?:کردم|" + _MI + r"کنم|کردیم) (?:به|سمت)",
+    ],
+}
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> dict[str, re.Pattern[str]]:
+    return {kind: re.compile("|".join(f"{_B}(?:{p}){_E}" for p in patterns)) for kind, patterns in _PATTERNS.items()}
+
+
+@dataclass(frozen=True)
+class Competitor:
+    """A configured competitor brand: its name and parsed brand query."""
+
+    name: str
+    query: str
+
+
+def extract_cues(text: str, competitors: Sequence[Competitor] = ()) -> list[Cue]:
+    """All cues in ``text``, ordered by position; each carries the original-text evidence span."""
+    normalized, offsets = normalize_for_match_with_offsets(text)
+    cues: list[Cue] = []
+    for kind, pattern in _compiled().items():
+        for match in pattern.finditer(normalized):
+            cues.append(_cue(kind, text, offsets, match.start(), match.end()))
+    for competitor in competitors:
+        cues += _competitor_cues(competitor, text, normalized, offsets)
+    cues.sort(key=lambda c: (c.start, c.kind))
+    return cues
+
+
+def complaint_reasons(cues: Iterable[Cue]) -> list[str]:
+    """Distinct complaint reasons (``service``, ``product``, ``price``, ``switching``) in cue order."""
+    seen: list[str] = []
+    for cue in cues:
+        if cue.kind.startswith("reason_"):
+            reason = cue.kind.removeprefix("reason_")
+            if reason not in seen:
+                seen.append(reason)
+    return seen
+
+
+def _cue(kind: str, text: str, offsets: list[int], start: int, end: int, score: float = 1.0) -> Cue:
+    while end > start and not text[offsets[end - 1]].strip():
+        end -= 1
+    original_start, original_end = offsets[start], offsets[end - 1] + 1
+    return Cue(kind=kind, evidence=text[original_start:original_end], start=original_start, end=original_end, score=score)
+
+
+def _competitor_cues(competitor: Competitor, text: str, normalized: str, offsets: list[int]) -> list[Cue]:
+    node = parse_query(competitor.query)
+    if not matches(node, text):
+        return []
+    for leaf in positive_terms(node):
+        regex = _leaf_regex(leaf)
+        if regex is None:
+            continue
+        found = regex.search(normalized)
+        if found:
+            return [_cue("tag_competitor", text, offsets, found.start(), found.end())]
+    return []
+
+
+def _leaf_regex(leaf: object) -> re.Pattern[str] | None:
+    if isinstance(leaf, Term):
+        body = re.escape(normalize_for_match(leaf.text)) + (r"\w*" if leaf.prefix else "")
+        return re.compile(rf"(?<!\w)[#@]?{body}(?!\w)")
+    if isinstance(leaf, Phrase):
+        return re.compile(r"(?<!\w)" + r"(?:[\W_]+|)".join(re.escape(w) for w in leaf.words) + r"(?!\w)")
+    if isinstance(leaf, Hashtag):
+        return re.compile(rf"#{re.escape(leaf.tag)}(?!\w)")
+    if isinstance(leaf, Handle):
+        return re.compile(rf"@{re.escape(leaf.handle)}(?!\w)")
+    return None

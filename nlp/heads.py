@@ -1,0 +1,105 @@
+"""Small task heads over sentence embeddings: train (torch), save/load (safetensors + JSON card), apply (numpy).
+
+A head is a one-hidden-layer MLP (or plain logistic regression when ``hidden == 0``) trained
+with class-balanced cross-entropy, so macro-F1 does not collapse on rare classes. Inference
+is a couple of numpy matmuls, negligible next to the encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEADS_DIR = Path(__file__).with_name("heads")
+
+
+@dataclass
+class Head:
+    """Weights and card of one (task, lang) head."""
+
+    task: str
+    lang: str
+    labels: list[str]
+    weights: dict[str, np.ndarray]
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
+        x = embeddings.astype(np.float32)
+        if "w1" in self.weights:
+            x = np.maximum(x @ self.weights["w1"].T + self.weights["b1"], 0.0)
+        logits = x @ self.weights["w2"].T + self.weights["b2"]
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}-{self.lang}"
+
+
+def save_head(head: Head, directory: Path) -> Path:
+    from safetensors.numpy import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in head.weights.items()},
+              str(directory / f"{head.name}.safetensors"))
+    card = dict(head.card, task=head.task, lang=head.lang, labels=head.labels)
+    (directory / f"{head.name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return directory / f"{head.name}.safetensors"
+
+
+def load_head(directory: Path, task: str, lang: str) -> Head:
+    """Load ``<task>-<lang>`` from ``directory``; FileNotFoundError names the fix."""
+    from safetensors.numpy import load_file
+
+    weights_path = directory / f"{task}-{lang}.safetensors"
+    card_path = directory / f"{task}-{lang}.json"
+    if not weights_path.exists() or not card_path.exists():
+        raise FileNotFoundError(f"no trained {task} head for {lang!r} in {directory}; run: brandguard nlp train")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    return Head(task, lang, list(card["labels"]), load_file(str(weights_path)), card)
+
+
+def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hidden: int = 256,
+               epochs: int = 60, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2) -> dict[str, np.ndarray]:
+    """Train a head on embeddings ``x`` and label indices ``y``; deterministic for a seed."""
+    import torch
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    xt = torch.from_numpy(x.astype(np.float32))
+    yt = torch.from_numpy(y.astype(np.int64))
+    counts = np.bincount(y, minlength=len(labels)).astype(np.float32)
+    class_weight = torch.from_numpy(counts.sum() / (len(labels) * np.maximum(counts, 1.0)))
+    dim = x.shape[1]
+    if hidden:
+        model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(dim, hidden), torch.nn.ReLU(),
+                                    torch.nn.Dropout(dropout), torch.nn.Linear(hidden, len(labels)))
+    else:
+        model = torch.nn.Sequential(torch.nn.Linear(dim, len(labels)))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xt), generator=gen)
+        for start in range(0, len(xt), 64):
+            idx = perm[start:start + 64]
+            opt.zero_grad()
+            loss_fn(model(xt[idx] * 8.0), yt[idx]).backward()  # unit-norm inputs: scale up for faster fitting
+            opt.step()
+        sched.step()
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    out: dict[str, np.ndarray] = {}
+    if hidden:
+        out["w1"] = linears[0].weight.detach().numpy() * 8.0
+        out["b1"] = linears[0].bias.detach().numpy()
+    else:
+        linears[0].weight.data *= 8.0
+    out["w2"] = linears[-1].weight.detach().numpy()
+    out["b2"] = linears[-1].bias.detach().numpy()
+    return out
