@@ -84,8 +84,8 @@ def stacked_bars(buckets: Sequence[tuple[datetime, int, int]], title: str) -> st
         parts.append(f'<g><title>{label}</title>'
                      f'<rect x="{x:.1f}" y="{PAD_T + plot_h - h_total:.1f}" width="{bar:.1f}" height="{h_total:.1f}" class="bar"/>'
                      f'<rect x="{x:.1f}" y="{PAD_T + plot_h - h_neg:.1f}" width="{bar:.1f}" height="{h_neg:.1f}" class="bar-neg"/></g>')
-    parts.append(f'<text x="{PAD_L + 8}" y="{HEIGHT - 6}" class="legend">■ all mentions</text>'
-                 f'<text x="{PAD_L + 130}" y="{HEIGHT - 6}" class="legend neg">■ negative</text>')
+    parts.append(f'<text x="{PAD_L + 8}" y="{HEIGHT - 6}" class="legend" fill="#3b82f6">■ all mentions</text>'
+                 f'<text x="{PAD_L + 130}" y="{HEIGHT - 6}" class="legend neg" fill="#dc2626">■ negative</text>')
     parts.append(f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 6}" text-anchor="end" class="axis">'
                  f'{escape(_fmt(buckets[0][0]))} → {escape(_fmt(buckets[-1][0]))}</text></svg>')
     return "".join(parts)

@@ -116,13 +116,26 @@ def mention_search(
         error, page = str(exc), None
     except Exception as exc:  # noqa: BLE001 - e.g. a stale cursor: show it instead of failing the page
         error, page = f"search failed: {exc}", None
-    chart = Markup(stacked_bars([(b.start, b.count, b.negative) for b in page.histogram], "Volume and negative mentions")
-                   ) if page else Markup("")
+    chart = Markup(stacked_bars(_hourly(page.histogram), "Mentions per hour, negative in red")) if page else Markup("")
     next_url = "/ui/mentions?" + urlencode({**filters, "cursor": page.next_cursor}) if page and page.next_cursor else None
     return _render(request, "mentions.html", {"principal": principal, "page": page, "filters": filters, "error": error,
                                               "chart": chart, "next_url": next_url,
                                               "facet_link": lambda name, value: "/ui/mentions?" + urlencode(
                                                   {**filters, {"brands": "brand"}.get(name, name): value})})
+
+
+def _hourly(buckets: list[Any], max_buckets: int = 500) -> list[tuple[Any, int, int]]:
+    """Hourly buckets with the empty hours filled in, so the chart's x axis is time (newest kept)."""
+    if not buckets:
+        return []
+    counts = {b.start: (b.count, b.negative) for b in buckets}
+    start, end = min(counts), max(counts)
+    hours = int((end - start).total_seconds() // 3600)
+    if hours >= max_buckets:
+        start = end - timedelta(hours=max_buckets - 1)
+        hours = max_buckets - 1
+    slots = [start + timedelta(hours=i) for i in range(hours + 1)]
+    return [(t, *counts.get(t, (0, 0))) for t in slots]
 
 
 @router.get("/customers/{crm_id}", response_class=HTMLResponse)

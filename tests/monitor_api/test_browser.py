@@ -1,0 +1,108 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by playwright; no browser
+download): sign in with an API key, find the escalation alert, acknowledge it, see its state
+change; a Persian mention renders right-to-left. Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from monitor_api.app import create_app
+from monitor_api.security import create_api_key
+from monitor_api.server import BackgroundServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium "
+                       "(apt-get install -y chromium) — browser test skipped"),
+]
+
+
+@pytest.fixture
+def live(settings: Any, store: Any, story: Any, clock: Any) -> Iterator[tuple[str, str]]:
+    _, key = create_api_key(store, "sara-support", ["alerts:read", "alerts:write", "mentions:read", "risk:read"])
+    server = BackgroundServer(create_app(settings, store, clock=clock), "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{server.port}", key
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(live: Any) -> Iterator[Any]:
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def test_sign_in_find_the_escalation_and_acknowledge_it(live: Any, page: Any, story: Any) -> None:
+    base, key = live
+    page.goto(f"{base}/ui/alerts")
+    assert page.url.endswith("/ui/login")
+    page.screenshot(path=str(ARTIFACTS / "01-sign-in.png"))
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/ui/alerts")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["bg_session"]["httpOnly"] is True
+    assert page.evaluate("document.cookie") == ""  # the key is not readable by scripts
+    row = page.locator(f"li[data-alert-id='{story['alert']}']")
+    assert "Mina Rahimi (gold, C-1042)" in row.inner_text()
+    assert row.locator(".badge.state").inner_text() == "open"
+    page.screenshot(path=str(ARTIFACTS / "02-inbox.png"), full_page=True)
+
+    row.locator("a.title").click()
+    page.wait_for_url(f"{base}/ui/alerts/{story['alert']}")
+    assert page.locator("#alert-state").inner_text() == "open"
+    assert page.locator("svg.chart polyline").count() >= 1
+    assert "T-881" in page.locator(".customer-card").inner_text()
+    persian = page.locator(f"article[data-mention-id='{story['mina_fa']}'] p.text")
+    assert persian.get_attribute("dir") == "auto"
+    assert persian.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    english = page.locator(f"article[data-mention-id='{story['mina_en']}'] p.text")
+    assert english.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    page.screenshot(path=str(ARTIFACTS / "03-alert-before-ack.png"), full_page=True)
+
+    page.click("button[value=acknowledge]")
+    page.wait_for_selector("#alert-state[data-state=acknowledged]")
+    assert page.locator("#alert-state").inner_text() == "acknowledged"
+    assert "acknowledge by key:sara-support" in page.locator(".timeline").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "04-alert-acknowledged.png"), full_page=True)
+
+    page.goto(f"{base}/ui/alerts")
+    assert page.locator(f"li[data-alert-id='{story['alert']}'] .badge.state").inner_text() == "acknowledged"
+
+
+def test_mention_search_and_customer_page_render(live: Any, page: Any, story: Any) -> None:
+    base, key = live
+    page.goto(f"{base}/ui/login")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/ui/alerts")
+    page.goto(f"{base}/ui/mentions")
+    page.fill("input[name=q]", '"سپهر موبایل"')
+    page.click("form.search button[type=submit]")
+    page.wait_for_selector("article.mention")
+    texts = page.locator("article.mention p.text")
+    assert texts.count() == 2
+    assert all(texts.nth(i).evaluate("el => getComputedStyle(el).direction") == "rtl" for i in range(2))
+    assert page.locator("svg.chart rect.bar").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "05-mentions-persian.png"), full_page=True)
+    page.goto(f"{base}/ui/customers/C-1042")
+    assert "Mina Rahimi" in page.locator("h1").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "06-customer.png"), full_page=True)
