@@ -339,3 +339,26 @@ class FakeElasticsearch:
             resp["aggregations"] = aggregate(indices[0], [d["src"] for _, _, _, d in rows], body["aggs"])
         return resp
 
+
+
+def main() -> None:
+    """Serve the fake standalone, e.g. to run the contract suite's Elasticsearch half:
+    ``python -m tests.core.fake_elasticsearch --near-realtime`` prints the URL to put in
+    ``BRANDGUARD_ES_URL``; Ctrl-C stops it."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--near-realtime", action="store_true", help="searches see only refreshed writes")
+    args = parser.parse_args()
+    fake = FakeElasticsearch(near_realtime=args.near_realtime)
+    print(fake.start(), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
