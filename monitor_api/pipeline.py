@@ -31,6 +31,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("risk", "risk.worker:RiskWorker"),
     ("alert", "alerts.worker:AlertWorker"),
     ("dispatch", "alerts.dispatcher:Dispatcher"),
+    ("flagpush", "monitor_api.flagpush:RiskFlagPusher"),  # idle unless a crm-risk-flags webhook is configured
 )
 
 
