@@ -13,14 +13,15 @@ New evidence alone updates the alert silently (no N messages for N mentions).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from alerts.rules.base import Rule, RuleMatch, severity_rank
 from core.domain import Alert, AlertEvent, AlertState, Severity
 
 MAX_MENTION_IDS = 1000  # evidence kept on the alert; the count goes on in the timeline
 MAX_REASONS = 20
+EVIDENCE_COALESCE = timedelta(minutes=5)  # evidence arriving this close together is one timeline entry
 DEFAULT_ACK_SLA_MINUTES = {Severity.critical: 15, Severity.high: 30, Severity.warning: 120, Severity.info: None}
 ACTIVE_STATES = (AlertState.open, AlertState.acknowledged, AlertState.assigned, AlertState.snoozed)
 
@@ -64,6 +65,40 @@ def _merge_unique(old: list[str], new: list[str], cap: int) -> list[str]:
             seen.add(item)
             merged.append(item)
     return merged[-cap:]
+
+
+def combine_matches(matches: list[RuleMatch]) -> RuleMatch:
+    """One match out of several of the same fingerprint (one batch of mentions on one thread):
+    all their evidence, the highest severity, the newest reasons and mention first."""
+    if len(matches) == 1:
+        return matches[0]
+    top = max(matches, key=lambda m: severity_rank(m.severity))
+    newest = max(matches, key=lambda m: m.mention.published_at if m.mention is not None else datetime.min.replace(tzinfo=timezone.utc))
+    ids: list[str] = []
+    reasons: list[str] = []
+    for m in matches:
+        ids = _merge_unique(ids, m.mention_ids, MAX_MENTION_IDS)
+    for m in reversed(matches):
+        reasons = _merge_unique(reasons, m.reasons, MAX_REASONS * 2)
+    scores = [m.score for m in matches if m.score is not None]
+    return replace(
+        top, mention_ids=ids, reasons=reasons[:MAX_REASONS], mention=newest.mention, score=max(scores) if scores else None,
+        customer_id=next((m.customer_id for m in matches if m.customer_id), None), facts={**top.facts, **matches[-1].facts},
+    )
+
+
+def _add_evidence(alert: Alert, fresh_ids: list[str], now: datetime) -> None:
+    """Attach ``fresh_ids`` and note them on the timeline, folding into a recent evidence entry
+    so a thread with thousands of replies keeps a readable timeline."""
+    alert.mention_ids = _merge_unique(alert.mention_ids, fresh_ids, MAX_MENTION_IDS)
+    last = alert.timeline[-1] if alert.timeline else None
+    if last is not None and last.kind == "evidence" and now - last.at <= EVIDENCE_COALESCE:
+        data = dict(last.data)
+        data["mention_ids"] = (list(data.get("mention_ids", [])) + fresh_ids)[:50]
+        data["count"] = int(data.get("count", 0)) + len(fresh_ids)
+        alert.timeline[-1] = last.model_copy(update={"data": data, "at": now})
+    else:
+        alert.timeline.append(AlertEvent(at=now, kind="evidence", data={"mention_ids": fresh_ids[:50], "count": len(fresh_ids)}))
 
 
 def new_alert(match: RuleMatch, rule: Rule, now: datetime) -> Alert:
@@ -119,9 +154,10 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
         if alert.state == AlertState.open and not alert.escalated:
             alert.ack_deadline = ack_deadline_for(rule, match.severity, now)
         notify, change = "notify", ("severity_raised" if change == "evidence" else change)
+    alert.timeline.extend(events)
+    events = []
     if fresh_ids:
-        events.append(AlertEvent(at=now, kind="evidence", data={"mention_ids": fresh_ids[:50], "count": len(fresh_ids)}))
-        alert.mention_ids = _merge_unique(alert.mention_ids, fresh_ids, MAX_MENTION_IDS)
+        _add_evidence(alert, fresh_ids, now)
     newest_first = _merge_unique(match.reasons, alert.reasons, len(match.reasons) + len(alert.reasons))
     alert.reasons = newest_first[:MAX_REASONS]
     alert.title = match.title

@@ -2,8 +2,8 @@
 
 Per batch: claim scored mentions from the ``alert`` work queue, read what the rules look at
 (the mention's risk, its thread and campaign, the linked customer and risk flag), evaluate
-the per-mention rules and publish each match (grouped, silenced/inhibited, alert + deliveries
-in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts, send
+the per-mention rules, combine the batch's matches per situation and publish each (grouped,
+silenced/inhibited, alert + deliveries in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts, send
 reminders and wake alerts whose snooze ended; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
 term) for the window ending now.
 
@@ -19,11 +19,12 @@ import logging
 from datetime import datetime, timedelta
 
 from alerts.escalation import escalate_due, send_reminders, wake_snoozed
+from alerts.grouping import combine_matches
 from alerts.publish import publish_match
-from alerts.rules import MentionContext, Rule, load_rules
+from alerts.rules import MentionContext, Rule, RuleMatch, load_rules
 from core.clock import Clock
 from core.config import Settings
-from core.domain import Mention
+from core.domain import Customer, Mention
 from core.store.port import Store
 
 log = logging.getLogger(__name__)
@@ -59,20 +60,36 @@ class AlertWorker:
         if not items:
             return 0
         mentions = {m.id: m for m in self.store.get_mentions([i.mention_id for i in items])}
-        done: list[str] = []
+        failed: dict[str, str] = {}
+        groups: dict[tuple[str, str], list[RuleMatch]] = {}
+        rules_by_name: dict[str, Rule] = {r.name: r for r in self.mention_rules}
+        customers: dict[str, Customer | None] = {}
         for item in items:
             mention = mentions.get(item.mention_id)
             if mention is None:
-                done.append(item.mention_id)  # deleted/erased since it was queued: nothing to alert on
-                continue
+                continue  # deleted/erased since it was queued: nothing to alert on
             try:
-                self.evaluate_mention(mention, now)
+                ctx = self.context_for(mention, now)
+                for rule, match in self.evaluate(ctx):
+                    groups.setdefault((rule.name, match.fingerprint), []).append(match)
+                if ctx.customer is not None:
+                    customers[ctx.customer.crm_id] = ctx.customer
             except Exception as exc:  # noqa: BLE001 - one bad mention must not block the batch
                 log.exception("alert rules failed on mention %s", mention.id)
-                self.store.fail(STAGE, self.name, mention.id, f"{type(exc).__name__}: {exc}", retry_in_seconds=30, now=now)
-            else:
-                done.append(mention.id)
-        self.store.ack(STAGE, self.name, done)
+                failed[mention.id] = f"{type(exc).__name__}: {exc}"
+        # One write per situation per batch: fifty replies to one thread are one alert update.
+        for (rule_name, _), matches in groups.items():
+            match = combine_matches(matches)
+            try:
+                publish_match(self.store, self.settings, rules_by_name[rule_name], match, now,
+                              customers.get(match.customer_id or ""))
+            except Exception as exc:  # noqa: BLE001 - retry these mentions later; the rest go on
+                log.exception("could not write alert %s", match.fingerprint)
+                for mention_id in match.mention_ids:
+                    failed.setdefault(mention_id, f"{type(exc).__name__}: {exc}")
+        for mention_id, error in failed.items():
+            self.store.fail(STAGE, self.name, mention_id, error, retry_in_seconds=30, now=now)
+        self.store.ack(STAGE, self.name, [i.mention_id for i in items if i.mention_id not in failed])
         return len(items)
 
     def context_for(self, mention: Mention, now: datetime) -> MentionContext:
@@ -85,16 +102,19 @@ class AlertWorker:
             risk_flag=store.get_risk_flag(mention.customer_id) if mention.customer_id else None,
         )
 
+    def evaluate(self, ctx: MentionContext) -> list[tuple[Rule, RuleMatch]]:
+        """Every per-mention rule's matches for one mention (nothing before it is scored)."""
+        if ctx.mention.risk is None and ctx.mention.analysis is None:
+            return []  # not analysed yet: the risk stage will queue it again
+        return [(rule, match) for rule in self.mention_rules for match in rule.evaluate(ctx)]
+
     def evaluate_mention(self, mention: Mention, now: datetime) -> int:
-        """Evaluate every per-mention rule on ``mention`` and publish the matches; returns alerts written."""
-        if mention.risk is None and mention.analysis is None:
-            return 0  # not scored yet: the risk stage will queue it again
+        """Evaluate and publish one mention on its own; returns alerts written."""
         ctx = self.context_for(mention, now)
         written = 0
-        for rule in self.mention_rules:
-            for match in rule.evaluate(ctx):
-                if publish_match(self.store, self.settings, rule, match, now, ctx.customer) is not None:
-                    written += 1
+        for rule, match in self.evaluate(ctx):
+            if publish_match(self.store, self.settings, rule, match, now, ctx.customer) is not None:
+                written += 1
         return written
 
     # ------------------------------------------------------------------ timed work

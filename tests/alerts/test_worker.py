@@ -76,7 +76,9 @@ def test_demo_escalation_one_alert_names_mina_her_tier_and_ticket(env) -> None:
                                    "open_ticket": {"id": "T-881", "status": "reopened",
                                                    "subject": "screen replacement failed twice",
                                                    "opened_at": (NOW - timedelta(days=9)).isoformat()}}
-    assert payload["mention"]["rtl"] is True and "همه بازنشر کنید" in payload["mention"]["excerpt"]
+    # Both posts came in one batch: one message, quoting the newest post, counting both.
+    assert payload["mention"]["id"] == masto.id and payload["mention"]["author"]["followers"] == 1240
+    assert payload["mention_count"] == 2
     assert payload["dashboard_url"] == f"http://127.0.0.1:8080/alerts/{alert.id}"
     assert "ticket T-881 reopened, open 9 days" in payload["reasons"]
 
