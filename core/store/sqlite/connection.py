@@ -93,6 +93,7 @@ class SqliteBase:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
+            conn.execute("PRAGMA mmap_size = 268435456")  # read pages through the OS cache
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

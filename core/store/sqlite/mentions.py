@@ -74,7 +74,8 @@ def _has_counts(m: Mention) -> bool:
 def _with_first_point(m: Mention) -> Mention:
     if m.engagement_history or not _has_counts(m):
         return m
-    point = EngagementPoint(at=m.crawled_at, **_counts(m))
+    # The counts and time come from a validated Mention: no need to validate them again.
+    point = EngagementPoint.model_construct(at=m.crawled_at, **_counts(m))
     return m.model_copy(update={"engagement_history": [point]})
 
 
