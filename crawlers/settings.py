@@ -31,6 +31,9 @@ RETRY_AFTER_MAX_SECONDS = 600  # a longer Retry-After gives up on the request (l
 RETRY_AFTER_DEFAULT_SECONDS = 5  # 429/503 without the header
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own lets requests through that wait for robots.txt together (see the module).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     # Before RetryMiddleware (550) on the way back, so 429/503 wait for Retry-After first.
     "crawlers.middlewares.retry_after.RetryAfterMiddleware": 560,
 }

@@ -57,3 +57,22 @@ def test_an_interrupted_crawl_resumes_from_its_jobdir_without_duplicates(demo_we
     assert not fetched_before & set(fetched_after)  # nothing fetched twice
     mentions = stored(settings, sources=["demo-forum"])
     assert len(mentions) == len({m.id for m in mentions}) == 9
+
+
+def test_a_crawl_stopped_by_its_timeout_resumes_without_refetching(demo_web, settings) -> None:
+    from crawlers.runner import run_sources
+
+    # One request at a time, so the engine holds no backlog that a graceful stop would drain.
+    slow = {"DOWNLOAD_DELAY": 1.5, "CONCURRENT_REQUESTS": 1, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY_JITTER": 0}
+    first = run_sources(settings, ["demo-forum"], now=demo_web.now, extra_scrapy_settings=slow, timeout=9)
+    assert first.sources[0].finish_reason == "shutdown"  # SIGINT: Scrapy stopped gracefully, JOBDIR kept
+    fetched_before = _thread_fetches(demo_web.requests_seen)
+    assert 0 < len(fetched_before) < 8
+    mark = len(demo_web.requests_seen)
+    second = crawl(settings, demo_web, "demo-forum")
+    assert second.sources[0].finished
+    fetched_after = _thread_fetches(demo_web.requests_seen[mark:])
+    assert not set(fetched_before) & set(fetched_after)
+    assert set(fetched_before) | set(fetched_after) >= {f"/forum/thread/{i}" for i in (101, 102, 104, 105, 106, 108)}
+    mentions = stored(settings, sources=["demo-forum"])
+    assert len(mentions) == len({m.id for m in mentions}) == 9, demo_web.requests_seen

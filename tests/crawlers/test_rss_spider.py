@@ -52,3 +52,14 @@ def test_atom_entries_are_read_and_an_entry_without_date_is_skipped(tmp_path) ->
     assert items[0].published == "2024-11-02T10:00:00+03:30"
     assert "<b>سپهر موبایل</b>" in items[0].text and items[0].is_html
     assert spider.crawler.stats.get_value("brandguard/malformed") == 1
+
+
+def test_full_text_option_fetches_the_article_page(demo_web, settings) -> None:
+    source = next(s for s in settings.sources if s.name == "demo-news")
+    source.options["full_text"] = True
+    crawl(settings, demo_web, "demo-news")
+    assert "/news/sepehr-new-store" in demo_web.requests_seen
+    news = {m.title: m for m in stored(settings, sources=["demo-news"])}
+    article = news["Sepehr Mobile opens a new store in Tehran"].text
+    assert "The company said more stores would follow." in article  # the page's text, not the feed summary
+    assert "© Tehran Tech News" not in article  # boilerplate left out by trafilatura
