@@ -68,10 +68,13 @@ def signature(text: str, config: CampaignConfig) -> MinHash:
 
 
 @dataclass
-class _Entry:
+class IndexEntry:
+    """What the index keeps of a mention: enough to decide membership without reloading it."""
+
     author: str
     published_at: datetime
     sig: MinHash
+    campaign_id: str | None = None
 
 
 class CampaignIndex:
@@ -80,7 +83,7 @@ class CampaignIndex:
     def __init__(self, config: CampaignConfig | None = None) -> None:
         self.config = config or CampaignConfig()
         self._lsh = MinHashLSH(threshold=max(self.config.threshold - 0.1, 0.1), num_perm=self.config.num_perm)
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, IndexEntry] = {}
         self._synced_until: datetime | None = None
         self._synced_wall: float | None = None
 
@@ -94,10 +97,20 @@ class CampaignIndex:
         """Index a mention (no-op when already indexed)."""
         if mention.id in self._entries or not mention.text.strip():
             return
-        entry = _Entry(mention.author.key or f"{mention.platform}:?{mention.id}", mention.published_at,
-                       signature(mention.text, self.config))
+        entry = IndexEntry(mention.author.key or f"{mention.platform}:?{mention.id}", mention.published_at,
+                           signature(mention.text, self.config), mention.campaign_id)
         self._entries[mention.id] = entry
         self._lsh.insert(mention.id, entry.sig)
+
+    def entry(self, mention_id: str) -> IndexEntry | None:
+        """The indexed entry of a mention, or None."""
+        return self._entries.get(mention_id)
+
+    def set_campaign(self, mention_ids: list[str], campaign_id: str) -> None:
+        """Remember that these indexed mentions now belong to ``campaign_id``."""
+        for mention_id in mention_ids:
+            if mention_id in self._entries:
+                self._entries[mention_id].campaign_id = campaign_id
 
     def similar(self, mention: Mention) -> list[str]:
         """Ids of indexed near-identical posts by *other* authors within the window."""
@@ -138,6 +151,8 @@ class CampaignIndex:
                 if mention.id not in self._entries:
                     self.add(mention)
                     added += 1
+                elif mention.campaign_id:  # another worker may have tagged it meanwhile
+                    self._entries[mention.id].campaign_id = mention.campaign_id
             cursor = page.next_cursor
             if not cursor or not page.items:
                 break
@@ -151,12 +166,12 @@ def campaign_id_for(first_member_id: str) -> str:
     return "campaign-" + hashlib.blake2b(first_member_id.encode(), digest_size=8).hexdigest()
 
 
-def choose_campaign_id(members: list[Mention]) -> str:
-    """Reuse the oldest campaign any member already belongs to, else derive a new id."""
-    tagged = sorted((m.published_at, m.campaign_id) for m in members if m.campaign_id)
+def choose_campaign_id(members: dict[str, IndexEntry]) -> str:
+    """Reuse the campaign of the oldest member that has one, else derive an id from the oldest member."""
+    tagged = sorted((e.published_at, i, e.campaign_id) for i, e in members.items() if e.campaign_id)
     if tagged:
-        return tagged[0][1]  # type: ignore[return-value]
-    return campaign_id_for(min(members, key=lambda m: (m.published_at, m.id)).id)
+        return tagged[0][2]  # type: ignore[return-value]
+    return campaign_id_for(min(members, key=lambda i: (members[i].published_at, i)))
 
 
 def campaign_members(store: Store, campaign_id: str) -> list[Mention]:

@@ -31,7 +31,7 @@ _PHONE_RE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{7,18}\d(?!\w)")
 _REFERENCE_RE = re.compile(r"(?<![\w-])#?([A-Za-z]{0,4}-?\d{3,12})(?![\w-])")
 # Strongest first: when two methods point at different customers, the stronger one wins.
 METHOD_CONFIDENCE = {"handle": 0.97, "email": 0.93, "phone": 0.9, "ticket": 0.8, "order": 0.8}
-NAME_SUGGEST_CUTOFF = 88.0  # rapidfuzz token_sort_ratio; only ever a suggestion
+NAME_SUGGEST_CUTOFF = 88.0  # rapidfuzz token-sort ratio (0-100); only ever a suggestion
 
 
 class LinkRefused(ValueError):
@@ -96,26 +96,49 @@ class NameIndex:
         self._names: list[str] = []
         self._ids: list[str] = []
         self._loaded_at: float | None = None
+        self._by_token: dict[str, list[int]] = {}  # word -> indexes of names containing it
+        self._misses: set[str] = set()  # names known to match nobody, until the next reload
 
     def _load(self) -> None:
         names, ids, after = [], [], None
         while batch := self._store.list_customers(after=after, limit=self._page):
             for customer in batch:
                 if customer.name and _linkable(customer):
-                    names.append(normalize_for_match(customer.name))
+                    names.append(_sorted_tokens(customer.name))
                     ids.append(customer.crm_id)
             after = batch[-1].crm_id
-        self._names, self._ids, self._loaded_at = names, ids, time.monotonic()
+        by_token: dict[str, list[int]] = {}
+        for index, sorted_name in enumerate(names):
+            for token in set(sorted_name.split()):
+                by_token.setdefault(token, []).append(index)
+        self._names, self._ids, self._by_token, self._loaded_at = names, ids, by_token, time.monotonic()
+        self._misses.clear()
 
     def best(self, name: str) -> tuple[str, float] | None:
         """The customer whose name is most like ``name`` (score 0-100), if close enough."""
         if self._loaded_at is None or time.monotonic() - self._loaded_at > self._refresh:
             self._load()
-        query = normalize_for_match(name)
+        query = _sorted_tokens(name)
         if len(query.split()) < 2 or len(query) < 6:
             return None  # a first name alone ("Sepehr", "Sara") says nothing about who it is
-        hit = process.extractOne(query, self._names, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_SUGGEST_CUTOFF)
-        return (self._ids[hit[2]], float(hit[1])) if hit else None
+        if query in self._misses:
+            return None
+        # Only names sharing a word with the query are compared (a name with every word misspelt is
+        # missed: acceptable for suggestions); tokens are sorted once at load, so plain ratio equals
+        # token_sort_ratio and runs ~3x faster.
+        candidates = sorted({i for token in set(query.split()) for i in self._by_token.get(token, ())})
+        hit = process.extractOne(query, [self._names[i] for i in candidates], scorer=fuzz.ratio,
+                                 score_cutoff=NAME_SUGGEST_CUTOFF)
+        if hit is None:
+            if len(self._misses) > 100_000:
+                self._misses.clear()
+            self._misses.add(query)
+            return None
+        return self._ids[candidates[hit[2]]], float(hit[1])
+
+
+def _sorted_tokens(name: str) -> str:
+    return " ".join(sorted(normalize_for_match(name).split()))
 
 
 def link_author(

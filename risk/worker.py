@@ -1,13 +1,14 @@
 """The risk stage worker: link, thread, detect campaigns, score, flag, hand over to alerts.
 
 Per claimed mention (from the store's ``risk`` queue, filled by the NLP stage and by
-re-crawls that change engagement): link its author to a customer, put it in its thread,
-find near-identical copies (campaign), score it, patch the mention (risk, customer_id,
-campaign_id, thread_id), rebuild and score its thread and campaign, recompute the linked
-customer's risk flag, enqueue it for ``alert`` and ack it. Mentions that newly joined a
-campaign are queued for ``risk`` again so their own score reflects the campaign.
+re-crawls that change engagement): link its author to a customer, find its thread, find
+near-identical copies (campaign), and score it. Then, once per batch: patch the mentions
+(risk, customer_id, campaign_id, thread_id) in one write, rebuild and score each touched
+thread and campaign once, recompute each linked customer's risk flag once, enqueue the
+mentions for ``alert`` and ack them. Mentions that newly joined a campaign are queued for
+``risk`` again so their own score reflects the campaign.
 
-Every step is idempotent and its state lives in the store (links, threads and campaigns
+Every step is idempotent and its state lives in the store (links; threads and campaigns
 are rebuilt from tagged mentions; flags from evidence), so a worker can be killed at any
 point and restarted, and several can run side by side. A failing mention is ``fail``-ed
 (retried later, dead-lettered after five attempts) without holding up the rest. At most
@@ -18,6 +19,7 @@ flag decay pass.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.clock import Clock
@@ -40,6 +42,16 @@ NEXT_STAGE = "alert"
 DECAY_CHECKPOINT = "risk:decay"
 
 
+@dataclass
+class _Batch:
+    """What one batch changed, so threads, campaigns and flags are rebuilt once each."""
+
+    scored: dict[str, Mention] = field(default_factory=dict)
+    threads: set[str] = field(default_factory=set)
+    campaigns: set[str] = field(default_factory=set)
+    customers: dict[str, Customer] = field(default_factory=dict)
+
+
 class RiskWorker:
     """``RiskWorker(settings, store, clock, name)``; ``run_once()`` handles one batch."""
 
@@ -60,86 +72,99 @@ class RiskWorker:
             return handled
         self.campaigns.refresh(self.store, now)
         by_id = {m.id: m for m in self.store.get_mentions([i.mention_id for i in items])}
-        done: list[str] = []
+        batch = _Batch()
         for item in items:
             mention = by_id.get(item.mention_id)
             if mention is None:
-                done.append(item.mention_id)  # gone from the store: nothing to score
-                continue
+                continue  # gone from the store: nothing to score, just ack
             try:
-                self.process(mention, now)
+                batch.scored[mention.id] = self.score(mention, now, batch)
             except Exception as exc:  # noqa: BLE001 - one bad mention must not stop the batch
                 log.exception("risk %s: mention %s failed", self.name, mention.id)
                 self.store.fail(STAGE, self.name, mention.id, f"{type(exc).__name__}: {exc}", now=now)
-                continue
-            done.append(mention.id)
-        scored = [i for i in done if i in by_id]
-        if scored:
-            self.store.enqueue(NEXT_STAGE, scored, now=now)
+        failed = self._write(batch, now)
+        done = [i.mention_id for i in items if i.mention_id not in failed and
+                (i.mention_id in batch.scored or i.mention_id not in by_id)]
+        if batch.scored:
+            self.store.enqueue(NEXT_STAGE, [i for i in batch.scored if i not in failed], now=now)
         self.store.ack(STAGE, self.name, done)
         return handled + len(items)
 
-    def process(self, mention: Mention, now: datetime) -> Mention:
-        """Link, thread, campaign, score and flag one mention; returns it as stored."""
+    def score(self, mention: Mention, now: datetime, batch: _Batch) -> Mention:
+        """Link, thread, campaign and score one mention; returns it as it will be stored."""
         linked = link_author(self.store, mention, now, names=self.names, actor=f"risk:{self.name}")
         thread_id = resolve_thread_id(self.store, mention)
         campaign_id, campaign_authors = self._campaign_of(mention, now)
         signals = with_campaign(mention_virality(mention, now), campaign_authors)
         risk = score_mention(mention, self.settings.risk, now, customer=linked.customer, signals=signals)
-        patch = MentionPatch(id=mention.id, risk=risk.model_dump(mode="json"), thread_id=thread_id,
-                             customer_id=linked.customer.crm_id if linked.customer else None,
-                             campaign_id=campaign_id)
-        report = self.store.patch_mentions([patch])
-        if report.failed:
-            raise RuntimeError(f"patching mention {mention.id} failed: {report.failed[0].error}")
-        stored = mention.model_copy(update={
-            "risk": risk, "thread_id": thread_id, "campaign_id": campaign_id or mention.campaign_id,
-            "customer_id": patch.customer_id or mention.customer_id,
-        })
-        self._update_thread(thread_id, stored, now)
-        if stored.campaign_id:
-            self._update_campaign(stored.campaign_id, stored, now)
+        batch.threads.add(thread_id)
+        if campaign_id:
+            batch.campaigns.add(campaign_id)
         if linked.customer is not None:
-            self._update_flag(linked.customer, now)
-        return stored
+            batch.customers[linked.customer.crm_id] = linked.customer
+        return mention.model_copy(update={
+            "risk": risk, "thread_id": thread_id, "campaign_id": campaign_id,
+            "customer_id": linked.customer.crm_id if linked.customer else mention.customer_id,
+        })
 
     def _campaign_of(self, mention: Mention, now: datetime) -> tuple[str | None, int]:
         """The campaign this mention belongs to (tagging copies found now) and its author count."""
         self.campaigns.add(mention)
-        similar = self.store.get_mentions(self.campaigns.similar(mention))
-        members = [mention, *similar]
-        authors = {m.author.key or m.id for m in members}
+        members = {i: self.campaigns.entry(i) for i in [mention.id, *self.campaigns.similar(mention)]}
+        members = {i: e for i, e in members.items() if e is not None}
+        authors = {e.author for e in members.values()}
         if len(authors) < self.campaigns.config.min_authors:
             return mention.campaign_id, 0
         campaign_id = choose_campaign_id(members)
-        newly = [m.id for m in similar if m.campaign_id != campaign_id]
-        if newly:
-            self.store.patch_mentions([MentionPatch(id=i, campaign_id=campaign_id) for i in newly])
-            self.store.enqueue(STAGE, newly, now=now)  # re-score them as campaign members
+        maybe_new = [i for i, e in members.items() if i != mention.id and e.campaign_id != campaign_id]
+        # The index may be stale about other workers' tags: check the few candidates in the store.
+        stale = [m.id for m in self.store.get_mentions(maybe_new) if m.campaign_id != campaign_id]
+        if stale:
+            self.store.patch_mentions([MentionPatch(id=i, campaign_id=campaign_id) for i in stale])
+            self.store.enqueue(STAGE, stale, now=now)  # re-score them as campaign members
+        self.campaigns.set_campaign(list(members), campaign_id)
         return campaign_id, len(authors)
 
-    def _with_fresh(self, members: list[Mention], fresh: Mention) -> list[Mention]:
-        # The search index may lag behind our own patch: make sure the fresh copy is in.
-        return [m for m in members if m.id != fresh.id] + [fresh]
+    def _write(self, batch: _Batch, now: datetime) -> set[str]:
+        """Patch the scored mentions, then rebuild touched threads, campaigns and flags; returns failed ids."""
+        patches = [MentionPatch(id=m.id, risk=m.risk.model_dump(mode="json"), thread_id=m.thread_id,
+                                customer_id=m.customer_id, campaign_id=m.campaign_id) for m in batch.scored.values()]
+        report = self.store.patch_mentions(patches)
+        failed = {f.id for f in report.failed}
+        for item in report.failed:
+            self.store.fail(STAGE, self.name, item.id, f"patch failed: {item.error}", now=now)
+        fresh = [m for m in batch.scored.values() if m.id not in failed]
+        for thread_id in sorted(batch.threads):
+            self._update_thread(thread_id, [m for m in fresh if m.thread_id == thread_id], now)
+        for campaign_id in sorted(batch.campaigns):
+            self._update_campaign(campaign_id, [m for m in fresh if m.campaign_id == campaign_id], now)
+        for customer in batch.customers.values():
+            update_customer_flag(self.store, customer, self.settings.risk, now)
+        return failed
 
-    def _update_thread(self, thread_id: str, mention: Mention, now: datetime) -> None:
-        members = self._with_fresh(thread_members(self.store, thread_id), mention)
-        signals = group_virality(members, now)
-        risk = score_group([m.risk for m in members if m.risk], signals, self.settings.risk, now)
-        members.sort(key=lambda m: (m.published_at, m.id))
+    @staticmethod
+    def _merge(stored: list[Mention], fresh: list[Mention]) -> list[Mention]:
+        # The search index may lag behind our own patch: make sure the fresh copies are in.
+        by_id = {m.id: m for m in stored}
+        by_id.update({m.id: m for m in fresh})
+        return sorted(by_id.values(), key=lambda m: (m.published_at, m.id))
+
+    def _update_thread(self, thread_id: str, fresh: list[Mention], now: datetime) -> None:
+        members = self._merge(thread_members(self.store, thread_id), fresh)
+        if not members:
+            return
+        risk = score_group([m.risk for m in members if m.risk], group_virality(members, now), self.settings.risk, now)
         self.store.upsert_thread(build_thread(thread_id, members, now, self.store.get_thread(thread_id), risk))
 
-    def _update_campaign(self, campaign_id: str, mention: Mention, now: datetime) -> None:
-        members = self._with_fresh(campaign_members(self.store, campaign_id), mention)
+    def _update_campaign(self, campaign_id: str, fresh: list[Mention], now: datetime) -> None:
+        members = self._merge(campaign_members(self.store, campaign_id), fresh)
+        if not members:
+            return
         authors = len({m.author.key or m.id for m in members})
         signals = group_virality(members, now, campaign_authors=authors)
         risk = score_group([m.risk for m in members if m.risk], signals, self.settings.risk, now)
-        members.sort(key=lambda m: (m.published_at, m.id))
         previous = self.store.get_campaign(campaign_id)
         self.store.upsert_campaign(build_campaign(campaign_id, members, now, previous, risk))
-
-    def _update_flag(self, customer: Customer, now: datetime) -> None:
-        update_customer_flag(self.store, customer, self.settings.risk, now)
 
     def maybe_decay(self, now: datetime, force: bool = False) -> int:
         """Run the flag decay pass if no worker ran it within ``decay_interval``; returns flags changed."""
