@@ -9,7 +9,9 @@ A display-name match (rapidfuzz) only ever creates a ``suggested`` link that a p
 confirms or rejects (``confirm_link`` / ``reject_link``); a confirmed suggestion then
 counts as deterministic for that author. A customer with ``do_not_link`` consent is
 never linked, and nothing about the match is written anywhere (not even the audit
-log, which would itself record the link). Every link is written with an AuditEvent.
+log, which would itself record the link). Every link is written with an AuditEvent; the
+evidence text masks e-mail addresses and phone numbers, so links and audit events hold no
+contact details of their own.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ class LinkResult:
     suggested: list[IdentityLink] = field(default_factory=list)
 
 
+def mask_email(email: str) -> str:
+    """``m***@example.com``: enough for a person to check, not the address itself (links and audit keep no PII)."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(phone: str) -> str:
+    """``***4567``: the last four digits only."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return f"***{digits[-4:]}"
+
+
 def extract_evidence(mention: Mention) -> list[Evidence]:
     """Identity keys in a mention: its handle, e-mails and phones (text and bio), order/ticket ids."""
     found: list[Evidence] = []
@@ -66,10 +80,12 @@ def extract_evidence(mention: Mention) -> list[Evidence]:
     for where, raw in (("post", mention.text), ("author bio", author.bio or "")):
         text = normalize_persian(raw)
         for email in dict.fromkeys(_EMAIL_RE.findall(text)):
-            found.append(Evidence(IdentityKey(kind="email", value=email), "email", f"e-mail {email} in {where}"))
+            found.append(Evidence(IdentityKey(kind="email", value=email), "email",
+                                  f"e-mail {mask_email(email)} in {where}"))
         for phone in dict.fromkeys(m.strip() for m in _PHONE_RE.findall(text)):
             if sum(c.isdigit() for c in phone) >= 9:
-                found.append(Evidence(IdentityKey(kind="phone", value=phone), "phone", f"phone {phone} in {where}"))
+                found.append(Evidence(IdentityKey(kind="phone", value=phone), "phone",
+                                      f"phone {mask_phone(phone)} in {where}"))
     text = normalize_persian(f"{mention.title or ''} {mention.text}")
     for ref in list(dict.fromkeys(_REFERENCE_RE.findall(text)))[:20]:
         for kind in ("ticket", "order"):

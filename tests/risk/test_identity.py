@@ -47,7 +47,8 @@ def test_email_in_bio_and_phone_with_persian_digits_in_text_link(store):
     by_phone = make_mention("202", text, platform="telegram", handle="m_rahimi_88")
     linked = link_author(store, by_phone, NOW)
     assert linked.customer.crm_id == "C-1042" and linked.link.method == "phone"
-    assert linked.link.evidence == "phone 0912 123 4567 in post"  # Persian digits folded
+    assert linked.link.evidence == "phone ***4567 in post"  # Persian digits folded, number masked
+    assert store.get_links(author_key="mastodon:jm_1980")[0].evidence == "e-mail J***@example.com in author bio"
 
 
 def test_ticket_number_in_text_links_to_the_customer_with_that_ticket(store):
@@ -121,11 +122,16 @@ def test_erasure_removes_links_pii_and_the_risk_flag(store):
     _setup(store)
     link_author(store, make_mention("110", MINA_EN, handle="mina_r"), NOW)
     link_author(store, make_mention("p1", MINA_FA, platform="forum", handle="mina_r"), NOW)
+    link_author(store, make_mention("t9", "call me 09121234567", platform="telegram", handle="m88",
+                                    bio="mina.rahimi@example.com"), NOW)
     store.upsert_risk_flag(RiskFlag(crm_id="C-1042", level=RiskLevel.high, score=72, reasons=["angry 0.93"],
                                     evidence_ids=["mastodon-1"], updated_at=NOW))
-    assert len(store.get_links(crm_id="C-1042")) == 2
+    assert len(store.get_links(crm_id="C-1042")) == 3
     erase_customer(store, "C-1042", actor="dpo:leila", now=NOW + timedelta(minutes=5))
     assert store.get_links(crm_id="C-1042") == []
+    audit_text = " ".join(e.model_dump_json() for e in store.list_audit(subject="customer:C-1042"))
+    for pii in ("Mina", "Rahimi", "mina.rahimi@example.com", "989121234567", "1234567"):
+        assert pii not in audit_text
     erased = store.get_customer("C-1042")
     assert erased.erased and erased.name is None and erased.emails == [] and erased.phones == [] and erased.handles == {}
     flag = store.get_risk_flag("C-1042")
