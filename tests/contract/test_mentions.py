@@ -107,3 +107,15 @@ def test_changed_text_is_searchable_and_old_text_is_not(store) -> None:
     assert store.count_mentions(MentionQuery(text="snappfood")) == 1
     assert store.count_mentions(MentionQuery(text="tapsi")) == 0
     assert isinstance(store.get_mention(m.id), Mention)
+
+
+def test_same_post_twice_in_one_batch_is_one_mention_with_two_points(store) -> None:
+    first = make_mention("dup", "Snapp charged me twice for one ride", likes=2)
+    later = make_mention("dup", first.text, likes=30, crawled_at=NOW + timedelta(minutes=20))
+    report = store.upsert_mentions([first, later])
+    assert report.created == 1 and not report.failed
+    refresh(store)
+    assert store.count_mentions(MentionQuery(text="snapp")) == 1
+    stored = store.get_mention(first.id)
+    assert stored.engagement.likes == 30
+    assert [(p.likes, p.at) for p in stored.engagement_history] == [(2, NOW), (30, NOW + timedelta(minutes=20))]

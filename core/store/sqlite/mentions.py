@@ -74,9 +74,26 @@ def _has_counts(m: Mention) -> bool:
 def _with_first_point(m: Mention) -> Mention:
     if m.engagement_history or not _has_counts(m):
         return m
-    # The counts and time come from a validated Mention: no need to validate them again.
-    point = EngagementPoint.model_construct(at=m.crawled_at, **_counts(m))
+    point = EngagementPoint(at=m.crawled_at, **_counts(m))
     return m.model_copy(update={"engagement_history": [point]})
+
+
+_EMPTY_HISTORY = '"engagement_history":[]'
+
+
+def new_mention_doc(m: Mention) -> str:
+    """The stored JSON of a new mention: a mention showing engagement counts but no
+    history gets its first history point (at its crawl time).
+
+    Splices the point into the serialised JSON instead of copying the model (the hot
+    path of bulk ingest). Inside JSON strings every '"' is escaped, so the unescaped
+    key can only be the top-level field."""
+    doc = m.model_dump_json()
+    if m.engagement_history or not _has_counts(m):
+        return doc
+    point = EngagementPoint(at=m.crawled_at, **_counts(m)).model_dump_json()
+    spliced = doc.replace(_EMPTY_HISTORY, f'"engagement_history":[{point}]', 1)
+    return spliced if spliced != doc else _with_first_point(m).model_dump_json()
 
 
 def merge_recrawl(old: Mention, new: Mention) -> Mention:
@@ -173,9 +190,9 @@ class MentionsMixin:
         unchanged = 0
         for m in items:
             prev = final.get(m.id)
-            if prev is not None:
+            if prev is not None:  # the same id twice in one batch: the second is a re-crawl
                 old_rk, old, current = prev
-                final[m.id] = (old_rk, old, merge_recrawl(current, m))
+                final[m.id] = (old_rk, old, merge_recrawl(_with_first_point(current), m))
             elif m.id in stored:
                 old_rk, old = stored[m.id]
                 merged = merge_recrawl(old, m)
@@ -184,7 +201,7 @@ class MentionsMixin:
                     continue
                 final[m.id] = (old_rk, old, merged)
             else:
-                final[m.id] = (None, None, _with_first_point(m))
+                final[m.id] = (None, None, m)
         now = now_ms(None)
         used: set[int] = set()
         created = updated = 0
@@ -223,7 +240,7 @@ class MentionsMixin:
         for old_rk, old, m in entries:
             if old_rk is None or old is None:
                 rk = keys[m.id]
-                inserts.append((rk, m.id, *row_values(m), m.model_dump_json()))
+                inserts.append((rk, m.id, *row_values(m), new_mention_doc(m)))
                 fts_rows.append((rk, fts_body(m)))
                 brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
                 analyze[m.id] = min(now, to_ms(m.crawled_at))
