@@ -48,7 +48,7 @@ class RssSpider(SourceSpider):
             return
         for index, entry in enumerate(parsed.entries):
             try:
-                item = self._item(entry, response, source)
+                item = self._item(entry, response, source, parsed.feed.get("language"))
             except ValueError as exc:
                 self.skip_malformed(response.url, f"feed entry #{index + 1}", exc)
                 continue
@@ -69,7 +69,7 @@ class RssSpider(SourceSpider):
             item.text, item.is_html = text, False
         yield item
 
-    def _item(self, entry: Any, response: Response, source: SourceSettings) -> PostItem:
+    def _item(self, entry: Any, response: Response, source: SourceSettings, feed_lang: str | None) -> PostItem:
         link = entry.get("link")
         published = entry.get("published") or entry.get("updated")
         title = entry.get("title")
@@ -88,5 +88,20 @@ class RssSpider(SourceSpider):
             published=published, page_url=response.url, url=link, title=title,
             thread_id=f"rss:{canonical_url(link)}", author_handle=entry.get("author"),
             replies=int(comments) if comments and str(comments).isdigit() else None,
-            lang=(entry.get("language") or (response.meta.get("feed_lang"))) or source.options.get("lang"),
+            # A feed-wide <language> is often wrong for mixed feeds: trust it only when the script agrees.
+            lang=source.options.get("lang") or _short_lang(entry.get("language") or _if_script_agrees(feed_lang, body or title)),
         )
+
+
+def _short_lang(code: str | None) -> str | None:
+    """``en-US`` → ``en`` (the system's language codes are two letters)."""
+    return code.split("-")[0].lower() if code else None
+
+
+def _if_script_agrees(lang: str | None, text: str | None) -> str | None:
+    from core.textnorm import arabic_script_share
+
+    if not lang or not text:
+        return None
+    arabic_script = arabic_script_share(text) > 0.5
+    return lang if arabic_script == (_short_lang(lang) in ("fa", "ar", "ur", "ps", "ckb")) else None

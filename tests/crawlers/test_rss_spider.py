@@ -16,8 +16,9 @@ def test_feed_entries_about_brands_are_stored_and_the_broken_one_is_logged(demo_
     assert set(news) == {"Sepehr Mobile opens a new store in Tehran", "سپهر موبایل شعبه جدید افتتاح کرد", "Arianet announces 5G plans"}
     store_news = news["Sepehr Mobile opens a new store in Tehran"]
     assert store_news.published_at == NOW - timedelta(minutes=300)  # RFC 822 pubDate
-    assert store_news.url == f"{demo_web.base_url}/news/sepehr-new-store"
+    assert store_news.url == f"{demo_web.base_url}/news/sepehr-new-store" and store_news.lang == "en"  # <language>
     assert news["Arianet announces 5G plans"].brands == ["Arianet"]
+    assert news["سپهر موبایل شعبه جدید افتتاح کرد"].lang is None  # the feed says "en"; the text is Persian
     # "سپهر آبی" (the sky) is not the brand; the entry without link/date is logged and skipped.
     assert "entry 'Sepehr Mobile quarterly results' has no link" in capfd.readouterr().err
     assert summary.sources[0].malformed == 1 and summary.sources[0].dropped_unmatched == 1
