@@ -17,7 +17,7 @@ from alerts.grouping import GroupChange, merge_match
 from alerts.message import build_message
 from alerts.outbox import deliveries_for
 from alerts.rules.base import Rule, RuleMatch
-from alerts.silences import mute_decision
+from alerts.silences import MuteChecker
 from core.config import Settings
 from core.domain import Alert, AlertEvent, Customer, Delivery, Mention
 from core.store.port import ConflictError, Store
@@ -35,10 +35,10 @@ def evidence_for(store: Store, alert: Alert) -> tuple[Mention | None, Customer |
 
 def attach_deliveries(
     store: Store, settings: Settings, alert: Alert, *, kind: str, change: str, version: int, channels: list[str],
-    now: datetime, mention: Mention | None, customer: Customer | None,
+    now: datetime, mention: Mention | None, customer: Customer | None, muter: MuteChecker | None = None,
 ) -> list[Delivery]:
     """Deliveries for a notifying change unless muted; records the decision on the timeline."""
-    decision = mute_decision(store, alert, now)
+    decision = (muter or MuteChecker(store, now)).decide(alert)
     if decision.kind:
         alert.timeline.append(AlertEvent(at=now, kind=decision.kind, note=decision.detail, data=decision.data or {}))
     if decision.muted or not channels:
@@ -54,7 +54,7 @@ def attach_deliveries(
 
 def write_change(
     store: Store, settings: Settings, change: GroupChange, now: datetime,
-    mention: Mention | None = None, customer: Customer | None = None,
+    mention: Mention | None = None, customer: Customer | None = None, muter: MuteChecker | None = None,
 ) -> Alert:
     """One write of ``change`` (raises ConflictError when someone else wrote first)."""
     alert = change.alert
@@ -63,15 +63,20 @@ def write_change(
     if change.notify_kind:
         deliveries = attach_deliveries(
             store, settings, alert, kind=change.notify_kind, change=change.change, version=version,
-            channels=list(alert.channels), now=now, mention=mention, customer=customer,
+            channels=list(alert.channels), now=now, mention=mention, customer=customer, muter=muter,
         )
     if change.is_new:
-        return store.create_alert(alert, deliveries)
-    return store.update_alert(alert, expected_version=change.expected_version, deliveries=deliveries)
+        written = store.create_alert(alert, deliveries)
+    else:
+        written = store.update_alert(alert, expected_version=change.expected_version, deliveries=deliveries)
+    if muter is not None:
+        muter.note_written(written)
+    return written
 
 
 def publish_match(
     store: Store, settings: Settings, rule: Rule, match: RuleMatch, now: datetime, customer: Customer | None = None,
+    muter: MuteChecker | None = None,
 ) -> Alert | None:
     """Create or update the alert of ``match``'s situation; None when the match adds nothing."""
     for attempt in range(CONFLICT_RETRIES):
@@ -82,7 +87,7 @@ def publish_match(
         if change is None:
             return None
         try:
-            return write_change(store, settings, change, now, match.mention, customer)
+            return write_change(store, settings, change, now, match.mention, customer, muter)
         except ConflictError:
             log.debug("alert %s changed under us; re-merging", match.fingerprint)
     raise ConflictError(f"alert {match.fingerprint} kept changing; gave up after {CONFLICT_RETRIES} tries")

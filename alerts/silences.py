@@ -67,25 +67,65 @@ def related(critical: Alert, alert: Alert) -> bool:
     return bool(set(alert.mention_ids) & set(critical.mention_ids))
 
 
-def mute_decision(store: AlertStore, alert: Alert, now: datetime) -> MuteDecision:
-    """Silenced? Inhibited? Any read failure decides for notifying (see module docstring)."""
-    try:
-        silences = store.list_silences(active_at=now)
-    except Exception as exc:  # noqa: BLE001 - any failure of the silence store: notify anyway
-        log.error("silences could not be read (%s); notifying alert %s anyway", exc, alert.id)
-        return MuteDecision(False, "silence_check_failed", f"silences could not be read: {type(exc).__name__}: {exc}")
-    for silence in silences:
-        if silence_matches(silence, alert, now):
-            return MuteDecision(True, "silenced", silence.comment or f"silence {silence.id}", {"silence_id": silence.id})
-    if alert.severity not in INHIBITED_SEVERITIES:
+class MuteChecker:
+    """Decides for many alerts with one read of the silences and one of the unresolved critical
+    alerts (the worker keeps one per batch, so the checks cost two queries, not two per alert).
+    Alerts written meanwhile are fed back with ``note_written`` so inhibition stays current."""
+
+    def __init__(self, store: AlertStore, now: datetime) -> None:
+        self.store, self.now = store, now
+        self._silences: list[Silence] | None = None
+        self._silence_error: str | None = None
+        self._criticals: dict[str, Alert] | None = None
+        self._critical_error: str | None = None
+
+    def _load_silences(self) -> None:
+        if self._silences is not None or self._silence_error is not None:
+            return
+        try:
+            self._silences = self.store.list_silences(active_at=self.now)
+        except Exception as exc:  # noqa: BLE001 - any failure of the silence store: notify anyway
+            log.error("silences could not be read (%s); notifying anyway", exc)
+            self._silence_error = f"silences could not be read: {type(exc).__name__}: {exc}"
+
+    def _load_criticals(self) -> None:
+        if self._criticals is not None or self._critical_error is not None:
+            return
+        try:
+            found, _ = self.store.list_alerts(AlertFilter(states=UNRESOLVED, severities=[Severity.critical.value], limit=500))
+            self._criticals = {a.id: a for a in found}
+        except Exception as exc:  # noqa: BLE001
+            log.error("inhibition check failed (%s); notifying anyway", exc)
+            self._critical_error = f"inhibition check failed: {type(exc).__name__}: {exc}"
+
+    def note_written(self, alert: Alert) -> None:
+        """Keep the critical-alert view current after this worker wrote ``alert``."""
+        if self._criticals is None:
+            return
+        if alert.severity == Severity.critical and alert.state in UNRESOLVED:
+            self._criticals[alert.id] = alert
+        else:
+            self._criticals.pop(alert.id, None)
+
+    def decide(self, alert: Alert) -> MuteDecision:
+        """Silenced? Inhibited? Any read failure decides for notifying (see module docstring)."""
+        self._load_silences()
+        if self._silence_error is not None:
+            return MuteDecision(False, "silence_check_failed", self._silence_error)
+        for silence in self._silences or []:
+            if silence_matches(silence, alert, self.now):
+                return MuteDecision(True, "silenced", silence.comment or f"silence {silence.id}", {"silence_id": silence.id})
+        if alert.severity not in INHIBITED_SEVERITIES:
+            return MuteDecision(False)
+        self._load_criticals()
+        if self._critical_error is not None:
+            return MuteDecision(False, "silence_check_failed", self._critical_error)
+        for critical in (self._criticals or {}).values():
+            if related(critical, alert):
+                return MuteDecision(True, "inhibited", f"muted by critical alert {critical.id}", {"by": critical.id})
         return MuteDecision(False)
-    try:
-        criticals, _ = store.list_alerts(AlertFilter(states=UNRESOLVED, severities=[Severity.critical.value],
-                                                     brands=[alert.brand] if alert.brand else [], limit=200))
-    except Exception as exc:  # noqa: BLE001
-        log.error("inhibition check failed (%s); notifying alert %s anyway", exc, alert.id)
-        return MuteDecision(False, "silence_check_failed", f"inhibition check failed: {type(exc).__name__}: {exc}")
-    for critical in criticals:
-        if related(critical, alert):
-            return MuteDecision(True, "inhibited", f"muted by critical alert {critical.id}", {"by": critical.id})
-    return MuteDecision(False)
+
+
+def mute_decision(store: AlertStore, alert: Alert, now: datetime) -> MuteDecision:
+    """Silenced? Inhibited? (one-off check; see :class:`MuteChecker`)."""
+    return MuteChecker(store, now).decide(alert)

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from alerts.escalation import escalate_due, send_reminders, wake_snoozed
 from alerts.grouping import combine_matches
 from alerts.publish import publish_match
-from alerts.rules import MentionContext, Rule, RuleMatch, load_rules
+from alerts.rules import MentionContext, Rule, RuleMatch, load_rules, severity_rank
+from alerts.silences import MuteChecker
 from core.clock import Clock
 from core.config import Settings
 from core.domain import Customer, Mention
@@ -78,11 +79,13 @@ class AlertWorker:
                 log.exception("alert rules failed on mention %s", mention.id)
                 failed[mention.id] = f"{type(exc).__name__}: {exc}"
         # One write per situation per batch: fifty replies to one thread are one alert update.
-        for (rule_name, _), matches in groups.items():
+        muter = MuteChecker(self.store, now)
+        ordered = sorted(groups.items(), key=lambda kv: -max(severity_rank(m.severity) for m in kv[1]))
+        for (rule_name, _), matches in ordered:  # criticals first, so they inhibit this batch's warnings
             match = combine_matches(matches)
             try:
                 publish_match(self.store, self.settings, rules_by_name[rule_name], match, now,
-                              customers.get(match.customer_id or ""))
+                              customers.get(match.customer_id or ""), muter)
             except Exception as exc:  # noqa: BLE001 - retry these mentions later; the rest go on
                 log.exception("could not write alert %s", match.fingerprint)
                 for mention_id in match.mention_ids:
@@ -141,6 +144,7 @@ class AlertWorker:
         # Record first: a second worker arriving now skips, and a crash mid-run costs one window at most.
         self.store.set_checkpoint(PERIODIC_CHECKPOINT, now.isoformat())
         written = 0
+        muter = MuteChecker(self.store, now)
         for rule in self.periodic_rules:
             try:
                 matches = rule.evaluate_periodic(self.store, now)
@@ -149,6 +153,6 @@ class AlertWorker:
                 continue
             for match in matches:
                 customer = self.store.get_customer(match.customer_id) if match.customer_id else None
-                if publish_match(self.store, self.settings, rule, match, now, customer) is not None:
+                if publish_match(self.store, self.settings, rule, match, now, customer, muter) is not None:
                     written += 1
         return written
