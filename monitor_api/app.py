@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.store.port import Store
-from monitor_api.deps import _TouchThrottle
+from monitor_api.deps import TouchThrottle
 from monitor_api.limits import BodySizeLimit
 from monitor_api.metrics import AppMetrics
 from monitor_api.problems import install_problem_handlers
@@ -40,7 +40,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.state.store = store
     app.state.clock = clock or SystemClock()
     app.state.model_ready = model_ready
-    app.state.key_touch = _TouchThrottle()
+    app.state.key_touch = TouchThrottle()
     app.state.metrics = AppMetrics(store, app.state.clock)
 
     install_problem_handlers(app)

@@ -47,7 +47,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-class _TouchThrottle:
+class TouchThrottle:
     """Records a key's last use at most once a minute (a write per request would be wasteful)."""
 
     def __init__(self) -> None:
@@ -77,7 +77,7 @@ def current_principal(
     principal = authenticate(store, token)
     if principal is None:
         raise unauthorized("the API key is unknown, malformed or revoked")
-    throttle: _TouchThrottle = request.app.state.key_touch
+    throttle: TouchThrottle = request.app.state.key_touch
     now = clock.now()
     if throttle.due(principal.key_id, now):
         store.touch_api_key(principal.key_id, now=now)

@@ -4,9 +4,6 @@ silences, and redelivering a dead delivery."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-
-from monitor_api.params import Rfc3339
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -15,6 +12,7 @@ from pydantic import BaseModel, Field
 from core.domain import Alert, AlertState, Delivery, DeliveryStatus, Mention, Severity, Silence
 from core.store.port import AlertFilter
 from monitor_api.deps import AlertsReader, AlertsWriter, ClockDep, StoreDep
+from monitor_api.params import Rfc3339
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
 router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES)

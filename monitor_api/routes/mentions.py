@@ -4,8 +4,6 @@ threads and campaigns with their timelines."""
 from __future__ import annotations
 
 from datetime import datetime
-
-from monitor_api.params import Rfc3339
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -14,6 +12,7 @@ from pydantic import BaseModel, Field
 from core.domain import Campaign, Mention, Thread
 from core.store.port import FacetName, MentionQuery, SearchPage
 from monitor_api.deps import MentionsReader, StoreDep
+from monitor_api.params import Rfc3339
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
 router = APIRouter(tags=["mentions"], responses=PROBLEM_RESPONSES)
