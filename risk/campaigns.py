@@ -30,7 +30,6 @@ from core.textnorm import normalize_for_match
 _URL_RE = re.compile(r"https?://\S+")
 _HASHTAG_RE = re.compile(r"#([\w\u200c]+)")
 _PUNCT_RE = re.compile(r"[^\w\s#@]")
-MAX_MEMBERS = 500
 
 
 @dataclass(frozen=True)
@@ -172,12 +171,6 @@ def choose_campaign_id(members: dict[str, IndexEntry]) -> str:
     if tagged:
         return tagged[0][2]  # type: ignore[return-value]
     return campaign_id_for(min(members, key=lambda i: (members[i].published_at, i)))
-
-
-def campaign_members(store: Store, campaign_id: str) -> list[Mention]:
-    """The stored mentions tagged with ``campaign_id``, oldest first."""
-    page = store.search_mentions(MentionQuery(campaign_id=campaign_id, sort="newest", limit=MAX_MEMBERS))
-    return sorted(page.items, key=lambda m: (m.published_at, m.id))
 
 
 def build_campaign(

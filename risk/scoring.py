@@ -94,16 +94,28 @@ def trigger_component(customer: Customer | None, now: datetime, unresolved_days:
 
 
 def value_component(customer: Customer | None) -> tuple[float, str | None]:
-    """Customer value from tier, lifetime value or RFM monetary value (the highest)."""
+    """Customer value from tier, lifetime value or RFM (the highest of the three)."""
     if customer is None:
         return 0.0, None
     tier = (customer.tier or "").strip().lower()
     values = [TIER_VALUES.get(tier, 0.3 if tier else 0.0)]
     if customer.lifetime_value:
         values.append(_saturate(customer.lifetime_value, 2000))
-    if customer.rfm and customer.rfm.monetary:
-        values.append(_saturate(customer.rfm.monetary, 2000))
+    if customer.rfm is not None:
+        values.append(rfm_value(customer.rfm.recency_days, customer.rfm.frequency, customer.rfm.monetary))
     return max(values), (f"{tier} tier" if tier else None)
+
+
+def rfm_value(recency_days: float | None, frequency: float | None, monetary: float | None) -> float:
+    """Mean of the known RFM parts, each 0-1: bought recently, often, and for much."""
+    parts = []
+    if recency_days is not None:
+        parts.append(0.5 ** (max(recency_days, 0.0) / 90))  # a purchase 90 days ago counts half
+    if frequency is not None:
+        parts.append(_saturate(frequency, 5))
+    if monetary is not None:
+        parts.append(_saturate(monetary, 2000))
+    return sum(parts) / len(parts) if parts else 0.0
 
 
 def virality_reasons(signals: ViralitySignals | None) -> list[str]:

@@ -16,7 +16,7 @@ from core.domain import Mention, RiskScore, Thread
 from core.store.port import MentionQuery, Store
 
 MAX_CHAIN_DEPTH = 50
-MAX_MEMBERS = 500  # a thread's record lists at most this many (the newest) mentions
+MAX_MEMBERS = 500  # a thread's or campaign's record lists at most this many (the newest) mentions
 
 
 def url_thread_key(url: str | None) -> str | None:
@@ -45,10 +45,10 @@ def resolve_thread_id(store: Store, mention: Mention) -> str:
     return url_thread_key(current.url) or url_thread_key(mention.url) or f"mention:{current.id}"
 
 
-def thread_members(store: Store, thread_id: str) -> list[Mention]:
-    """The newest ``MAX_MEMBERS`` stored mentions of a thread, oldest first."""
-    page = store.search_mentions(MentionQuery(thread_id=thread_id, sort="newest", limit=MAX_MEMBERS))
-    return sorted(page.items, key=lambda m: (m.published_at, m.id))
+def tagged_mentions(store: Store, *, thread_id: str | None = None, campaign_id: str | None = None) -> list[Mention]:
+    """The newest ``MAX_MEMBERS`` stored mentions tagged with a thread or campaign id, oldest first."""
+    query = MentionQuery(thread_id=thread_id, campaign_id=campaign_id, sort="newest", limit=MAX_MEMBERS)
+    return sorted(store.search_mentions(query).items, key=lambda m: (m.published_at, m.id))
 
 
 def build_thread(

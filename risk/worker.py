@@ -26,13 +26,11 @@ from core.clock import Clock
 from core.config import Settings
 from core.domain import Customer, Mention
 from core.store.port import MentionPatch, Store
-from risk.campaigns import (
-    CampaignConfig, CampaignIndex, build_campaign, campaign_members, choose_campaign_id,
-)
+from risk.campaigns import CampaignConfig, CampaignIndex, build_campaign, choose_campaign_id
 from risk.flags import decay_pass, update_customer_flag
 from risk.identity import NameIndex, link_author
 from risk.scoring import score_group, score_mention
-from risk.threads import build_thread, resolve_thread_id, thread_members
+from risk.threads import build_thread, resolve_thread_id, tagged_mentions
 from risk.virality import group_virality, mention_virality, with_campaign
 
 log = logging.getLogger(__name__)
@@ -150,14 +148,14 @@ class RiskWorker:
         return sorted(by_id.values(), key=lambda m: (m.published_at, m.id))
 
     def _update_thread(self, thread_id: str, fresh: list[Mention], now: datetime) -> None:
-        members = self._merge(thread_members(self.store, thread_id), fresh)
+        members = self._merge(tagged_mentions(self.store, thread_id=thread_id), fresh)
         if not members:
             return
         risk = score_group([m.risk for m in members if m.risk], group_virality(members, now), self.settings.risk, now)
         self.store.upsert_thread(build_thread(thread_id, members, now, self.store.get_thread(thread_id), risk))
 
     def _update_campaign(self, campaign_id: str, fresh: list[Mention], now: datetime) -> None:
-        members = self._merge(campaign_members(self.store, campaign_id), fresh)
+        members = self._merge(tagged_mentions(self.store, campaign_id=campaign_id), fresh)
         if not members:
             return
         authors = len({m.author.key or m.id for m in members})

@@ -90,3 +90,14 @@ def test_weights_come_from_settings():
     assert score_mention(post, heavy_trigger, NOW, customer=mina()).score > default.score
     no_trigger = RiskSettings(weights={**RISK.weights, "trigger": 0.0, "value": 0.0})
     assert score_mention(post, no_trigger, NOW, customer=mina()).score == score_mention(post, no_trigger, NOW).score
+
+
+def test_rfm_makes_a_frequent_big_spender_without_tier_a_key_customer():
+    from core.domain import RFM, Customer
+
+    post = _angry_en()
+    loyal = Customer(crm_id="C-1203", rfm=RFM(recency_days=3, frequency=21, monetary=11800))
+    lapsed = Customer(crm_id="C-9001", rfm=RFM(recency_days=700, frequency=1, monetary=40))
+    assert score_mention(post, RISK, NOW, customer=loyal).components["value"] > 0.9
+    assert score_mention(post, RISK, NOW, customer=lapsed).components["value"] < 0.1
+    assert score_mention(post, RISK, NOW, customer=loyal).score > score_mention(post, RISK, NOW, customer=lapsed).score
