@@ -38,6 +38,13 @@ def page_principal(request: Request, scope: str) -> Principal:
     return principal
 
 
+def check_same_origin(request: Request) -> None:
+    """Refuse a form POST sent from another site (defence in depth on top of SameSite=Strict)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        raise ScopeMissing(f"cross-site form posts are refused (origin {origin})")
+
+
 def _secure(request: Request) -> bool:
     # Secure cookies need https; a local http dashboard (the demo) still gets HttpOnly + SameSite.
     return request.url.scheme == "https" or request.app.state.settings.environment == "production"

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from core.domain import Alert, AlertState, Mention
 from core.store.port import AlertFilter, MentionQuery, NotFoundError
-from monitor_api.dashboard.auth import page_principal, templates
+from monitor_api.dashboard.auth import check_same_origin, page_principal, templates
 from monitor_api.dashboard.charts import Series, line_chart, stacked_bars
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -46,6 +46,7 @@ def alert_action(
     assignee: Annotated[str | None, Form(max_length=200)] = None, note: Annotated[str | None, Form(max_length=5000)] = None,
     snooze_hours: Annotated[float | None, Form(ge=0.1, le=720)] = None, back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    check_same_origin(request)
     principal = page_principal(request, "alerts:write")
     from alerts.lifecycle import apply_action
 

@@ -54,6 +54,13 @@ def test_acknowledge_from_the_inbox_changes_the_state(signed_in: TestClient, sto
     assert "cannot acknowledge" in again.text  # the refusal is shown on the alert page
 
 
+def test_a_cross_site_form_post_is_refused(signed_in: TestClient, story: Any, store: Any) -> None:
+    response = signed_in.post(f"/ui/alerts/{story['alert']}/action", data={"action": "resolve"},
+                              headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert store.get_alert(story["alert"]).state.value == "open"
+
+
 def test_alert_page_shows_why_timeline_chart_and_customer_card(signed_in: TestClient, story: Any) -> None:
     html = signed_in.get(f"/ui/alerts/{story['alert']}").text
     assert "ticket T-881 reopened and unresolved for 9 days" in html
