@@ -4,6 +4,8 @@ documented status codes and content types, and responses that match their models
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from monitor_api.security import create_api_key
 from tests.monitor_api.seed import NOW, seed_story
 
 _DIR = Path(tempfile.mkdtemp(prefix="bg-schemathesis-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 _SETTINGS = Settings(data_dir=_DIR, store=StoreSettings(backend="sqlite", sqlite_path=_DIR / "bg.db"))
 _STORE = open_store(_SETTINGS)
 seed_story(_STORE)
