@@ -140,7 +140,7 @@ def _hourly(buckets: list[Any], max_buckets: int = 500) -> list[tuple[Any, int, 
 
 
 @router.get("/customers/{crm_id}", response_class=HTMLResponse)
-def customer_page(request: Request, crm_id: str) -> Response:
+def customer_page(request: Request, crm_id: str, error: Annotated[str | None, Query(max_length=1000)] = None) -> Response:
     principal = page_principal(request, "risk:read")
     store = request.app.state.store
     customer = store.get_customer(crm_id)
@@ -150,4 +150,23 @@ def customer_page(request: Request, crm_id: str) -> Response:
     alerts, _ = store.list_alerts(AlertFilter(customer_id=crm_id, limit=20))
     return _render(request, "customer.html", {"principal": principal, "customer": customer, "mentions": mentions,
                                               "links": store.get_links(crm_id=crm_id), "alerts": alerts,
-                                              "flag": store.get_risk_flag(crm_id)})
+                                              "flag": store.get_risk_flag(crm_id), "error": error,
+                                              "can_link": principal.has("customers:write")})
+
+
+@router.post("/customers/{crm_id}/links")
+def decide_customer_link(
+    request: Request, crm_id: str, author_key: Annotated[str, Form(max_length=300)],
+    decision: Annotated[str, Form(pattern="^(confirm|reject)$")],
+) -> Response:
+    check_same_origin(request)
+    principal = page_principal(request, "customers:write")
+    from monitor_api.customers import decide_link
+
+    target = f"/ui/customers/{crm_id}"
+    try:
+        decide_link(request.app.state.store, crm_id, author_key, decision == "confirm", principal.actor,
+                    request.app.state.clock.now())
+    except (NotFoundError, ValueError) as exc:
+        target += "?" + urlencode({"error": str(exc)})
+    return RedirectResponse(target, status_code=303)

@@ -97,6 +97,18 @@ def test_customer_page(signed_in: TestClient, story: Any) -> None:
     assert signed_in.get("/ui/customers/C-0000").status_code == 404
 
 
+def test_a_suggested_link_is_confirmed_from_the_customer_page(client: TestClient, store: Any, story: Any) -> None:
+    _, key = create_api_key(store, "crm-admin", ["risk:read", "customers:write"])
+    client.post("/ui/login", data={"key": key})
+    html = client.get("/ui/customers/C-2001").text
+    assert 'value="confirm"' in html and "mastodon:reza_k" in html
+    response = client.post("/ui/customers/C-2001/links", data={"author_key": "mastodon:reza_k", "decision": "confirm"},
+                           follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/ui/customers/C-2001")
+    assert store.get_links(crm_id="C-2001")[0].status.value == "confirmed"
+    assert 'value="confirm"' not in client.get("/ui/customers/C-2001").text
+
+
 def test_sign_out_clears_the_cookie(signed_in: TestClient) -> None:
     response = signed_in.post("/ui/logout", follow_redirects=False)
     assert response.status_code == 303
