@@ -69,7 +69,14 @@ def test_find_customers_by_normalised_identity_keys(store) -> None:
 
 
 def test_erasure_removes_pii_and_links_keeps_counts_and_audits(store) -> None:
+    from core.store.port import MentionPatch
+    from tests.contract.conftest import make_mention, refresh
+
     store.upsert_customers([_sara()])
+    mention = make_mention("sara-1", "دیجی‌کالا گوشی شکسته را پس نمی‌گیرد", handle="Sara_K", platform="twitter")
+    store.upsert_mentions([mention])
+    store.patch_mentions([MentionPatch(id=mention.id, customer_id="C-1001")])
+    refresh(store)
     store.save_link(IdentityLink(author_key="twitter:sara_k", crm_id="C-1001", method="handle", confidence=1.0,
                                  evidence="handle @Sara_K in CRM", status=LinkStatus.confirmed))
     store.erase_customer("C-1001", actor="dpo@example.com")
@@ -80,7 +87,8 @@ def test_erasure_removes_pii_and_links_keeps_counts_and_audits(store) -> None:
     assert store.find_customers([IdentityKey(kind="handle", value="twitter:sara_k"),
                                  IdentityKey(kind="phone", value="09121234567")]) == {}
     [event] = store.list_audit(subject="customer:C-1001")
-    assert event.actor == "dpo@example.com" and event.data["tickets"] == 1 and event.data["links_deleted"] == 1
+    assert event.actor == "dpo@example.com" and event.action == "customer.erased"
+    assert (event.data["tickets"], event.data["mentions"], event.data["links_deleted"]) == (1, 1, 1)
     # A later CRM sync of the same record does not bring the personal data back.
     store.upsert_customers([_sara()])
     assert store.get_customer("C-1001").name is None

@@ -168,3 +168,19 @@ def test_mention_round_trips_every_field(store) -> None:
     stored = store.get_mention(m.id)
     assert isinstance(stored, Mention)
     assert stored.model_dump(exclude={"engagement_history"}) == m.model_dump(exclude={"engagement_history"})
+
+
+def test_concurrent_writers_of_the_same_posts_create_each_once(store) -> None:
+    posts = [make_mention(f"cc{i}", f"تپسی امروز هم دیر آمد {i}", likes=i) for i in range(60)]
+    reports = []
+
+    def write(order: list) -> None:
+        reports.append(store.upsert_mentions(order))
+
+    threads = [threading.Thread(target=write, args=(posts,)), threading.Thread(target=write, args=(posts[::-1],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.created for r in reports) == 60 and sum(r.unchanged for r in reports) == 60
+    assert store.count_mentions(MentionQuery()) == 60
