@@ -72,10 +72,8 @@ class SqliteBase:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        conn = self._conn()
-        with self._write() as tx:
-            apply_migrations(tx)
-        del conn
+        with self._write() as conn:
+            apply_migrations(conn)
 
     # ------------------------------------------------------------ connections
 
