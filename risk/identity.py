@@ -9,7 +9,8 @@ A display-name match (rapidfuzz) only ever creates a ``suggested`` link that a p
 confirms or rejects (``confirm_link`` / ``reject_link``); a confirmed suggestion then
 counts as deterministic for that author. A customer with ``do_not_link`` consent is
 never linked, and nothing about the match is written anywhere (not even the audit
-log, which would itself record the link). Every link is written with an AuditEvent; the
+log, which would itself record the link); links made before a customer opted out are
+deleted the next time their author is seen. Every link is written with an AuditEvent; the
 evidence text masks e-mail addresses and phone numbers, so links and audit events hold no
 contact details of their own.
 """
@@ -165,11 +166,13 @@ def link_author(
     if author_key is None:
         return LinkResult()
     known = {link.crm_id: link for link in store.get_links(author_key=author_key)}
-    for link in known.values():
-        if link.status == LinkStatus.confirmed:
-            customer = store.get_customer(link.crm_id)
-            if _linkable(customer):
-                return LinkResult(customer=customer, link=link)
+    for link in list(known.values()):
+        customer = store.get_customer(link.crm_id)
+        if customer is not None and customer.consent.do_not_link and not customer.erased:
+            _drop_links_of(store, customer.crm_id, actor, now)  # consent withdrawn since the link was made
+            del known[link.crm_id]
+        elif link.status == LinkStatus.confirmed and _linkable(customer):
+            return LinkResult(customer=customer, link=link)
     evidence = extract_evidence(mention)
     matches = store.find_customers([e.key for e in evidence]) if evidence else {}
     for method in METHOD_CONFIDENCE:  # strongest method first
@@ -186,6 +189,12 @@ def link_author(
                 _audit(store, actor, "link.created", link, now)
                 return LinkResult(customer=customers[0], link=link)
     return LinkResult(suggested=_suggest_by_name(store, mention, author_key, known, names, now, actor))
+
+
+def _drop_links_of(store: Store, crm_id: str, actor: str, now: datetime) -> None:
+    deleted = store.delete_links(crm_id=crm_id)
+    store.append_audit(AuditEvent(at=now, actor=actor, action="links.deleted", subject=f"customer:{crm_id}",
+                                  data={"reason": "do_not_link", "links_deleted": deleted}))
 
 
 def _normalised_value(key: IdentityKey) -> str:

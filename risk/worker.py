@@ -112,7 +112,10 @@ class RiskWorker:
         members = {i: e for i, e in members.items() if e is not None}
         authors = {e.author for e in members.values()}
         if len(authors) < self.campaigns.config.min_authors:
-            return mention.campaign_id, 0
+            if mention.campaign_id:  # tagged earlier; its copies may have aged out of the index since
+                campaign = self.store.get_campaign(mention.campaign_id)
+                return mention.campaign_id, len(set(campaign.authors)) if campaign else 0
+            return None, 0
         campaign_id = choose_campaign_id(members)
         maybe_new = [i for i, e in members.items() if i != mention.id and e.campaign_id != campaign_id]
         # The index may be stale about other workers' tags: check the few candidates in the store.

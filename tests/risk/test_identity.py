@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.domain import Customer, LinkStatus, RiskFlag, RiskLevel
+from core.domain import Consent, Customer, LinkStatus, RiskFlag, RiskLevel
 from core.store.port import NotFoundError
 from risk.identity import LinkRefused, NameIndex, confirm_link, erase_customer, extract_evidence, link_author, reject_link
 from tests.risk.conftest import MINA_EN, MINA_FA, NOW, angry_analysis, john, make_mention, mina, sara
@@ -149,3 +149,14 @@ def test_evidence_extraction_finds_handle_email_phone_and_references():
     assert ("email", "a.b@example.org") in methods
     assert ("phone", "+98 912 123 4567") in methods and ("phone", "09121234567") in methods
     assert ("order", "O-55012") in methods
+
+
+def test_links_made_before_a_customer_opted_out_are_dropped_and_not_used(store):
+    _setup(store)
+    assert link_author(store, make_mention("110", MINA_EN, handle="mina_r"), NOW).customer.crm_id == "C-1042"
+    opted_out = mina().model_copy(update={"consent": Consent(do_not_link=True)})
+    assert store.upsert_customers([opted_out]).ok
+    later = link_author(store, make_mention("111", MINA_EN, handle="mina_r"), NOW + timedelta(hours=1))
+    assert later.customer is None
+    assert store.get_links(crm_id="C-1042") == []
+    assert store.list_audit(subject="customer:C-1042")[-1].data == {"reason": "do_not_link", "links_deleted": 1}
