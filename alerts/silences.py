@@ -11,6 +11,9 @@ Inhibition lookups fail the same way: towards notifying.
 
 Inhibition: a ``warning`` or ``info`` alert is muted while an unresolved ``critical`` alert of
 the same brand is related to it: same customer, same subject, or shared evidence mentions.
+
+The worker reads silences and critical alerts once per batch (:class:`MuteChecker`), so a
+silence created mid-batch applies from the next batch (a second or so later).
 """
 
 from __future__ import annotations

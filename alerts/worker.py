@@ -56,6 +56,7 @@ class AlertWorker:
         return handled
 
     def process_queue(self) -> int:
+        """Claim one batch from the ``alert`` queue, publish its matches, ack what was written."""
         now = self.clock.now()
         items = self.store.claim(STAGE, self.name, self.batch, self.lease_seconds, now=now)
         if not items:
@@ -96,6 +97,7 @@ class AlertWorker:
         return len(items)
 
     def context_for(self, mention: Mention, now: datetime) -> MentionContext:
+        """What the rules look at for ``mention``: its thread, campaign, customer and risk flag."""
         store = self.store
         return MentionContext(
             mention=mention, now=now,
