@@ -104,6 +104,8 @@ class Demo:
         self.data_dir, self.host, self.port = Path(data_dir), host, port
         self.steps, self.step_seconds, self.echo = steps, step_seconds, echo
         self.stop_event = threading.Event()
+        self.story_done = threading.Event()  # set once the story has run and the summary is printed
+        self.result: DemoResult | None = None
 
     def run(self, exit_when_done: bool = True) -> DemoResult:
         from crawlers.demo import DemoWeb
@@ -137,14 +139,16 @@ class Demo:
                     web.advance()
                     clock.advance(STEP)
                     self.stop_event.wait(self.step_seconds)
-            result = self._result(store, url, key, pipeline.missing)
+            result = self.result = self._result(store, url, key, pipeline.missing)
             self.echo(summary(result))
+            self.story_done.set()
             if not exit_when_done and not self.stop_event.is_set():
                 self.echo("the story is over; the pipeline keeps running. Ctrl-C to stop.")
                 pipeline.start()
                 self.stop_event.wait()
             return result
         finally:
+            self.story_done.set()
             pipeline.stop()
             if server is not None:
                 server.stop()

@@ -4,7 +4,9 @@ change; a Persian mention renders right-to-left. Screenshots go to ``test-artifa
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -106,3 +108,44 @@ def test_mention_search_and_customer_page_render(live: Any, page: Any, story: An
     page.goto(f"{base}/ui/customers/C-1042")
     assert "Mina Rahimi" in page.locator("h1").inner_text()
     page.screenshot(path=str(ARTIFACTS / "06-customer.png"), full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("nlp.worker") is None,
+                    reason="nlp.worker (the analysis stage) is not written yet: the demo cannot raise its alert")
+def test_the_demo_escalation_is_acknowledged_in_the_browser(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from monitor_api.demo import Demo
+
+    demo = Demo(tmp_path / "demo", "127.0.0.1", 0, step_seconds=0, echo=lambda line: None)
+    runner = threading.Thread(target=demo.run, kwargs={"exit_when_done": False}, daemon=True)
+    runner.start()
+    try:
+        assert demo.story_done.wait(600), "the demo story did not finish in 10 minutes"
+        assert demo.result is not None and demo.result.escalation is not None, "no alert linked to C-1042"
+        alert = demo.result.escalation
+        base = demo.result.dashboard_url.rsplit("/ui/", 1)[0]
+        ARTIFACTS.mkdir(exist_ok=True)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/ui/login")
+            page.fill("#key", demo.result.api_key)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/ui/alerts")
+            row = page.locator(f"li[data-alert-id='{alert.id}']")
+            assert "C-1042" in row.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "10-demo-inbox.png"), full_page=True)
+            row.locator("a.title").click()
+            page.click("button[value=acknowledge]")
+            page.wait_for_selector("#alert-state[data-state=acknowledged]")
+            assert "Mina Rahimi" in page.locator(".customer-card").inner_text()
+            persian = page.locator("article.mention p.text[lang=fa]")
+            if persian.count():
+                assert persian.first.evaluate("el => getComputedStyle(el).direction") == "rtl"
+            page.screenshot(path=str(ARTIFACTS / "11-demo-alert-acknowledged.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.stop_event.set()
+        runner.join(timeout=60)
