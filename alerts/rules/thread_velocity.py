@@ -47,7 +47,9 @@ class ThreadVelocityRule(Rule):
     def evaluate(self, ctx: MentionContext) -> list[RuleMatch]:
         opts: ThreadVelocityOptions = self.options  # type: ignore[assignment]
         mention = ctx.mention
-        if not self.is_fresh(mention, ctx.now):
+        last_seen = max((p.at for p in mention.engagement_history), default=mention.published_at)
+        # An old post can go viral today: freshness is about the newest engagement, not the post date.
+        if (ctx.now - last_seen).total_seconds() > self.common.max_mention_age_hours * 3600:
             return []
         if opts.min_negative and (mention.analysis is None or mention.analysis.sentiment != "negative"):
             return []

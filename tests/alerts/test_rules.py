@@ -123,3 +123,15 @@ def test_risk_threshold_on_the_customers_risk_flag(tmp_path: Path) -> None:
     assert m.reasons == ["linked to C-1042, gold tier, ticket T-881 unresolved 9 days"]
     low = flag.model_copy(update={"score": 30, "level": RiskLevel.watch})
     assert rule.evaluate(MentionContext(mention=post, now=NOW, customer=mina(), risk_flag=low)) == []
+
+
+def test_an_old_post_going_viral_now_still_fires_velocity(tmp_path: Path) -> None:
+    [rule] = rules_of(tmp_path, {"type": "thread_velocity", "min_per_hour": 100})
+    history = [EngagementPoint(at=NOW - timedelta(minutes=30), shares=20), EngagementPoint(at=NOW, shares=400)]
+    revived = mention("old-viral", MINA_EN, published=NOW - timedelta(days=5), history=history)
+    [m] = rule.evaluate(MentionContext(mention=revived, now=NOW))
+    assert m.reasons[0] == "shares +760/h"
+    stale = mention("old-stale", MINA_EN, published=NOW - timedelta(days=5),
+                    history=[EngagementPoint(at=NOW - timedelta(days=4, minutes=30), shares=20),
+                             EngagementPoint(at=NOW - timedelta(days=4), shares=400)])
+    assert rule.evaluate(MentionContext(mention=stale, now=NOW)) == []
