@@ -154,3 +154,37 @@ def test_mention_without_analysis_is_still_scored_from_what_is_known(store, sett
     seed(store, [post])
     drain(RiskWorker(settings, store, clock, "w1"))
     assert store.get_mention(post.id).risk.score < 20
+
+
+def test_two_risk_processes_side_by_side_on_one_store(tmp_path):
+    config = tmp_path / "brandguard.yaml"
+    config.write_text(f"data_dir: {tmp_path}\nstore:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n",
+                      encoding="utf-8")
+    from core.config import load_settings
+    from core.store import open_store
+
+    store = open_store(load_settings(config))
+    mina_fa, mina_en, sara, praise = _story()
+    copies = _copies(COPY_EN, "en")
+    everything = [mina_fa, mina_en, sara, praise, *copies]
+    try:
+        assert import_customers(store, DEMO_CRM, NOW).created == 14
+        seed(store, everything)
+    finally:
+        store.close()
+    run = [sys.executable, "-c", "from core.cli import main; main()", "risk", "--once", "--config", str(config)]
+    procs = [subprocess.Popen([*run, "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("risk-a", "risk-b")]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    store = open_store(load_settings(config))
+    try:
+        stored = store.get_mentions([m.id for m in everything])
+        assert all(m.risk is not None for m in stored)
+        assert len({m.campaign_id for m in stored[4:]}) == 1
+        [campaign] = store.list_campaigns()
+        assert len(campaign.mention_ids) == 20
+        assert store.queue_depth("risk")["ready"] == 0 and store.queue_depth("alert")["ready"] == len(everything)
+        assert store.get_risk_flag("C-1042").level == RiskLevel.critical
+    finally:
+        store.close()
