@@ -6,7 +6,8 @@ near-identical copies (campaign), and score it. Then, once per batch: patch the 
 (risk, customer_id, campaign_id, thread_id) in one write, rebuild and score each touched
 thread and campaign once, recompute each linked customer's risk flag once, enqueue the
 mentions for ``alert`` and ack them. Mentions that newly joined a campaign are queued for
-``risk`` again so their own score reflects the campaign.
+``risk`` again so their own score reflects the campaign. A new campaign only forms around a
+hostile post (negative, or with a sabotage cue): syndicated news is near-identical too.
 
 Every step is idempotent and its state lives in the store (links; threads and campaigns
 are rebuilt from tagged mentions; flags from evidence), so a worker can be killed at any
@@ -29,7 +30,7 @@ from core.store.port import MentionPatch, Store
 from risk.campaigns import CampaignConfig, CampaignIndex, build_campaign, choose_campaign_id
 from risk.flags import decay_pass, update_customer_flag
 from risk.identity import NameIndex, link_author
-from risk.scoring import score_group, score_mention
+from risk.scoring import SABOTAGE_WEIGHTS, score_group, score_mention
 from risk.threads import build_thread, resolve_thread_id, tagged_mentions
 from risk.virality import group_virality, mention_virality, with_campaign
 
@@ -48,6 +49,13 @@ class _Batch:
     threads: set[str] = field(default_factory=set)
     campaigns: set[str] = field(default_factory=set)
     customers: dict[str, Customer] = field(default_factory=dict)
+
+
+def _hostile(mention: Mention) -> bool:
+    """Negative, or carrying a sabotage cue: what a coordinated campaign against a brand looks like."""
+    analysis = mention.analysis
+    return analysis is not None and (
+        analysis.sentiment == "negative" or any(c.kind in SABOTAGE_WEIGHTS for c in analysis.cues))
 
 
 class RiskWorker:
@@ -116,6 +124,8 @@ class RiskWorker:
                 campaign = self.store.get_campaign(mention.campaign_id)
                 return mention.campaign_id, len(set(campaign.authors)) if campaign else 0
             return None, 0
+        if not any(e.campaign_id for e in members.values()) and not _hostile(mention):
+            return None, 0  # syndicated news or copied praise is no campaign; an attack starts hostile
         campaign_id = choose_campaign_id(members)
         maybe_new = [i for i, e in members.items() if i != mention.id and e.campaign_id != campaign_id]
         # The index may be stale about other workers' tags: check the few candidates in the store.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.config import Settings
-from core.domain import Mention
+from core.domain import Analysis, Mention
 from risk.campaigns import CampaignConfig, CampaignIndex, hashtags, normalise_text
 from risk.worker import RiskWorker
 from tests.risk.conftest import COPY_EN, NOW, angry_analysis, drain, make_mention, seed
@@ -126,3 +126,15 @@ def test_copies_outside_the_time_window_do_not_join():
 def test_normalisation_ignores_links_case_and_punctuation():
     assert normalise_text("Boost THIS!! https://t.co/x1 #SepehrFail") == "boost this #sepehrfail"
     assert hashtags("خراب شد #سپهر_موبایل #SepehrFail") == ["سپهر_موبایل", "sepehrfail"]
+
+
+def test_syndicated_neutral_news_is_no_campaign(store, settings: Settings, clock):
+    release = ("Sepehr Mobile opens its third store in Tehran on Valiasr Street, with a repair desk and "
+               "same-day screen replacement, the company said on Monday.")
+    neutral = Analysis(lang="en", sentiment="neutral", sentiment_scores={"neutral": 0.9}, model="test", analyzed_at=NOW)
+    posts = [make_mention(f"n{i}", release, platform="rss", handle=f"newsdesk{i}", source=f"news-{i}",
+                          analysis=neutral, url=f"https://news{i}.example/sepehr-store") for i in range(6)]
+    seed(store, posts)
+    drain(RiskWorker(settings, store, clock, "w1"))
+    assert store.list_campaigns() == []
+    assert {m.campaign_id for m in store.get_mentions([p.id for p in posts])} == {None}
