@@ -12,6 +12,7 @@ local host (robots.txt is still read). Prints pages/s and mentions/s, median of 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import threading
@@ -85,7 +86,7 @@ def serve(pages: int) -> ThreadingHTTPServer:
     return server
 
 
-def run_once(base_url: str, data_dir: Path) -> tuple[int, int, float, float]:
+def run_once(base_url: str, data_dir: Path) -> tuple[int, int, float, float, float]:
     settings = Settings.model_validate({
         "data_dir": str(data_dir),
         "brands": [{"name": "Sepehr Mobile", "query": '"sepehr mobile" OR "سپهر موبایل"'}],
@@ -96,7 +97,7 @@ def run_once(base_url: str, data_dir: Path) -> tuple[int, int, float, float]:
     summary = run_sources(settings, extra_scrapy_settings=LOCAL_LIMITS_LIFTED, timeout=600)
     wall = time.perf_counter() - started
     entry = summary.sources[0]
-    return entry.pages, entry.created, entry.seconds, wall
+    return entry.pages, entry.created, entry.seconds, wall, summary.cpu_seconds
 
 
 def main() -> None:
@@ -106,19 +107,23 @@ def main() -> None:
     args = parser.parse_args()
     server = serve(args.pages)
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    rates, mention_rates = [], []
+    rates, mention_rates, cpu_rates = [], [], []
     try:
         for run in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
-                pages, created, crawl_s, wall_s = run_once(base_url, Path(tmp))
+                pages, created, crawl_s, wall_s, cpu_s = run_once(base_url, Path(tmp))
             rates.append(pages / crawl_s)
             mention_rates.append(created / crawl_s)
+            cpu_rates.append(pages / cpu_s)
             print(f"run {run + 1}: {pages} pages, {created} mentions stored in {crawl_s:.2f}s crawl "
-                  f"({wall_s:.2f}s with process start): {pages / crawl_s:.0f} pages/s, {created / crawl_s:.0f} mentions/s")
+                  f"({wall_s:.2f}s with process start, {cpu_s:.2f} CPU-s): {pages / crawl_s:.0f} pages/s, "
+                  f"{created / crawl_s:.0f} mentions/s, {pages / cpu_s:.0f} pages per CPU-second")
     finally:
         server.shutdown()
-    print(f"median: {statistics.median(rates):.0f} pages/s, {statistics.median(mention_rates):.0f} mentions/s "
-          f"(fetch + parse + match + SQLite upsert; target >= 100 pages/s)")
+    print(f"median: {statistics.median(rates):.0f} pages/s, {statistics.median(mention_rates):.0f} mentions/s, "
+          f"{statistics.median(cpu_rates):.0f} pages per CPU-second of the crawler "
+          f"(fetch + parse + match + SQLite upsert; target >= 100 pages/s); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

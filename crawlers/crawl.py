@@ -60,6 +60,7 @@ class CrawlSummary:
     started_at: datetime
     finished_at: datetime | None = None
     sources: list[SourceSummary] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # CPU time of the crawl itself (all sources; start-up excluded)
 
     @property
     def created(self) -> int:
@@ -82,7 +83,10 @@ class CrawlSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CrawlSummary":
-        return cls(data["started_at"], data.get("finished_at"), [SourceSummary(**s) for s in data.get("sources", [])])
+        return cls(
+            data["started_at"], data.get("finished_at"), [SourceSummary(**s) for s in data.get("sources", [])],
+            float(data.get("cpu_seconds", 0.0)),
+        )
 
 
 def jobdir(settings: Settings, source: SourceSettings) -> str:
@@ -129,7 +133,9 @@ def crawl_here(
         entry = SourceSummary(source.name, source.kind)
         crawlers.append((source, crawler, entry))
         process.crawl(crawler, source=source.name)
+    cpu0 = time.process_time()
     process.start()
+    summary.cpu_seconds = round(time.process_time() - cpu0, 3)
     for source, crawler, entry in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats else {}
         entry.finish_reason = str(stats.get("finish_reason", "not started"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import html as lxml_html
@@ -37,6 +38,7 @@ def normalize_whitespace(text: str) -> str:
     return out.strip()
 
 
+@lru_cache(maxsize=8192)  # profile and thread URLs repeat on every post
 def canonical_url(url: str | None) -> str | None:
     """Lower-case scheme/host, no fragment, no tracking parameters, no default port."""
     if not url:
