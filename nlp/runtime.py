@@ -1,0 +1,126 @@
+"""Encoder runtimes: torch fp32, ONNX Runtime fp32, ONNX Runtime dynamic int8 (per-channel).
+
+The ONNX graphs include mean pooling and L2 normalisation, so every runtime returns the same
+kind of vector and the trained heads apply unchanged. ``export_onnx`` writes
+``<encoder_dir>/onnx/model.onnx`` and ``model-int8.onnx`` (``brandguard nlp prepare`` does it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.config import Settings
+from nlp.encoder import FIX_HINT, PREFIX, Encoder, EncoderNotReady, encoder_dir, load_encoder
+
+ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
+
+
+def onnx_path(settings_or_dir: Settings | Path, runtime: str) -> Path:
+    base = encoder_dir(settings_or_dir) if isinstance(settings_or_dir, Settings) else settings_or_dir
+    return base / "onnx" / ONNX_FILES[runtime]
+
+
+def export_onnx(model_dir: Path, force: bool = False) -> dict[str, Path]:
+    """Export the prepared encoder to ONNX (fp32) and quantise a dynamic int8 copy."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    fp32, int8 = onnx_path(model_dir, "onnx"), onnx_path(model_dir, "onnx-int8")
+    if fp32.exists() and int8.exists() and not force:
+        return {"onnx": fp32, "onnx-int8": int8}
+    fp32.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    wrapper = _MeanPooled(model).eval()
+    ids = torch.tensor([[0, 1000, 2000, 2]], dtype=torch.long)
+    mask = torch.ones_like(ids)
+    with torch.inference_mode():
+        torch.onnx.export(
+            wrapper, (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                          "embedding": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul", "Gemm"])
+    return {"onnx": fp32, "onnx-int8": int8}
+
+
+class _MeanPooled:  # built lazily so importing this module does not import torch
+    def __new__(cls, model: Any) -> Any:
+        import torch
+
+        class MeanPooled(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+                hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+                return torch.nn.functional.normalize(pooled, dim=-1)
+
+        return MeanPooled(model)
+
+
+@dataclass
+class OnnxEncoder:
+    """Same interface as ``Encoder`` over an ONNX Runtime session."""
+
+    tokenizer: Any
+    session: Any
+    max_length: int = 256
+    hidden_size: int = 384
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        enc = self.tokenizer([PREFIX + t for t in texts], truncation=True, max_length=self.max_length)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
+        if not texts:
+            return out
+        order = np.argsort(self.token_lengths(texts), kind="stable")
+        for start in range(0, len(texts), batch_size):
+            idx = order[start:start + batch_size]
+            batch = self.tokenizer([PREFIX + texts[i] for i in idx], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="np")
+            feeds = {"input_ids": batch["input_ids"].astype(np.int64),
+                     "attention_mask": batch["attention_mask"].astype(np.int64)}
+            out[idx] = self.session.run(None, feeds)[0]
+        return out
+
+
+def load_onnx_encoder(settings: Settings, runtime: str, threads: int | None = None) -> OnnxEncoder:
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    path = onnx_path(settings, runtime)
+    if not path.exists():
+        raise EncoderNotReady(f"{path} is missing (models.runtime={runtime}); {FIX_HINT}")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(settings)))
+    return OnnxEncoder(tokenizer, session, settings.models.max_length)
+
+
+def load_runtime_encoder(settings: Settings) -> Encoder | OnnxEncoder:
+    """The encoder for ``models.runtime`` (torch, onnx, onnx-int8)."""
+    if settings.models.runtime == "torch":
+        return load_encoder(settings)
+    load_encoder_check(settings)
+    return load_onnx_encoder(settings, settings.models.runtime)
+
+
+def load_encoder_check(settings: Settings) -> None:
+    from nlp.encoder import is_prepared
+
+    if not is_prepared(encoder_dir(settings)):
+        raise EncoderNotReady(f"the offline encoder is not prepared in {encoder_dir(settings)}; {FIX_HINT}")

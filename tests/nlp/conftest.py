@@ -1,0 +1,62 @@
+"""Shared fixtures for the NLP tests.
+
+The converted encoder is prepared once per machine into a cache folder
+(``$BRANDGUARD_TEST_CACHE`` or ``~/.cache/brandguard-test``) — ``prepare_encoder`` is
+idempotent, so later sessions reuse it and the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.config import Settings, StoreSettings
+from core.domain import Author, Mention, mention_id
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("BRANDGUARD_TEST_CACHE", Path.home() / ".cache" / "brandguard-test"))
+
+
+@pytest.fixture(scope="session")
+def encoder_path() -> Path:
+    """A converted, verified encoder checkpoint (prepared on first use, then reused)."""
+    from nlp.encoder import prepare_encoder
+
+    path = cache_root() / "e5-small"
+    prepare_encoder(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def torch_encoder(encoder_path: Path) -> Any:
+    import torch
+
+    from nlp.encoder import load_encoder
+
+    torch.set_num_threads(1)
+    return load_encoder(Settings(models={"encoder_dir": encoder_path}))
+
+
+def nlp_settings(tmp_path: Path, encoder_path: Path, **models: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path, store=StoreSettings(backend="sqlite", sqlite_path=tmp_path / "bg.db"),
+        models={"encoder_dir": encoder_path, **models},
+        brands=[{"name": "digikala", "query": 'digikala OR "دیجی کالا"'},
+                {"name": "snapp", "query": 'snapp OR اسنپ', "competitor": True}],
+    )
+
+
+def make_mention(native_id: str, text: str, *, platform: str = "mastodon", title: str | None = None) -> Mention:
+    return Mention(
+        id=mention_id(platform, native_id), platform=platform, source="demo", native_id=native_id,
+        url=f"https://{platform}.example/p/{native_id}", title=title, text=text,
+        author=Author(platform=platform, handle="sara_k"), published_at=NOW - timedelta(hours=1), crawled_at=NOW,
+        brands=["digikala"],
+    )

@@ -1,0 +1,64 @@
+"""Label mapping (datasets, production checkpoints) and the metrics report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp.analyzer import head_lang, map_checkpoint_labels
+from nlp.datasets import DataError, map_label, read_jsonl, split_holdout
+from nlp.metrics import classification_report
+
+
+def test_sentipers_five_labels_fold_to_three() -> None:
+    assert [map_label("sentiment", x) for x in ("very_negative", "negative", "neutral", "positive", "very_positive")] == [
+        "negative", "negative", "neutral", "positive", "positive"]
+
+
+def test_armanemo_angry_and_hate_are_anger() -> None:
+    assert map_label("emotion", "angry") == "anger"
+    assert map_label("emotion", "hate") == "anger"
+    assert map_label("emotion", "happy") == "joy"
+    assert map_label("emotion", "optimism") == "joy"
+
+
+def test_unknown_label_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"text": "ok", "label": "positive"}) + "\n" + json.dumps({"text": "x", "label": "meh"}) + "\n")
+    with pytest.raises(DataError, match=r"bad.jsonl:2: unknown sentiment label 'meh'"):
+        read_jsonl(path, "sentiment")
+
+
+def test_checkpoint_labels_mapped_with_label_map() -> None:
+    # cardiffnlp/twitter-xlm-roberta-base-sentiment style
+    assert map_checkpoint_labels({0: "negative", 1: "neutral", 2: "positive"}, {}) == ["negative", "neutral", "positive"]
+    # HooshvareLab snappfood style: HAPPY / SAD
+    assert map_checkpoint_labels({0: "HAPPY", 1: "SAD"}, {"HAPPY": "positive", "SAD": "negative"}) == ["positive", "negative"]
+    # generic LABEL_i names and ignored outputs
+    assert map_checkpoint_labels({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"},
+                                 {"LABEL_0": "anger", "LABEL_1": "", "LABEL_2": "joy"}) == ["anger", "", "joy"]
+
+
+def test_arabic_uses_persian_heads_and_other_uses_english() -> None:
+    assert head_lang("fa") == "fa" and head_lang("ar") == "fa"
+    assert head_lang("en") == "en" and head_lang("other") == "en"
+
+
+def test_holdout_split_is_seeded_and_disjoint() -> None:
+    rows = read_jsonl(Path("/work/shared/data/tweeteval_sentiment_val.jsonl"), "sentiment")
+    train_a, held_a = split_holdout(rows, 0.3, seed=13)
+    train_b, held_b = split_holdout(rows, 0.3, seed=13)
+    assert held_a == held_b
+    assert not {e.text for e in held_a} & {e.text for e in train_a} - {e.text for e in train_a if e in held_a}
+    assert abs(len(held_a) - 600) <= 3
+
+
+def test_report_counts_and_anger_f1() -> None:
+    report = classification_report(["anger", "anger", "joy", "sadness"], ["anger", "joy", "joy", "sadness"],
+                                   ["anger", "joy", "sadness"])
+    assert report["accuracy"] == 0.75
+    assert report["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert report["per_class"]["anger"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert report["anger_f1"] == 0.6667
