@@ -1,7 +1,8 @@
 """Honour ``Retry-After`` on 429 and 503 responses before retrying.
 
 Scrapy's RetryMiddleware retries 429 at once; a polite crawler waits as long as the
-server asked. This middleware runs before it on the way back, waits (without blocking
+server asked: ``Retry-After`` (seconds or an HTTP date) or, as Mastodon sends it,
+``X-RateLimit-Reset`` (an ISO 8601 time). This middleware runs before it on the way back, waits (without blocking
 the reactor), then hands the retry to Scrapy's ``get_retry_request`` so ``RETRY_TIMES``
 and the retry stats still apply.
 """
@@ -38,6 +39,19 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
+def rate_limit_reset_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds until an ``X-RateLimit-Reset`` ISO time (Mastodon), or None."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
 class RetryAfterMiddleware:
     """Wait ``Retry-After`` seconds (capped) on 429/503, then retry the request."""
 
@@ -56,6 +70,9 @@ class RetryAfterMiddleware:
             return response
         header = response.headers.get(b"Retry-After")
         wait = retry_after_seconds(header.decode("latin-1") if header else None)
+        if wait is None:
+            reset = response.headers.get(b"X-RateLimit-Reset")
+            wait = rate_limit_reset_seconds(reset.decode("latin-1") if reset else None)
         if wait is None:
             wait = self.default_wait
         if wait > self.max_wait:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 from crawlers.demo import DemoWeb
-from crawlers.middlewares.retry_after import retry_after_seconds
+from crawlers.middlewares.retry_after import rate_limit_reset_seconds, retry_after_seconds
 from tests.crawlers.conftest import by_author, crawl, stored
 
 
@@ -17,6 +17,23 @@ def test_retry_after_values() -> None:
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+    # Mastodon's rate limit header is an ISO time.
+    assert rate_limit_reset_seconds("2026-11-23T12:05:00.000Z", now) == 300
+    assert rate_limit_reset_seconds("tomorrow", now) is None
+
+
+def test_mastodon_rate_limit_reset_is_waited_for(demo_web, settings) -> None:
+    import time
+    from datetime import datetime as real_datetime
+
+    reset_at = time.monotonic() + 4  # the same moment on the monotonic clock the demo web logs with
+    reset = (real_datetime.now(timezone.utc) + timedelta(seconds=4)).isoformat().replace("+00:00", "Z")
+    demo_web.inject("/mastodon/api/v1/timelines/tag/sepehrfail", 429, {"X-RateLimit-Reset": reset}, times=1)
+    crawl(settings, demo_web, "demo-mastodon")
+    hits = [t for t, p in demo_web.request_times if p.startswith("/mastodon/api/v1/timelines/tag/sepehrfail?limit=40")
+            and "max_id" not in p]
+    assert len(hits) == 2 and hits[1] >= reset_at - 0.2  # not retried before the reset time
+    assert "mina_r" in by_author(stored(settings, sources=["demo-mastodon"]))
 
 
 def test_429_is_retried_after_the_servers_delay_and_the_page_is_stored(demo_web: DemoWeb, settings) -> None:
