@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         source: Annotated[Optional[list[str]], typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
         once: Annotated[bool, typer.Option("--once", help="Crawl once now and exit (default: follow the schedules).")] = False,
         poll_seconds: Annotated[float, typer.Option(help="How often to check schedules when not --once.")] = 5.0,
+        log_level: Annotated[str, typer.Option(help="Scrapy log level (INFO shows pages/min progress while crawling).")] = "WARNING",
     ) -> None:
         """Crawl sources (forums, reviews, RSS, Mastodon, Telegram) into the store."""
         from crawlers.runner import CrawlError, CrawlScheduler, run_sources, select_sources
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         if once:
             typer.echo(f"crawling {len(chosen)} source(s): {', '.join(s.name for s in chosen)}")
             try:
-                summary = run_sources(settings, [s.name for s in chosen])
+                summary = run_sources(settings, [s.name for s in chosen], extra_scrapy_settings={"LOG_LEVEL": log_level.upper()})
             except CrawlError as exc:
                 raise fail(str(exc), code=1) from None
             _print_summary(summary)
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             return
         scheduled = settings.model_copy(update={"sources": chosen})
-        scheduler = CrawlScheduler(scheduled)
+        scheduler = CrawlScheduler(scheduled, extra_scrapy_settings={"LOG_LEVEL": log_level.upper()})
         typer.echo(f"following the schedules of {len(chosen)} source(s); Ctrl-C to stop")
         try:
             while True:
