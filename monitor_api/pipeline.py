@@ -90,11 +90,15 @@ class Pipeline:
             if cls is None:
                 self.missing.append(stage)
                 continue
-            if stage == "crawl":
-                scheduler = cls(self.settings, self.clock, **self.crawl_options)
-                self.workers[stage] = CrawlStage(scheduler, self.store, f"crawl-{ident}")
-            else:
-                self.workers[stage] = cls(self.settings, self.store, self.clock, f"{stage}-{ident}")
+            try:
+                if stage == "crawl":
+                    scheduler = cls(self.settings, self.clock, **self.crawl_options)
+                    self.workers[stage] = CrawlStage(scheduler, self.store, f"crawl-{ident}")
+                else:
+                    self.workers[stage] = cls(self.settings, self.store, self.clock, f"{stage}-{ident}")
+            except Exception as exc:  # noqa: BLE001 - e.g. a model not trained yet: run the other stages
+                log.error("stage %s could not start: %s", stage, exc)
+                self.missing.append(f"{stage} ({exc})")
         return self
 
     def model_ready(self) -> bool:
