@@ -6,6 +6,7 @@ restarted, so ``crawlers.runner`` starts a fresh process for every crawl.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,10 @@ def crawl_here(
         crawlers.append((source, crawler, entry))
         process.crawl(crawler, source=source.name)
     cpu0 = time.process_time()
+    counter = _SpiderErrorCounter([c for _, c, _ in crawlers])
+    logging.getLogger().addHandler(counter)
     process.start()
+    logging.getLogger().removeHandler(counter)
     summary.cpu_seconds = round(time.process_time() - cpu0, 3)
     for source, crawler, entry in crawlers:
         stats = crawler.stats.get_stats() if crawler.stats else {}
@@ -146,11 +150,43 @@ def crawl_here(
         entry.dropped_unmatched = int(stats.get("brandguard/unmatched", 0))
         entry.malformed = int(stats.get("brandguard/malformed", 0)) + int(stats.get("item_dropped_reasons_count/DropItem", 0)) - entry.dropped_unmatched
         entry.skipped_unchanged = int(stats.get("brandguard/skipped_unchanged", 0))
-        entry.errors = int(stats.get("log_count/ERROR", 0))
+        entry.errors = int(stats.get("brandguard/errors", 0))
         # The engine's own elapsed time (spider open → close); process start-up is not crawling.
         entry.seconds = round(float(stats.get("elapsed_time_seconds") or (time.monotonic() - started)), 2)
+        if stats.get("brandguard/store_errors"):
+            entry.finish_reason = "store_error"  # also when the failed write was the final flush
         if entry.finished:
             shutil.rmtree(jobdir(settings, source), ignore_errors=True)  # done: the next run starts fresh
+        elif entry.finish_reason == "store_error":
+            _forget_run(settings, source, crawler)
         summary.sources.append(entry)
     summary.finished_at = datetime.now(timezone.utc)
     return summary
+
+
+class _SpiderErrorCounter(logging.Handler):
+    """Counts ERROR records per crawler (Scrapy's own counter counts every crawler's errors in each)."""
+
+    def __init__(self, crawlers: list[Any]) -> None:
+        super().__init__(level=logging.ERROR)
+        self.crawlers = crawlers
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        for crawler in self.crawlers:
+            if spider is not None and crawler.spider is spider and crawler.stats is not None:
+                crawler.stats.inc_value("brandguard/errors")
+
+
+def _forget_run(settings: Settings, source: SourceSettings, crawler: Any) -> None:
+    """After a store failure: drop the JOBDIR and this run's visits, so the next run re-fetches them."""
+    from crawlers.state import SeenState
+
+    shutil.rmtree(jobdir(settings, source), ignore_errors=True)
+    spider_now = getattr(crawler.spider, "now", None)
+    if spider_now is not None:
+        state = SeenState(source_dir(settings, source.name) / "seen.sqlite", source.revisit_seconds, source.revisit_window_hours)
+        try:
+            state.forget_visits_at(spider_now)
+        finally:
+            state.close()

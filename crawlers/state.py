@@ -86,6 +86,10 @@ class SeenState:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def forget_visits_at(self, visited_at: datetime) -> int:
+        """Forget the keys last visited at ``visited_at`` (one run's visits); returns how many."""
+        return self._db.execute("DELETE FROM seen WHERE last_visit = ?", (visited_at.isoformat(),)).rowcount
+
     def close(self) -> None:
         self._db.close()
 

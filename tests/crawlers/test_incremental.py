@@ -76,3 +76,28 @@ def test_a_crawl_stopped_by_its_timeout_resumes_without_refetching(demo_web, set
     assert set(fetched_before) | set(fetched_after) >= {f"/forum/thread/{i}" for i in (101, 102, 104, 105, 106, 108)}
     mentions = stored(settings, sources=["demo-forum"])
     assert len(mentions) == len({m.id for m in mentions}) == 9, demo_web.requests_seen
+
+
+def test_a_store_failure_stops_the_crawl_loudly_and_the_next_run_loses_nothing(demo_web, settings, capfd) -> None:
+    pipelines = {
+        "crawlers.pipelines.clean.CleanTextPipeline": 100, "crawlers.pipelines.timeparse.ParseTimePipeline": 200,
+        "crawlers.pipelines.brands.BrandMatchPipeline": 300, "crawlers.pipelines.mention.BuildMentionPipeline": 400,
+        "tests.crawlers.failing_store.FailingStorePipeline": 500,
+    }
+    names = ["demo-forum", "demo-news", "demo-telegram-chat"]
+    first = {s.name: s for s in run_sources_with(settings, demo_web, names, ITEM_PIPELINES=pipelines, STORE_BATCH_SIZE=2).sources}
+    assert first["demo-forum"].finish_reason == "store_error" and first["demo-forum"].errors >= 1
+    assert first["demo-news"].finish_reason == "store_error"  # its last write (at close) failed
+    assert first["demo-telegram-chat"].finished and first["demo-telegram-chat"].errors == 0  # counted per source
+    assert "writing 2 mention(s) to the store failed: database is locked (simulated)" in capfd.readouterr().err
+    second = {s.name: s for s in crawl(settings, demo_web, *names).sources}
+    assert all(s.finished for s in second.values())
+    # Nothing was skipped as "already seen": the failed run's visits were forgotten.
+    assert len(stored(settings, sources=["demo-forum"])) == 9
+    assert len(stored(settings, sources=["demo-news"])) == 3
+
+
+def run_sources_with(settings, web, names, **extra):  # noqa: ANN001, ANN201 - test helper
+    from crawlers.runner import run_sources
+
+    return run_sources(settings, names, now=web.now, extra_scrapy_settings=extra, timeout=120)
