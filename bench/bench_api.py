@@ -55,6 +55,8 @@ SEARCHES: dict[str, dict[str, object]] = {
     "min risk, sorted by risk": {"min_risk": 80, "sort": "risk"},
     "facets + hourly histogram, 1 day": {"q": "sepehrfail", "since": (NOW - timedelta(days=1)).isoformat(),
                                          "facets": ["lang", "sentiment", "platform"], "histogram": "hour"},
+    "facets + daily histogram, 30 days": {"q": '"sepehr mobile"', "since": (NOW - timedelta(days=30)).isoformat(),
+                                          "facets": ["lang", "sentiment", "platform"], "histogram": "day"},
 }
 
 

@@ -83,6 +83,22 @@ def import_demo_customers(store: Store, now: datetime) -> str:
     return f"demo CRM: {report.summary()}"
 
 
+def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> None:
+    """Convert the bundled offline encoder into the demo's data dir once (no download)."""
+    try:
+        from nlp.encoder import encoder_dir, is_prepared, prepare_encoder
+    except ModuleNotFoundError:
+        return
+    path = encoder_dir(settings)
+    if is_prepared(path):
+        return
+    echo(f"preparing the offline language model in {path} (once; like `brandguard nlp prepare`)…")
+    try:
+        prepare_encoder(path)
+    except Exception as exc:  # noqa: BLE001 - the analysis stage will then report itself as unavailable
+        echo(f"could not prepare the offline model: {exc}")
+
+
 def read_delivered(path: Path) -> list[dict[str, Any]]:
     """Deliveries the local log channel wrote (a bad line is skipped, not fatal)."""
     if not path.exists():
@@ -118,6 +134,7 @@ class Demo:
         clock = SimulatedClock(web.now, speed=1.0)
         settings = demo_config(web.base_url, self.data_dir, self.host, self.port)
         store = open_store(settings)
+        prepare_offline_model(settings, self.echo)
         pipeline = Pipeline(settings, store, clock).build()
         server = None
         try:

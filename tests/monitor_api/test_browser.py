@@ -4,7 +4,6 @@ change; a Persian mention renders right-to-left. Screenshots go to ``test-artifa
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from pathlib import Path
@@ -16,6 +15,9 @@ from monitor_api.app import create_app
 from monitor_api.security import create_api_key
 from monitor_api.server import BackgroundServer
 
+from tests.monitor_api.seed import analysis_unavailable
+
+ANALYSIS_UNAVAILABLE = analysis_unavailable()
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -111,8 +113,7 @@ def test_mention_search_and_customer_page_render(live: Any, page: Any, story: An
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("nlp.worker") is None,
-                    reason="nlp.worker (the analysis stage) is not written yet: the demo cannot raise its alert")
+@pytest.mark.skipif(ANALYSIS_UNAVAILABLE is not None, reason=str(ANALYSIS_UNAVAILABLE))
 def test_the_demo_escalation_is_acknowledged_in_the_browser(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

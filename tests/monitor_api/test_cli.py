@@ -3,7 +3,6 @@ SIGTERM), and ``demo --exit-when-done`` (the README's main command, end to end).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -15,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.monitor_api.seed import analysis_unavailable
+
+ANALYSIS_UNAVAILABLE = analysis_unavailable()
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,8 +82,7 @@ def test_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("nlp.worker") is None,
-                    reason="nlp.worker (the analysis stage) is not written yet: the demo cannot raise its alert")
+@pytest.mark.skipif(ANALYSIS_UNAVAILABLE is not None, reason=str(ANALYSIS_UNAVAILABLE))
 def test_demo_ends_with_the_escalation_alert_linked_to_c1042(tmp_path: Path) -> None:
     result = brandguard("demo", "--data-dir", str(tmp_path / "demo"), "--port", "0", "--step-seconds", "0",
                         "--exit-when-done", cwd=tmp_path, timeout=600)
