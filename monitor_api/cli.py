@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo(
-        data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the demo keeps its store and alert log.")] = Path("./demo-data"),
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the demo keeps its store, model and alert log.")] = Path("data/demo"),
         host: Annotated[str, typer.Option(help="Dashboard bind address.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Dashboard port (0: any free port).")] = 8080,
         step_seconds: Annotated[float, typer.Option("--step-seconds", min=0, help="Wall seconds per 15 simulated minutes.")] = 10.0,

@@ -66,7 +66,24 @@ def demo_config(base_url: str, data_dir: Path, host: str, port: int) -> Settings
 
     settings = demo_settings(base_url, data_dir)
     alerts = AlertSettings.model_validate({**DEMO_ALERTS, "dashboard_url": f"http://{host}:{port}"})
-    return settings.model_copy(update={"alerts": alerts, "api": ApiSettings(host=host, port=port or 8080)})
+    # The offline encoder is shared with the normal data dir (scripts/dev.sh prepares it there once).
+    models = settings.models.model_copy(update={"encoder_dir": shared_encoder_dir()})
+    return settings.model_copy(update={"alerts": alerts, "api": ApiSettings(host=host, port=port or 8080),
+                                       "models": models})
+
+
+def shared_encoder_dir() -> Path | None:
+    """Where ``brandguard nlp prepare`` puts the encoder for the default settings (env honoured)."""
+    try:
+        from nlp.encoder import encoder_dir
+    except ModuleNotFoundError:
+        return None
+    from core.config import ConfigError, load_settings
+
+    try:
+        return encoder_dir(load_settings(None)).resolve()
+    except ConfigError:
+        return None
 
 
 def import_demo_customers(store: Store, now: datetime) -> str:
