@@ -148,7 +148,7 @@ def crawl_here(
         entry.updated = int(stats.get("brandguard/stored_updated", 0))
         entry.unchanged = int(stats.get("brandguard/stored_unchanged", 0))
         entry.dropped_unmatched = int(stats.get("brandguard/unmatched", 0))
-        entry.malformed = int(stats.get("brandguard/malformed", 0)) + int(stats.get("item_dropped_reasons_count/DropItem", 0)) - entry.dropped_unmatched
+        entry.malformed = int(stats.get("brandguard/malformed", 0))  # pages/entries/posts skipped, each logged
         entry.skipped_unchanged = int(stats.get("brandguard/skipped_unchanged", 0))
         entry.errors = int(stats.get("brandguard/errors", 0))
         # The engine's own elapsed time (spider open → close); process start-up is not crawling.

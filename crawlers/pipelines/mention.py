@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from core.domain import Author, Engagement, Mention, mention_id
 from crawlers.items import PostItem
+from crawlers.pipelines import malformed
 from crawlers.sources import brandguard_settings, crawl_now
 
 
 class BuildMentionPipeline:
     def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
         self.now = crawl_now(crawler.settings)
         settings = brandguard_settings(crawler.settings)
         self.brand_owned = {s.name for s in settings.sources if s.brand_owned}
@@ -25,7 +26,7 @@ class BuildMentionPipeline:
         try:
             return build_mention(item, self.now, item.source in self.brand_owned)
         except (ValidationError, ValueError) as exc:
-            raise DropItem(f"post {item.native_id} on {item.page_url} is invalid: {exc}", log_level="WARNING") from None
+            raise malformed(self.stats, f"post {item.native_id} on {item.page_url} is invalid: {exc}") from None
 
 
 def build_mention(item: PostItem, now, brand_owned: bool) -> Mention:  # noqa: ANN001 - datetime

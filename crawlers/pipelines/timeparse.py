@@ -6,15 +6,16 @@ from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 
 from crawlers.items import PostItem
+from crawlers.pipelines import malformed
 from crawlers.sources import brandguard_settings, crawl_now
 from crawlers.timeparse import TimeParseError, parse_time
 
 
 class ParseTimePipeline:
     def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
         self.now = crawl_now(crawler.settings)
         settings = brandguard_settings(crawler.settings)
         # A source may say which zone its naive times are in (options.timezone).
@@ -29,7 +30,7 @@ class ParseTimePipeline:
             try:
                 item.published_at = parse_time(item.published, self.now, self.zones.get(item.source, timezone.utc))
             except TimeParseError as exc:
-                raise DropItem(f"post {item.native_id} on {item.page_url}: {exc}", log_level="WARNING") from None
+                raise malformed(self.stats, f"post {item.native_id} on {item.page_url}: {exc}") from None
         if item.published_at > self.now.replace(microsecond=0) and (item.published_at - self.now).total_seconds() > 86400:
-            raise DropItem(f"post {item.native_id} on {item.page_url}: time {item.published_at} is in the future", log_level="WARNING")
+            raise malformed(self.stats, f"post {item.native_id} on {item.page_url}: time {item.published_at} is in the future")
         return item
