@@ -81,6 +81,12 @@ def _with_first_point(m: Mention) -> Mention:
 _EMPTY_HISTORY = '"engagement_history":[]'
 
 
+def mention_doc(m: Mention) -> str:
+    """The stored JSON of a mention. Every optional field of a mention defaults to None,
+    so leaving the Nones out round-trips exactly and keeps rows smaller."""
+    return m.model_dump_json(exclude_none=True)
+
+
 def new_mention_doc(m: Mention) -> str:
     """The stored JSON of a new mention: a mention showing engagement counts but no
     history gets its first history point (at its crawl time).
@@ -88,12 +94,12 @@ def new_mention_doc(m: Mention) -> str:
     Splices the point into the serialised JSON instead of copying the model (the hot
     path of bulk ingest). Inside JSON strings every '"' is escaped, so the unescaped
     key can only be the top-level field."""
-    doc = m.model_dump_json()
+    doc = mention_doc(m)
     if m.engagement_history or not _has_counts(m):
         return doc
-    point = EngagementPoint(at=m.crawled_at, **_counts(m)).model_dump_json()
+    point = EngagementPoint(at=m.crawled_at, **_counts(m)).model_dump_json(exclude_none=True)
     spliced = doc.replace(_EMPTY_HISTORY, f'"engagement_history":[{point}]', 1)
-    return spliced if spliced != doc else _with_first_point(m).model_dump_json()
+    return spliced if spliced != doc else mention_doc(_with_first_point(m))
 
 
 def merge_recrawl(old: Mention, new: Mention) -> Mention:
@@ -251,7 +257,7 @@ class MentionsMixin:
                 conn.execute("INSERT INTO mention_fts(mention_fts, rowid, body) VALUES('delete', ?, ?)",
                              (old_rk, old_body))
                 fts_rows.append((rk, new_body))
-            conn.execute(_UPDATE_MENTION, (rk, *row_values(m), m.model_dump_json(), old_rk))
+            conn.execute(_UPDATE_MENTION, (rk, *row_values(m), mention_doc(m), old_rk))
             conn.execute("DELETE FROM mention_brands WHERE rk = ?", (old_rk,))
             brand_rows.extend((rk, b) for b in dict.fromkeys(m.brands))
             if m.analysis is not None:
@@ -346,7 +352,7 @@ class MentionsMixin:
                 if _same(new, old):
                     report.unchanged += 1
                     continue
-                conn.execute(_UPDATE_MENTION, (rk, *row_values(new), new.model_dump_json(), rk))
+                conn.execute(_UPDATE_MENTION, (rk, *row_values(new), mention_doc(new), rk))
                 stored[patch.id] = (rk, new)
                 report.updated += 1
         return report
