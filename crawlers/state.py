@@ -79,9 +79,10 @@ class SeenState:
         )
 
     def due_for_revisit(self, now: datetime, kind: str) -> list[str]:
-        """Keys of ``kind`` still inside the revisit window whose last visit is old enough."""
+        """Keys of ``kind`` still inside the revisit window whose last visit is old enough, youngest first."""
         rows = self._db.execute(
-            "SELECT key FROM seen WHERE kind = ? AND last_visit <= ? AND COALESCE(activity_at, last_visit) >= ?",
+            "SELECT key FROM seen WHERE kind = ? AND last_visit <= ? AND COALESCE(activity_at, last_visit) >= ?"
+            " ORDER BY COALESCE(activity_at, last_visit) DESC",
             (kind, (now - self.revisit).isoformat(), (now - self.window).isoformat()),
         ).fetchall()
         return [r[0] for r in rows]

@@ -4,7 +4,8 @@ A source's ``urls`` are instance base URLs (``https://mastodon.social``). ``opti
 ``hashtags`` (tag timelines, no token needed), ``search`` (queries for ``/api/v2/search``,
 needs a token read from the environment variable named by ``token_env``), ``max_pages``
 (timeline pages per run, following the ``Link: rel="next"`` header), ``context``
-(fetch reply threads of matching statuses via ``/api/v1/statuses/:id/context``).
+(fetch reply threads of matching statuses via ``/api/v1/statuses/:id/context``),
+``max_revisits`` (known statuses re-read per run, default 200).
 
 Each run re-reads the first timeline pages (fresh counts for recent statuses) and
 re-visits known statuses inside the revisit window via ``/api/v1/statuses/:id``, so
@@ -55,9 +56,10 @@ class MastodonSpider(SourceSpider):
                 params = urlencode({"q": query, "type": "statuses", "limit": 40, "resolve": "false"})
                 yield scrapy.Request(f"{base}/api/v2/search?{params}", self.parse_search, headers=headers, meta=dict(meta), dont_filter=True)
             state = self.states[source.name]
-            for key in state.due_for_revisit(self.now, kind="status"):
-                key_base, _, status_id = key.rpartition("|")
-                if key_base == base:
+            due = [k for k in state.due_for_revisit(self.now, kind="status") if k.rpartition("|")[0] == base]
+            for key in due[: int(opts.get("max_revisits", 200))]:  # a bound on requests per run
+                status_id = key.rpartition("|")[2]
+                if status_id:
                     yield scrapy.Request(f"{base}/api/v1/statuses/{status_id}", self.parse_status, headers=headers, meta=dict(meta))
 
     def _json(self, response: Response) -> Any:
