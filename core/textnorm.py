@@ -55,6 +55,8 @@ def normalize_for_match(text: str) -> str:
     Both sides of every text comparison (brand queries, search index, model input
     de-duplication) go through this function.
     """
+    if text.isascii():  # nothing to fold, strip or unjoin: only case and spaces (same result)
+        return " ".join(text.lower().split())
     text = normalize_persian(text)
     text = _JOINERS_RE.sub(" ", text)
     # str.split() splits on exactly the characters \s matches, in C: same result as
