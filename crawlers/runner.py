@@ -128,11 +128,16 @@ class CrawlScheduler:
         due = self.due_sources(now)
         if not due:
             return 0
-        summary = run_sources(self.settings, [s.name for s in due], now=now, **self.run_options)
+        try:
+            summary = run_sources(self.settings, [s.name for s in due], now=now, **self.run_options)
+        except CrawlError:
+            # Wait a full interval before trying these sources again instead of re-spawning at once.
+            self.last_run.update({s.name: now for s in due})
+            self._save()
+            raise
         self.last_summary = summary
-        for entry in summary.sources:
-            if entry.finish_reason != "not started":
-                self.last_run[entry.name] = now
+        # Failed sources too wait a full interval (no tight retry loop); the summary says what failed.
+        self.last_run.update({s.name: now for s in due})
         self._save()
         return len(due)
 

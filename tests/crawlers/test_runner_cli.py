@@ -83,3 +83,14 @@ def test_scrapy_list_and_crawl_read_the_config_from_the_environment(demo_web, se
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr
     assert len(stored(settings, sources=["demo-telegram-own"])) == 7
+
+
+def test_a_failed_crawl_is_not_retried_before_its_interval(demo_web, settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.store.sqlite_path = settings.data_dir  # a folder: the child cannot open the store
+    clock = SimulatedClock(NOW, speed=0.0)
+    scheduler = CrawlScheduler(settings.model_copy(update={"sources": settings.sources[:1]}), clock, timeout=120)
+    assert scheduler.run_due() == 1
+    assert scheduler.last_summary.sources[0].finish_reason == "not started"
+    assert scheduler.due_sources() == []  # no tight retry loop
+    assert [s.name for s in scheduler.due_sources(NOW + timedelta(seconds=60))] == ["demo-forum"]
