@@ -46,3 +46,45 @@ def test_search_hits_become_stories_and_comments_and_pages_continue(tmp_path) ->
     assert comment.thread_context == "Sepehr Mobile opens an API for repairs"  # a comment inherits the story's brand
     assert [o.url for o in out if isinstance(o, scrapy.Request)] == [start.url.replace("page=0", "page=1")]
     assert spider.crawler.stats.get_value("brandguard/malformed") == 1
+
+
+def test_hackernews_crawl_stores_the_story_and_its_comment(tmp_path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from crawlers.runner import run_sources
+    from tests.crawlers.conftest import stored
+
+    seen: list[str] = []
+
+    class Algolia(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.path)
+            page = parse_qs(urlsplit(self.path).query).get("page", ["0"])[0]
+            body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else json.dumps(
+                SEARCH if page == "0" else {"hits": [], "nbPages": 2, "page": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Algolia)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings.model_validate({
+            "data_dir": str(tmp_path), "brands": [{"name": "Sepehr Mobile", "query": '"sepehr mobile"'}],
+            "sources": [{"name": "hn", "kind": "hackernews", "urls": [f"http://127.0.0.1:{server.server_address[1]}/api/v1"],
+                         "options": {"queries": ["sepehr mobile"], "scrapy": {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}}}],
+        })
+        summary = run_sources(settings, now=NOW, timeout=120)
+    finally:
+        server.shutdown()
+    assert summary.sources[0].finished and summary.sources[0].malformed == 1
+    mentions = {m.native_id: m for m in stored(settings)}
+    assert set(mentions) == {"4200", "4201"}
+    assert mentions["4201"].text == "Their support never answered me." and mentions["4201"].parent_id == mentions["4200"].id
+    assert mentions["4200"].engagement.likes == 42 and mentions["4200"].url == "https://news.ycombinator.com/item?id=4200"
+    assert any("page=1" in p for p in seen)
