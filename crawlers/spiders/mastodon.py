@@ -54,7 +54,10 @@ class MastodonSpider(SourceSpider):
                     self.logger.warning("source %s: search %r skipped: no token in $%s", source.name, query, opts.get("token_env"))
                     continue
                 params = urlencode({"q": query, "type": "statuses", "limit": 40, "resolve": "false"})
-                yield scrapy.Request(f"{base}/api/v2/search?{params}", self.parse_search, headers=headers, meta=dict(meta), dont_filter=True)
+                yield scrapy.Request(
+                    f"{base}/api/v2/search?{params}", self.parse_search, headers=headers, dont_filter=True,
+                    meta={**meta, "handle_httpstatus_list": [401, 403]},  # a bad token deserves a clear warning
+                )
             state = self.states[source.name]
             due = [k for k in state.due_for_revisit(self.now, kind="status") if k.rpartition("|")[0] == base]
             for key in due[: int(opts.get("max_revisits", 200))]:  # a bound on requests per run
@@ -84,6 +87,11 @@ class MastodonSpider(SourceSpider):
             yield scrapy.Request(match.group(1), self.parse_timeline, headers=response.meta["headers"], meta=_meta(response, page + 1))
 
     def parse_search(self, response: Response) -> Iterable[Any]:
+        if response.status in (401, 403):
+            self.logger.warning("Mastodon search at %s refused the token (HTTP %d): check the source's token_env",
+                                response.url, response.status)
+            self.crawler.stats.inc_value("brandguard/auth_refused")
+            return
         data = self._json(response)
         if data is None:
             return

@@ -45,3 +45,13 @@ def test_search_without_a_token_is_skipped_with_a_warning(demo_web, settings, ca
     assert not any("/api/v2/search" in p for p in demo_web.requests_seen)
     assert "search 'sepehr mobile' skipped: no token" in capfd.readouterr().err
     assert "mina_r" in by_author(stored(settings, sources=["demo-mastodon"]))
+
+
+def test_a_refused_token_is_a_clear_warning(demo_web, settings, capfd) -> None:
+    source = next(s for s in settings.sources if s.name == "demo-mastodon")
+    source.options["token"] = "expired-token"
+    summary = crawl(settings, demo_web, "demo-mastodon")
+    err = capfd.readouterr().err
+    assert "Mastodon search at " in err and "refused the token (HTTP 401)" in err
+    assert summary.sources[0].finished
+    assert "mina_r" in by_author(stored(settings, sources=["demo-mastodon"]))  # the tag timelines still work
