@@ -30,13 +30,12 @@ DEMO_CUSTOMER = "C-1042"
 STORY_STEPS = 5  # steps 0..4: the post, growing shares, the copy campaign, the peak
 ALERT_LOG = "alerts.jsonl"
 
+# Support gets one alert about the key customer (updated as evidence grows); PR gets the campaign.
 DEMO_ALERTS: dict[str, Any] = {
     "channels": {"inbox": {"type": "log", "options": {"path": ALERT_LOG}}},
     "rules": [
         {"type": "key_customer_negative", "name": "key-customer", "severity": "high", "tiers": ["gold", "platinum"],
          "channels": ["inbox"], "team": "support", "ack_sla_minutes": 60},
-        {"type": "risk_threshold", "name": "risky-thread", "subject": "thread", "threshold": 60, "critical_above": 85,
-         "channels": ["inbox"], "team": "support"},
         {"type": "campaign_detected", "name": "campaign", "min_authors": 5, "critical_authors": 15,
          "channels": ["inbox"], "team": "pr"},
     ],
