@@ -67,6 +67,10 @@ def test_hashtags_and_handles_match_exactly(store, corpus) -> None:
     assert _ids(store, "acmefail") == {"en1"}  # the bare word also matches the hashtag
     assert _ids(store, "@acme_support") == {"en4"}
     assert _ids(store, "#acme_support") == set()  # a handle is not a hashtag
+    page = store.search_mentions(MentionQuery(text="#acmefail OR football", facets=["platform"], histogram="day"))
+    assert page.total == 2 and {b.value: b.count for b in page.facets["platform"]} == {"forum": 2}
+    assert sum(b.count for b in page.histogram) == 2
+    assert store.count_mentions(MentionQuery(text="#acmefail OR football")) == 2
 
 
 def test_only_not_query_works(store, corpus) -> None:

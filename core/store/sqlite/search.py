@@ -27,10 +27,16 @@ from core.store.sqlite.connection import decode_cursor, encode_cursor, from_ms, 
 from core.store.sqlite.ftsquery import anti_join_expr, compile_fts
 from core.store.sqlite.mentions import SLOT_BITS, key_floor
 
+# Facet name -> column of the temporary hits table (copied from ``mentions``).
 _FACET_COLUMNS = {
-    "lang": "m.lang", "sentiment": "m.sentiment", "emotion": "m.emotion", "platform": "m.platform",
-    "source": "m.source", "author": "m.author_key", "customer_id": "m.customer_id",
+    "lang": "lang", "sentiment": "sentiment", "emotion": "emotion", "platform": "platform",
+    "source": "source", "author": "author_key", "customer_id": "customer_id",
 }
+_HIT_COLUMNS = ("lang", "sentiment", "emotion", "platform", "source", "author_key", "customer_id")
+_HITS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS search_hits (rk INTEGER PRIMARY KEY, "
+    + ", ".join(f"{c} TEXT" for c in _HIT_COLUMNS) + ")"
+)
 _BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
 _WEEK_OFFSET_MS = 4 * 86_400_000  # 1970-01-01 was a Thursday; weeks start on Monday
 FACET_SIZE = 50
@@ -186,37 +192,44 @@ class SearchMixin:
     # ------------------------------------------------------------ facets & histogram
 
     def _aggregate(self, conn: sqlite3.Connection, plan: _Plan, q: MentionQuery, page: SearchPage) -> None:
+        # One pass over the matches copies the facet columns into a temporary table; every
+        # count, facet and histogram bucket is then grouped from it without re-running the search.
+        conn.execute(_HITS_TABLE)
+        conn.execute("DELETE FROM temp.search_hits")
+        columns = f"{plan.key}, " + ", ".join(f"m.{c}" for c in _HIT_COLUMNS)
         if plan.recheck is None:
-            hits_sql, hits_params = f"SELECT {plan.key} AS rk FROM {plan.sql_from}{_where(plan.where)}", plan.params
+            conn.execute(f"INSERT INTO temp.search_hits SELECT {columns} FROM {plan.sql_from}{_where(plan.where)}",
+                         plan.params)
         else:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS search_hits (rk INTEGER PRIMARY KEY)")
-            conn.execute("DELETE FROM temp.search_hits")
-            conn.executemany("INSERT INTO temp.search_hits(rk) VALUES (?)",
-                             ((rk,) for rk in self._all_matches(conn, plan)))
-            hits_sql, hits_params = "SELECT rk FROM temp.search_hits", []
-        with_hits = f"WITH hits(rk) AS ({hits_sql}) "
-        page.total = int(conn.execute(with_hits + "SELECT count(*) FROM hits", hits_params).fetchone()[0])
+            sql = (f"SELECT {columns}, json_extract(m.doc, '$.title'), json_extract(m.doc, '$.text')"
+                   f" FROM {plan.sql_from}{_where(plan.where)}")
+            width = 1 + len(_HIT_COLUMNS)
+            conn.executemany(
+                f"INSERT INTO temp.search_hits VALUES ({','.join('?' * width)})",
+                (row[:width] for row in conn.execute(sql, plan.params) if _recheck_ok(plan.recheck, row[width:])),
+            )
+        page.total = int(conn.execute("SELECT count(*) FROM temp.search_hits").fetchone()[0])
         for name in q.facets:
             if name == "brands":
-                sql = (with_hits + "SELECT b.brand, count(*) AS n FROM hits h JOIN mention_brands b ON b.rk = h.rk"
+                sql = ("SELECT b.brand, count(*) AS n FROM temp.search_hits h JOIN mention_brands b ON b.rk = h.rk"
                        " GROUP BY b.brand ORDER BY n DESC, b.brand LIMIT ?")
             else:
                 column = _FACET_COLUMNS[name]
-                sql = (with_hits + f"SELECT {column} AS v, count(*) AS n FROM hits h JOIN mentions m ON m.rk = h.rk"
-                       f" WHERE {column} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ?")
-            rows = conn.execute(sql, (*hits_params, FACET_SIZE)).fetchall()
+                sql = (f"SELECT {column}, count(*) AS n FROM temp.search_hits WHERE {column} IS NOT NULL"
+                       f" GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?")
+            rows = conn.execute(sql, (FACET_SIZE,)).fetchall()
             page.facets[name] = [FacetBucket(value=str(v), count=n) for v, n in rows]
         if q.histogram:
-            page.histogram = self._histogram(conn, with_hits, hits_params, q.histogram)
+            page.histogram = self._histogram(conn, q.histogram)
 
-    def _histogram(self, conn: sqlite3.Connection, with_hits: str, params: list[Any], unit: str) -> list[HistogramBucket]:
+    def _histogram(self, conn: sqlite3.Connection, unit: str) -> list[HistogramBucket]:
         size = _BUCKET_MS[unit]
         offset = _WEEK_OFFSET_MS if unit == "week" else 0
         # Floor division that also holds for times before 1970.
-        bucket = f"(((h.rk >> {SLOT_BITS}) - {offset}) - ((((h.rk >> {SLOT_BITS}) - {offset}) % {size}) + {size}) % {size})"
-        sql = (with_hits + f"SELECT {bucket} AS b, count(*), sum(m.sentiment = 'negative')"
-               " FROM hits h JOIN mentions m ON m.rk = h.rk GROUP BY b ORDER BY b")
-        counts = {b: (n, int(neg or 0)) for b, n, neg in conn.execute(sql, params)}
+        ms = f"((rk >> {SLOT_BITS}) - {offset})"
+        sql = (f"SELECT {ms} - (({ms} % {size}) + {size}) % {size} AS b, count(*), sum(sentiment = 'negative')"
+               " FROM temp.search_hits GROUP BY b ORDER BY b")
+        counts = {b: (n, int(neg or 0)) for b, n, neg in conn.execute(sql)}
         if not counts:
             return []
         first, last = min(counts), max(counts)
