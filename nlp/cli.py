@@ -168,7 +168,7 @@ def train_command(
 
     settings = settings_from_cli(config)
     settings.models.max_length = TRAIN_MAX_LENGTH
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(1)  # the machine is shared; one thread avoids oversubscription stalls
     try:
         encoder = load_encoder(settings)
     except EncoderNotReady as exc:
