@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -64,7 +65,7 @@ def demo_config(base_url: str, data_dir: Path, host: str, port: int) -> Settings
     from crawlers.demo import demo_settings
 
     settings = demo_settings(base_url, data_dir)
-    alerts = AlertSettings.model_validate({**DEMO_ALERTS, "dashboard_url": f"http://{host}:{port}"})
+    alerts = AlertSettings.model_validate({**DEMO_ALERTS, "dashboard_url": f"http://{host}:{port}/ui"})
     # The offline encoder is shared with the normal data dir (scripts/dev.sh prepares it there once).
     models = settings.models.model_copy(update={"encoder_dir": shared_encoder_dir()})
     return settings.model_copy(update={"alerts": alerts, "api": ApiSettings(host=host, port=port or 8080),
@@ -115,6 +116,13 @@ def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> No
         echo(f"could not prepare the offline model: {exc}")
 
 
+def free_port(host: str) -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def read_delivered(path: Path) -> list[dict[str, Any]]:
     """Deliveries the local log channel wrote (a bad line is skipped, not fatal)."""
     if not path.exists():
@@ -146,6 +154,8 @@ class Demo:
         from monitor_api.server import BackgroundServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:  # pick it now: alert messages link to the dashboard's address
+            self.port = free_port(self.host)
         web = DemoWeb(now=datetime.now(timezone.utc)).start()
         clock = SimulatedClock(web.now, speed=1.0)
         settings = demo_config(web.base_url, self.data_dir, self.host, self.port)

@@ -7,6 +7,7 @@ pages under ``/ui`` and the static assets under ``/ui/static``.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -28,3 +29,8 @@ def mount_dashboard(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/alerts", status_code=303)
+
+    @app.get("/alerts/{alert_id}", include_in_schema=False)
+    def alert_link(alert_id: str) -> RedirectResponse:
+        # Notifications link to <alerts.dashboard_url>/alerts/<id>; the default dashboard_url has no /ui.
+        return RedirectResponse(f"/ui/alerts/{quote(alert_id, safe='')}", status_code=303)

@@ -109,6 +109,11 @@ def test_a_suggested_link_is_confirmed_from_the_customer_page(client: TestClient
     assert 'value="confirm"' not in client.get("/ui/customers/C-2001").text
 
 
+def test_notification_links_lead_to_the_alert_page(client: TestClient, story: Any) -> None:
+    response = client.get(f"/alerts/{story['alert']}", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, f"/ui/alerts/{story['alert']}")
+
+
 def test_sign_out_clears_the_cookie(signed_in: TestClient) -> None:
     response = signed_in.post("/ui/logout", follow_redirects=False)
     assert response.status_code == 303
