@@ -111,12 +111,12 @@ def load_onnx_encoder(settings: Settings, runtime: str, threads: int | None = No
     return OnnxEncoder(tokenizer, session, settings.models.max_length)
 
 
-def load_runtime_encoder(settings: Settings) -> Encoder | OnnxEncoder:
-    """The encoder for ``models.runtime`` (torch, onnx, onnx-int8)."""
+def load_runtime_encoder(settings: Settings, threads: int | None = None) -> Encoder | OnnxEncoder:
+    """The encoder for ``models.runtime`` (torch, onnx, onnx-int8); ``threads`` caps ONNX Runtime's pool."""
     if settings.models.runtime == "torch":
         return load_encoder(settings)
     load_encoder_check(settings)
-    return load_onnx_encoder(settings, settings.models.runtime)
+    return load_onnx_encoder(settings, settings.models.runtime, threads)
 
 
 def load_encoder_check(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.textnorm import normalize_persian
 from nlp.corpora import HEADS, Corpus, build_corpora
 from nlp.datasets import EMOTION_LABELS, SENTIMENT_LABELS, Example, write_jsonl
 from nlp.embcache import embed_cached
@@ -39,13 +40,17 @@ def labels_for(task: str, examples: list[Example]) -> list[str]:
 
 def embed_examples(encoder: Encoder, cache_dir: Path, name: str, examples: list[Example],
                    log: Callable[[str], None]) -> np.ndarray:
-    """Embeddings for ``examples`` in order, cached per source file (same layout every run)."""
+    """Embeddings for ``examples`` in order, cached per source file (same layout every run).
+
+    Texts are folded with ``normalize_persian`` exactly as the analyser does at run time.
+    """
     out = np.zeros((len(examples), encoder.model.config.hidden_size), np.float32)
     for source in sorted({e.source for e in examples}):
         idx = [i for i, e in enumerate(examples) if e.source == source]
         started = time.monotonic()
         vectors = embed_cached(
-            cache_dir, f"{name}-{source.replace('/', '_')}", [examples[i].text for i in idx], TRAIN_MAX_LENGTH,
+            cache_dir, f"{name}-{source.replace('/', '_')}", [normalize_persian(examples[i].text) for i in idx],
+            TRAIN_MAX_LENGTH,
             lambda texts: encoder.embed(texts, 32),
             progress=lambda done, total: log(f"  embed {name} {source}: {done}/{total} ({time.monotonic() - started:.0f}s)"),
         )

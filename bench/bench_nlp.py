@@ -1,0 +1,133 @@
+"""Benchmark the analysis stage: mentions/s on a mixed stream, torch fp32 vs ONNX fp32 vs ONNX int8.
+
+The stream is 80% tweet-length and 20% review-length texts, half English and half Persian,
+drawn (seeded) from the labeled data. Each runtime runs the full ``Analyzer`` (language id,
+normalisation, encoder, heads, cues) in worker-sized batches. The figure is also expressed as
+a fraction of this machine's measured fp32 matmul ceiling (torch GEMM GFLOP/s with the same
+thread count), using the encoder's FLOPs per mention estimated from the stream's token lengths.
+
+    python bench/bench_nlp.py                 # 400 mentions, 2 threads, all runtimes
+    python bench/bench_nlp.py --n 100 --runtimes torch,onnx-int8
+
+Needs ``brandguard nlp prepare --onnx`` (the encoder and its ONNX exports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+DATA = Path("/work/shared/data")
+
+
+def mixed_stream(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+
+    def texts(name: str) -> list[str]:
+        return [json.loads(line)["text"] for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    en_short = [t for t in texts("tweeteval_sentiment_val.jsonl") + texts("tweeteval_emotion_train.jsonl") if len(t) < 200]
+    fa_short = [t for t in texts("armanemo_train.jsonl") if len(t) < 200]
+    fa_long = [t for t in texts("deepsentipers_train.jsonl") if len(t) >= 300]
+    stream = []
+    for i in range(n):
+        review = rng.random() < 0.2
+        persian = rng.random() < 0.5
+        if review and persian:
+            stream.append(rng.choice(fa_long))
+        elif review:  # English reviews: several related tweets make a review-length text
+            stream.append(" ".join(rng.sample(en_short, 5)))
+        else:
+            stream.append(rng.choice(fa_short if persian else en_short))
+    return stream
+
+
+def matmul_ceiling_gflops(threads: int, size: int = 1024, repeats: int = 7) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(2):
+        a @ b
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        rates.append(2 * size**3 / (time.perf_counter() - started) / 1e9)
+    return max(rates)
+
+
+def flops_per_mention(config, lengths: list[int]) -> float:  # noqa: ANN001
+    """Encoder FLOPs (multiply-add = 2) per mention: dense layers plus attention scores/context."""
+    h, ff, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    dense = 2 * (4 * h * h + 2 * h * ff) * layers
+    total = sum(dense * n + 2 * 2 * n * n * h * layers for n in lengths)
+    return total / len(lengths)
+
+
+def run(runtime: str, texts: list[str], settings, batch: int, repeats: int, threads: int) -> dict:  # noqa: ANN001
+    from core.domain import Author, Mention
+    from nlp.analyzer import Analyzer
+    from nlp.runtime import load_runtime_encoder
+
+    settings.models.runtime = runtime
+    analyzer = Analyzer(settings, encoder=load_runtime_encoder(settings, threads=threads))
+    mentions = [Mention(id=f"b-{i}", platform="bench", source="bench", native_id=str(i), text=t,
+                        author=Author(platform="bench"), published_at="2026-11-20T12:00:00Z") for i, t in enumerate(texts)]
+    analyzer.analyze(mentions[:batch])  # warm-up
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for start in range(0, len(mentions), batch):
+            analyzer.analyze(mentions[start:start + batch])
+        rates.append(len(mentions) / (time.perf_counter() - started))
+    return {"runtime": runtime, "mentions_per_s": round(statistics.median(rates), 1), "runs": [round(r, 1) for r in rates]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=400, help="mentions in the stream")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64, help="mentions per analyse call (a worker batch)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--runtimes", default="torch,onnx,onnx-int8")
+    parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    import torch
+
+    from core.config import load_settings
+    from nlp.encoder import load_encoder
+
+    torch.set_num_threads(args.threads)
+    settings = load_settings(args.config)
+    settings.models.batch_size = 32
+    texts = mixed_stream(args.n, args.seed)
+    encoder = load_encoder(settings)
+    lengths = encoder.token_lengths(texts)
+    per_mention = flops_per_mention(encoder.model.config, lengths)
+    ceiling = matmul_ceiling_gflops(args.threads)
+    results = []
+    for runtime in args.runtimes.split(","):
+        result = run(runtime, texts, settings, args.batch, args.repeats, args.threads)
+        achieved = result["mentions_per_s"] * per_mention / 1e9
+        result["encoder_gflops_per_s"] = round(achieved, 2)
+        result["fraction_of_matmul_ceiling"] = round(achieved / ceiling, 3)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    summary = {
+        "mentions": args.n, "threads": args.threads, "batch": args.batch,
+        "mean_tokens": round(statistics.mean(lengths), 1), "median_tokens": statistics.median(lengths),
+        "gflop_per_mention": round(per_mention / 1e9, 3), "matmul_ceiling_gflops": round(ceiling, 1),
+        "results": results,
+    }
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
