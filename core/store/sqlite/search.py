@@ -211,7 +211,8 @@ class SearchMixin:
         page.total = int(conn.execute("SELECT count(*) FROM temp.search_hits").fetchone()[0])
         for name in q.facets:
             if name == "brands":
-                sql = ("SELECT b.brand, count(*) AS n FROM temp.search_hits h JOIN mention_brands b ON b.rk = h.rk"
+                # CROSS JOIN: walk the hits and look their brands up, never the other way round.
+                sql = ("SELECT b.brand, count(*) AS n FROM temp.search_hits h CROSS JOIN mention_brands b ON b.rk = h.rk"
                        " GROUP BY b.brand ORDER BY n DESC, b.brand LIMIT ?")
             else:
                 column = _FACET_COLUMNS[name]
