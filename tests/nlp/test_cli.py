@@ -1,0 +1,86 @@
+"""``brandguard nlp prepare|eval`` and ``brandguard analyze`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from core.store import open_store
+from nlp.cli import register
+from tests.nlp.conftest import make_mention, nlp_settings
+
+
+def app() -> typer.Typer:
+    application = typer.Typer()
+    register(application)
+    return application
+
+
+def write_config(tmp_path: Path, encoder_path: Path) -> Path:
+    path = tmp_path / "brandguard.yaml"
+    path.write_text(f"data_dir: {tmp_path}\nmodels:\n  encoder_dir: {encoder_path}\n", encoding="utf-8")
+    return path
+
+
+def test_prepare_twice_is_a_quick_no_op(tmp_path: Path, encoder_path: Path) -> None:
+    result = CliRunner().invoke(app(), ["nlp", "prepare", "-c", str(write_config(tmp_path, encoder_path))])
+    assert result.exit_code == 0, result.output
+    assert "already prepared" in result.output
+
+
+def test_analyze_without_prepared_encoder_says_how_to_fix(tmp_path: Path) -> None:
+    config = tmp_path / "brandguard.yaml"
+    config.write_text(f"data_dir: {tmp_path}\n", encoding="utf-8")
+    result = CliRunner().invoke(app(), ["analyze", "--once", "-c", str(config)])
+    assert result.exit_code != 0
+    assert "run: brandguard nlp prepare" in result.output
+
+
+def test_eval_prints_metrics_per_language(tmp_path: Path, encoder_path: Path) -> None:
+    rows = [
+        {"text": "I love this phone, best purchase ever!", "label": "positive", "lang": "en"},
+        {"text": "Worst airline ever, lost my bag and nobody answers.", "label": "negative", "lang": "en"},
+        {"text": "خيلي عالي بود، راضيم", "label": "very_positive", "lang": "fa"},
+        {"text": "کیفیتش افتضاح بود و خراب شد", "label": "very_negative", "lang": "fa"},
+    ]
+    data = tmp_path / "sample.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app(), ["nlp", "eval", "--task", "sentiment", "--data", str(data),
+                                        "-c", str(write_config(tmp_path, encoder_path))])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["overall"]["n"] == 4
+    assert set(report["per_language"]) == {"en", "fa"}
+    assert report["overall"]["labels"] == ["negative", "neutral", "positive"]
+    assert report["overall"]["accuracy"] == 1.0
+
+
+def test_eval_bad_label_names_the_line(tmp_path: Path, encoder_path: Path) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "ok", "label": "angry-ish"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app(), ["nlp", "eval", "--task", "emotion", "--data", str(data),
+                                        "-c", str(write_config(tmp_path, encoder_path))])
+    assert result.exit_code == 2
+    assert "bad.jsonl:1: unknown emotion label 'angry-ish'" in result.output
+
+
+def test_analyze_once_empties_the_queue(tmp_path: Path, encoder_path: Path) -> None:
+    settings = nlp_settings(tmp_path, encoder_path)
+    store = open_store(settings)
+    store.upsert_mentions([make_mention("1", "Never buying from Digikala again, retweet this!"),
+                           make_mention("2", "دیجی کالا عالیه، ممنون از ارسال سریع")])
+    store.close()
+    config = write_config(tmp_path, encoder_path)
+    config.write_text(config.read_text() + f"store:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n")
+    result = CliRunner().invoke(app(), ["analyze", "--once", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "analyzed 2 mention(s)" in result.output
+    store = open_store(settings)
+    try:
+        assert store.queue_depth("analyze")["ready"] == 0
+        assert store.get_mention(make_mention("2", "x").id).lang == "fa"
+    finally:
+        store.close()
