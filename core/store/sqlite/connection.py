@@ -92,6 +92,10 @@ class SqliteBase:
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
             conn.execute("PRAGMA mmap_size = 268435456")  # read pages through the OS cache
+            # Checkpoint every ~32 MiB of WAL instead of 4 MiB: fewer fsyncs during bulk ingest,
+            # and pages rewritten by consecutive batches are copied to the database once.
+            conn.execute("PRAGMA wal_autocheckpoint = 8000")
+            conn.execute("PRAGMA journal_size_limit = 67108864")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
