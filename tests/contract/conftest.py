@@ -1,8 +1,11 @@
 """The storage contract suite: one set of behaviour tests run against every adapter.
 
-The ``store`` fixture is parametrised over ``sqlite`` (always, a fresh file per test)
-and ``elasticsearch`` (only when ``BRANDGUARD_ES_URL`` is set, with a throw-away index
-prefix dropped at teardown). Run with ``pytest tests/contract -rs`` to see why the
+The ``store`` fixture is parametrised over ``sqlite`` (always, a fresh file per test),
+``es-fake`` (always: the Elasticsearch adapter against ``tests.core.fake_elasticsearch``,
+an in-process server speaking Elasticsearch's HTTP API with near-real-time refresh
+semantics, so the adapter's logic is exercised in every run) and ``elasticsearch`` (only
+when ``BRANDGUARD_ES_URL`` points at a live cluster, with a throw-away index prefix
+dropped at teardown). Run with ``pytest tests/contract -rs`` to see why the live
 Elasticsearch run was skipped.
 """
 
@@ -25,11 +28,22 @@ ES_SKIP_REASON = "BRANDGUARD_ES_URL not set: Elasticsearch contract run skipped"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 
-def _open(backend: str, tmp_path: Any) -> Any:
+@pytest.fixture(scope="session")
+def fake_es_url() -> Iterator[str]:
+    """One in-process fake Elasticsearch for the session (searches see only refreshed writes)."""
+    from tests.core.fake_elasticsearch import FakeElasticsearch
+
+    fake = FakeElasticsearch(near_realtime=True)
+    url = fake.start()
+    yield url
+    fake.stop()
+
+
+def _open(backend: str, tmp_path: Any, fake_url: str | None = None) -> Any:
     if backend == "sqlite":
         settings = Settings(data_dir=tmp_path, store=StoreSettings(backend="sqlite", sqlite_path=tmp_path / "bg.db"))
         return open_store(settings)
-    url = os.environ.get("BRANDGUARD_ES_URL")
+    url = fake_url if backend == "es-fake" else os.environ.get("BRANDGUARD_ES_URL")
     if not url:
         pytest.skip(ES_SKIP_REASON)
     settings = Settings(
@@ -39,11 +53,12 @@ def _open(backend: str, tmp_path: Any) -> Any:
     return open_store(settings)
 
 
-@pytest.fixture(params=["sqlite", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "es-fake", "elasticsearch"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
     """A fresh, empty store of each adapter."""
     backend = request.param
-    st = _open(backend, tmp_path)
+    fake_url = request.getfixturevalue("fake_es_url") if backend == "es-fake" else None
+    st = _open(backend, tmp_path, fake_url)
     try:
         yield st
     finally:

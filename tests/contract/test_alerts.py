@@ -8,7 +8,7 @@ import pytest
 
 from core.domain import Alert, AlertEvent, AlertState, Delivery, DeliveryStatus, Severity, Silence
 from core.store.port import AlertFilter, ConflictError, NotFoundError
-from tests.contract.conftest import NOW
+from tests.contract.conftest import NOW, refresh
 
 
 def _alert(n: int, fingerprint: str | None = None, **kw) -> Alert:
@@ -32,6 +32,7 @@ def _delivery(alert_id: str, channel: str, n: int = 0, **kw) -> Delivery:
 def test_create_writes_alert_and_deliveries_and_refuses_duplicate_fingerprint(store) -> None:
     created = store.create_alert(_alert(1), [_delivery("al-1", "slack"), _delivery("al-1", "email")])
     assert created.version == 1 and store.get_alert("al-1").version == 1
+    refresh(store)
     assert {d.channel for d in store.list_deliveries(alert_id="al-1")} == {"slack", "email"}
     with pytest.raises(ConflictError):
         store.create_alert(_alert(2, fingerprint=created.fingerprint), [_delivery("al-2", "slack")])
@@ -51,6 +52,7 @@ def test_optimistic_concurrency_conflict(store) -> None:
         store.update_alert(theirs, expected_version=1, deliveries=[_delivery("al-1", "sms", 2)])
     stored = store.get_alert("al-1")
     assert (stored.version, stored.state, stored.severity) == (2, AlertState.acknowledged, Severity.high)
+    refresh(store)
     assert [d.channel for d in store.list_deliveries(alert_id="al-1")] == ["slack"]  # loser's delivery not written
     with pytest.raises(NotFoundError):
         store.update_alert(_alert(99), expected_version=1)
@@ -61,6 +63,7 @@ def test_list_filter_and_cursor(store) -> None:
         store.create_alert(_alert(n, severity=Severity.critical if n % 2 else Severity.warning,
                                   customer_id="C-1001" if n < 3 else None))
     store.update_alert(store.get_alert("al-2").model_copy(update={"state": AlertState.assigned, "assignee": "ali"}), 1)
+    refresh(store)
     alerts, cursor = store.list_alerts(AlertFilter(limit=3))
     seen = [a.id for a in alerts]
     while cursor:
@@ -82,6 +85,7 @@ def test_escalation_due(store) -> None:
     store.update_alert(acked.model_copy(update={"state": AlertState.acknowledged}), 1)
     store.create_alert(_alert(4, ack_deadline=NOW, escalated=True))
     store.create_alert(_alert(5))  # no deadline
+    refresh(store)
     assert [a.id for a in store.alerts_due_for_escalation(NOW + timedelta(minutes=10))] == ["al-2"]
     assert [a.id for a in store.alerts_due_for_escalation(NOW + timedelta(hours=1))] == ["al-2", "al-1"]
 
@@ -100,6 +104,7 @@ def test_silences(store) -> None:
 def test_outbox_claim_lease_and_outcomes(store) -> None:
     assert store.enqueue_deliveries([_delivery("al-1", "slack"), _delivery("al-1", "email")]) == 2
     assert store.enqueue_deliveries([_delivery("al-1", "slack")]) == 0  # idempotent by id
+    refresh(store)
     first = store.claim_due_deliveries("disp-1", limit=10, lease_seconds=30, now=NOW)
     assert {d.channel for d in first} == {"slack", "email"} and all(d.status == DeliveryStatus.sending for d in first)
     assert store.claim_due_deliveries("disp-2", limit=10, lease_seconds=30, now=NOW) == []  # no double claim
@@ -108,19 +113,23 @@ def test_outbox_claim_lease_and_outcomes(store) -> None:
     assert store.mark_delivery_sent(slack.id, "disp-1", now=NOW)
     assert store.get_delivery(slack.id).status == DeliveryStatus.sent
     assert store.mark_delivery_failed(email.id, "disp-1", "SMTP 451 try later", NOW + timedelta(minutes=1))
+    refresh(store)
     assert store.claim_due_deliveries("disp-2", 10, 30, now=NOW + timedelta(seconds=30)) == []
     [retry] = store.claim_due_deliveries("disp-2", 10, 30, now=NOW + timedelta(minutes=2))
     assert retry.id == email.id and retry.attempts == 2 and retry.last_error == "SMTP 451 try later"
     # disp-2 dies; its lease expires and disp-3 takes over; disp-2's late outcome is refused.
+    refresh(store)
     [taken] = store.claim_due_deliveries("disp-3", 10, 30, now=NOW + timedelta(minutes=3))
     assert taken.id == email.id
     assert not store.mark_delivery_sent(email.id, "disp-2", now=NOW + timedelta(minutes=3))
     assert store.mark_delivery_failed(email.id, "disp-3", "mailbox full", None, dead=True)
     assert store.get_delivery(email.id).status == DeliveryStatus.dead
+    refresh(store)
     assert {k: v for k, v in store.count_deliveries_by_status().items() if v} == {"sent": 1, "dead": 1}
     assert [d.id for d in store.list_deliveries(status="dead")] == [email.id]
     again = store.redeliver(email.id, now=NOW + timedelta(minutes=5))
     assert again.status == DeliveryStatus.pending and again.attempts == 0
+    refresh(store)
     assert [d.id for d in store.claim_due_deliveries("disp-1", 10, 30, now=NOW + timedelta(minutes=5))] == [email.id]
     with pytest.raises(NotFoundError):
         store.redeliver("nope")
@@ -130,6 +139,7 @@ def test_outbox_concurrent_dispatchers_never_share(store) -> None:
     import threading
 
     store.enqueue_deliveries([_delivery(f"al-{i}", "webhook", i) for i in range(30)])
+    refresh(store)
     got: list[str] = []
     lock = threading.Lock()
 

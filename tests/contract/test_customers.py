@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from core.domain import Customer, IdentityKey, IdentityLink, LinkStatus, SupportTicket
+from tests.contract.conftest import refresh
 from core.store.port import NotFoundError
 
 OPENED = datetime(2026, 10, 1, 9, 0, tzinfo=timezone.utc)
@@ -32,6 +33,7 @@ def test_upsert_is_idempotent_by_crm_id(store) -> None:
     assert store.upsert_customers([changed]).updated == 1
     assert store.get_customer("C-1001").tier == "platinum"
     assert store.get_customer("C-404") is None
+    refresh(store)
     assert [c.crm_id for c in store.list_customers()] == ["C-1001", "C-1002"]
     assert [c.crm_id for c in store.list_customers(after="C-1001", limit=5)] == ["C-1002"]
 
@@ -44,6 +46,7 @@ def test_bad_customer_is_reported_and_others_stored(store) -> None:
 
 def test_find_customers_by_normalised_identity_keys(store) -> None:
     store.upsert_customers([_sara(), _reza()])
+    refresh(store)
     found = store.find_customers([
         IdentityKey(kind="email", value="sara.karimi@example.com"),
         IdentityKey(kind="phone", value="09121234567"),  # national form of +98 912 123 4567
@@ -65,6 +68,7 @@ def test_find_customers_by_normalised_identity_keys(store) -> None:
     }
     # Keys are re-derived on every write: a removed e-mail no longer matches.
     store.upsert_customers([_sara().model_copy(update={"emails": []})])
+    refresh(store)
     assert store.find_customers([IdentityKey(kind="email", value="sara.karimi@example.com")]) == {}
 
 
@@ -105,6 +109,7 @@ def test_links_save_replace_filter_delete(store) -> None:
     store.save_link(link("mastodon:sk", "C-1001", LinkStatus.suggested, 0.6))
     store.save_link(link("mastodon:sara_k", "C-1002", LinkStatus.rejected, 0.4))
     store.save_link(link("mastodon:sara_k", "C-1001", LinkStatus.confirmed, 1.0))  # replaces the suggestion
+    refresh(store)
     assert [(x.crm_id, x.status) for x in store.get_links(author_key="mastodon:sara_k", crm_id="C-1001")] == [
         ("C-1001", LinkStatus.confirmed)]
     assert len(store.get_links(author_key="mastodon:sara_k")) == 2
@@ -119,5 +124,6 @@ def test_audit_log_appends_in_order(store) -> None:
     for i in range(5):
         store.append_audit(AuditEvent(actor="linker", action="link.suggested", subject=f"customer:C-{i % 2}",
                                       data={"n": i}))
+    refresh(store)
     assert [e.data["n"] for e in store.list_audit(subject="customer:C-0")] == [0, 2, 4]
     assert [e.data["n"] for e in store.list_audit(limit=2)] == [3, 4]  # the newest, oldest first

@@ -23,6 +23,7 @@ def test_new_mentions_are_created_and_queued_for_analysis(store) -> None:
     assert stored is not None and stored.text == a.text
     assert [p.likes for p in stored.engagement_history] == [4]  # first history point
     assert store.get_mention(b.id).engagement_history == []  # no counts shown: no point
+    refresh(store)
     claimed = store.claim("analyze", "nlp-1", limit=10, lease_seconds=60, now=NOW)
     assert {w.mention_id for w in claimed} == {a.id, b.id}
 
@@ -49,6 +50,7 @@ def test_recrawl_is_idempotent_and_appends_engagement_point(store) -> None:
 def test_recrawl_keeps_analysis_risk_and_links_and_queues_risk(store) -> None:
     m = make_mention("9", "دیجی‌کالا پول من را پس نمی‌دهد، همه تحریمش کنید", likes=10)
     store.upsert_mentions([m])
+    refresh(store)
     items = store.claim("analyze", "nlp-1", 10, 60, now=NOW)
     risk = RiskScore(score=72.5, reasons=["call to boycott"]).model_dump(mode="json")
     report = store.patch_mentions([MentionPatch(id=m.id, analysis=_analysis(), risk=risk, customer_id="C-1001",
@@ -60,6 +62,7 @@ def test_recrawl_keeps_analysis_risk_and_links_and_queues_risk(store) -> None:
     assert stored.analysis is not None and stored.analysis.sentiment == "negative"
     assert stored.risk.score == 72.5 and stored.customer_id == "C-1001" and stored.campaign_id == "camp-1"
     assert stored.engagement.likes == 90
+    refresh(store)
     assert [w.mention_id for w in store.claim("risk", "risk-1", 10, 60, now=NOW + timedelta(hours=2))] == [m.id]
 
 

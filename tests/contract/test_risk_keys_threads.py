@@ -9,7 +9,7 @@ import pytest
 
 from core.domain import ApiKey, Campaign, RiskFlag, RiskLevel, Thread
 from core.store.port import MentionQuery
-from tests.contract.conftest import NOW, make_mention
+from tests.contract.conftest import NOW, make_mention, refresh
 
 
 def _flag(crm: str, level: RiskLevel, score: float, reasons: tuple[str, ...] = ("angry thread",)) -> RiskFlag:
@@ -93,6 +93,7 @@ def test_threads_and_campaigns(store) -> None:
         store.upsert_campaign(Campaign(id=f"camp-{n}", brands=["snapp"], hashtags=["#boycott_snapp"],
                                        sample_text="اسنپ را تحریم کنید", first_at=NOW - timedelta(days=days + 1),
                                        last_at=NOW - timedelta(days=days), size_history=[(NOW, 12)]))
+    refresh(store)
     assert [c.id for c in store.list_campaigns()] == ["camp-3", "camp-2", "camp-1"]
     assert [c.id for c in store.list_campaigns(since=NOW - timedelta(days=5))] == ["camp-3", "camp-2"]
     assert store.get_campaign("camp-2").size_history == [(NOW, 12)]
@@ -102,6 +103,7 @@ def test_threads_and_campaigns(store) -> None:
 def test_ping_and_stats(store) -> None:
     assert store.ping()
     store.upsert_mentions([make_mention("1", "Acme rocks"), make_mention("2", "Acme is down again")])
+    refresh(store)
     stats = store.stats()
     assert stats["counts"]["mentions"] == 2
     assert stats["queues"]["analyze"]["ready"] == 2
