@@ -31,7 +31,7 @@ from core.domain import Analysis, EngagementPoint, Mention, RiskScore
 from core.query import MatchText
 from core.store.elastic.client import BulkItem, mget_docs, now_utc, run_bulk, to_ms
 from core.store.port import BulkReport, ItemError, MentionPatch
-from core.store.sqlite.mentions import dominant_emotion, fts_body, merge_recrawl
+from core.store.common import dominant_emotion, fts_body, merge_recrawl
 
 CHUNK = 1000  # mentions per mget + bulk round
 MAX_ROUNDS = 4  # conflict retries per mention before it is reported failed

@@ -16,9 +16,9 @@ from typing import Any, Iterable, Sequence
 from pydantic import ValidationError
 
 from core.domain import Analysis, EngagementPoint, Mention, RiskScore
+from core.store.common import dominant_emotion, engagement_counts, fts_body, has_engagement_counts, merge_recrawl
 from core.store.port import BulkReport, ItemError, MentionPatch
 from core.store.sqlite.connection import now_ms, to_ms
-from core.textnorm import normalize_for_match
 
 SLOT_BITS = 10
 SLOTS = 1 << SLOT_BITS
@@ -40,18 +40,6 @@ def key_floor(ms: int) -> int:
     return ms << SLOT_BITS
 
 
-def fts_body(mention: Mention) -> str:
-    """The text indexed for search: title and text in their comparison form."""
-    return normalize_for_match(f"{mention.title}\n{mention.text}" if mention.title else mention.text)
-
-
-def dominant_emotion(analysis: Analysis | None) -> str | None:
-    """The emotion label with the highest probability, if any."""
-    if analysis is None or not analysis.emotions:
-        return None
-    return max(analysis.emotions.items(), key=lambda kv: (kv[1], kv[0]))[0]
-
-
 def row_values(m: Mention) -> tuple[Any, ...]:
     """Indexed column values of a mention (everything after ``rk, id``, before ``doc``)."""
     analysis = m.analysis
@@ -63,18 +51,10 @@ def row_values(m: Mention) -> tuple[Any, ...]:
     )
 
 
-def _counts(m: Mention) -> dict[str, int | None]:
-    return dict(m.engagement.__dict__)
-
-
-def _has_counts(m: Mention) -> bool:
-    return any(v is not None for v in _counts(m).values())
-
-
 def _with_first_point(m: Mention) -> Mention:
-    if m.engagement_history or not _has_counts(m):
+    if m.engagement_history or not has_engagement_counts(m):
         return m
-    point = EngagementPoint(at=m.crawled_at, **_counts(m))
+    point = EngagementPoint(at=m.crawled_at, **engagement_counts(m))
     return m.model_copy(update={"engagement_history": [point]})
 
 
@@ -95,30 +75,11 @@ def new_mention_doc(m: Mention) -> str:
     path of bulk ingest). Inside JSON strings every '"' is escaped, so the unescaped
     key can only be the top-level field."""
     doc = mention_doc(m)
-    if m.engagement_history or not _has_counts(m):
+    if m.engagement_history or not has_engagement_counts(m):
         return doc
-    point = EngagementPoint(at=m.crawled_at, **_counts(m)).model_dump_json(exclude_none=True)
+    point = EngagementPoint(at=m.crawled_at, **engagement_counts(m)).model_dump_json(exclude_none=True)
     spliced = doc.replace(_EMPTY_HISTORY, f'"engagement_history":[{point}]', 1)
     return spliced if spliced != doc else mention_doc(_with_first_point(m))
-
-
-def merge_recrawl(old: Mention, new: Mention) -> Mention:
-    """The stored form of ``new`` arriving for an existing ``old`` mention."""
-    history = list(old.engagement_history)
-    if _has_counts(new) and (not history or _counts(new) != _counts(old)):
-        history.append(EngagementPoint(at=new.crawled_at, **_counts(new)))
-    brands = list(dict.fromkeys([*old.brands, *new.brands]))
-    return new.model_copy(update={
-        "engagement_history": history,
-        "brands": brands,
-        "brand_owned": old.brand_owned or new.brand_owned,
-        "lang": new.lang or old.lang,
-        "thread_id": new.thread_id or old.thread_id,
-        "analysis": old.analysis or new.analysis,
-        "risk": old.risk or new.risk,
-        "customer_id": old.customer_id or new.customer_id,
-        "campaign_id": old.campaign_id or new.campaign_id,
-    })
 
 
 def _first_key(m: Mention) -> int:

@@ -1,0 +1,57 @@
+"""Pure helpers both storage adapters share, so the two keep one set of rules.
+
+What a re-crawl keeps and appends, what text is indexed and which emotion is a mention's
+dominant one must not differ between SQLite and Elasticsearch: the contract suite
+checks behaviour, these functions make it one implementation.
+"""
+
+from __future__ import annotations
+
+from core.domain import Analysis, EngagementPoint, Mention
+from core.textnorm import normalize_for_match
+
+
+def fts_body(mention: Mention) -> str:
+    """The text indexed for search: title and text in their comparison form."""
+    return normalize_for_match(f"{mention.title}\n{mention.text}" if mention.title else mention.text)
+
+
+def dominant_emotion(analysis: Analysis | None) -> str | None:
+    """The emotion label with the highest probability, if any."""
+    if analysis is None or not analysis.emotions:
+        return None
+    return max(analysis.emotions.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def engagement_counts(m: Mention) -> dict[str, int | None]:
+    """The mention's current engagement counts as a plain dict."""
+    return dict(m.engagement.__dict__)
+
+
+def has_engagement_counts(m: Mention) -> bool:
+    """True when the platform showed at least one engagement count."""
+    return any(v is not None for v in engagement_counts(m).values())
+
+
+def merge_recrawl(old: Mention, new: Mention) -> Mention:
+    """The stored form of ``new`` arriving for an existing ``old`` mention.
+
+    Engagement is replaced and one history point appended when the counts changed;
+    what later stages wrote (analysis, risk, links, campaign) is kept.
+    """
+    history = list(old.engagement_history)
+    counts = engagement_counts(new)
+    if has_engagement_counts(new) and (not history or counts != engagement_counts(old)):
+        history.append(EngagementPoint(at=new.crawled_at, **counts))
+    brands = list(dict.fromkeys([*old.brands, *new.brands]))
+    return new.model_copy(update={
+        "engagement_history": history,
+        "brands": brands,
+        "brand_owned": old.brand_owned or new.brand_owned,
+        "lang": new.lang or old.lang,
+        "thread_id": new.thread_id or old.thread_id,
+        "analysis": old.analysis or new.analysis,
+        "risk": old.risk or new.risk,
+        "customer_id": old.customer_id or new.customer_id,
+        "campaign_id": old.campaign_id or new.campaign_id,
+    })
