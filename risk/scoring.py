@@ -7,6 +7,16 @@ reopened or long-unresolved ticket), customer value (tier, RFM, lifetime value) 
 complaint reason. Everything but negativity is scaled by how hostile the post is
 (``0.25 + 0.75 * negativity``): a viral, cheerful post by a gold customer is no risk.
 
+Negativity also counts complaint evidence. A sentiment model is often unsure about a
+long, factual complaint ("called support five times, nobody answered, I'm switching to
+Arianet" reads as *neutral* to it), yet failed support, a boycott, a threat, a complaint
+reason or switching to a competitor is itself dissatisfaction. So negativity is
+``max(model negativity, cue-implied level)``, where the cue-implied level combines
+``COMPLAINT_NEGATIVITY`` per cue kind as independent chances (capped at
+``MAX_CUE_NEGATIVITY``). It applies only when the model is *not* confidently positive
+(positive probability below ``POSITIVE_VETO``), and calls to share or tagging a
+competitor are not complaint evidence: "share this, Sepehr Mobile is great!" stays low.
+
 Every score carries its ``components`` and short ``reasons`` a person can read, e.g.
 ``angry 0.93 · 'share this everywhere' · shares +420/h · linked to C-1042, gold tier,
 ticket T-881 unresolved 9 days``. Reasons never name the customer (only the CRM id).
@@ -27,6 +37,13 @@ SABOTAGE_WEIGHTS = {
     "call_to_action": 0.65, "boycott": 0.6, "threat_public": 0.55, "threat_legal": 0.45,
     "tag_competitor": 0.35, "failed_support": 0.35,
 }
+# How strongly each kind of complaint evidence alone implies a dissatisfied author (0-1).
+COMPLAINT_NEGATIVITY = {
+    "failed_support": 0.5, "boycott": 0.5, "threat_legal": 0.5, "threat_public": 0.4,
+    "reason_switching": 0.5, "reason_service": 0.3, "reason_product": 0.3, "reason_price": 0.25,
+}
+MAX_CUE_NEGATIVITY = 0.85  # complaint words never count for more than a clearly negative model
+POSITIVE_VETO = 0.5  # a model this sure the post is positive overrides the cues (praise that says "switched to us")
 REASON_WEIGHTS = {"reason_switching": 1.0, "reason_service": 0.8, "reason_product": 0.7, "reason_price": 0.5}
 TIER_VALUES = {"platinum": 1.0, "vip": 1.0, "gold": 0.8, "silver": 0.5, "bronze": 0.25}
 _TICKET_BASE = {TicketStatus.reopened: 0.8, TicketStatus.open: 0.6, TicketStatus.pending: 0.3}
@@ -36,16 +53,44 @@ def _saturate(value: float, half_at: float) -> float:
     return 1.0 - math.exp(-math.log(2) * max(value, 0.0) / half_at)
 
 
+def _reason_kinds(analysis: Analysis) -> list[str]:
+    """Complaint reasons as ``reason_*`` kinds, first seen first, each once (the NLP stage writes
+    ``complaint_reasons`` without the prefix and the cues with it)."""
+    kinds = [r if r.startswith("reason_") else f"reason_{r}" for r in analysis.complaint_reasons]
+    kinds += [c.kind for c in analysis.cues if c.kind.startswith("reason_")]
+    return list(dict.fromkeys(kinds))
+
+
+def cue_negativity(analysis: Analysis | None) -> float:
+    """The dissatisfaction that complaint evidence alone implies (see the module docstring)."""
+    if analysis is None:
+        return 0.0
+    strength = {kind: 1.0 for kind in _reason_kinds(analysis) if kind in COMPLAINT_NEGATIVITY}
+    for cue in analysis.cues:
+        if cue.kind in COMPLAINT_NEGATIVITY:
+            strength[cue.kind] = max(strength.get(cue.kind, 0.0), max(0.0, min(1.0, cue.score)))
+    remaining = 1.0
+    for kind, score in strength.items():
+        remaining *= 1.0 - COMPLAINT_NEGATIVITY[kind] * score
+    return min(MAX_CUE_NEGATIVITY, 1.0 - remaining)
+
+
 def negativity_component(analysis: Analysis | None) -> tuple[float, list[str]]:
-    """Mean of the negative-sentiment probability and anger, with 'angry 0.93'-style reasons."""
+    """Mean of the negative-sentiment probability and anger, raised to the level the complaint
+    cues imply when the model is unsure; reasons read 'angry 0.93', 'negative 0.88' or
+    'complaint cues imply negative 0.80'."""
     if analysis is None:
         return 0.0, []
     negative = analysis.sentiment_scores.get("negative", 1.0 if analysis.sentiment == "negative" else 0.0)
+    positive = analysis.sentiment_scores.get("positive", 1.0 if analysis.sentiment == "positive" else 0.0)
     anger = max(analysis.anger, analysis.emotions.get("anger", 0.0))
     value = 0.5 * negative + 0.5 * anger
+    implied = cue_negativity(analysis) if positive < POSITIVE_VETO else 0.0
     if anger >= 0.5:
-        return value, [f"angry {anger:.2f}"]
-    return value, [f"negative {negative:.2f}"] if negative >= 0.5 else []
+        return max(value, implied), [f"angry {anger:.2f}"]
+    if implied > value and negative < 0.5:
+        return implied, [f"complaint cues imply negative {implied:.2f}"]
+    return max(value, implied), [f"negative {negative:.2f}"] if negative >= 0.5 else []
 
 
 def sabotage_component(analysis: Analysis | None) -> tuple[float, list[str]]:
@@ -68,12 +113,13 @@ def reason_component(analysis: Analysis | None) -> tuple[float, list[str]]:
     """The strongest complaint reason (switching to a competitor weighs most)."""
     if analysis is None:
         return 0.0, []
-    kinds = set(analysis.complaint_reasons) | {c.kind for c in analysis.cues if c.kind.startswith("reason_")}
-    known = sorted((REASON_WEIGHTS.get(k, 0.4), k) for k in kinds)
-    if not known:
+    kinds = _reason_kinds(analysis)
+    if not kinds:
         return 0.0, []
-    labels = ", ".join(k.removeprefix("reason_") for _, k in reversed(known))
-    return known[-1][0], [f"complaint: {labels}"]
+    # Strongest first; equal weights keep the order the analysis named them in (sort is stable).
+    ranked = sorted(kinds, key=lambda k: -REASON_WEIGHTS.get(k, 0.4))
+    labels = ", ".join(k.removeprefix("reason_") for k in ranked)
+    return REASON_WEIGHTS.get(ranked[0], 0.4), [f"complaint: {labels}"]
 
 
 def trigger_component(customer: Customer | None, now: datetime, unresolved_days: float) -> tuple[float, str | None]:

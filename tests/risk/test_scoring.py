@@ -101,3 +101,62 @@ def test_rfm_makes_a_frequent_big_spender_without_tier_a_key_customer():
     assert score_mention(post, RISK, NOW, customer=loyal).components["value"] > 0.9
     assert score_mention(post, RISK, NOW, customer=lapsed).components["value"] < 0.1
     assert score_mention(post, RISK, NOW, customer=loyal).score > score_mention(post, RISK, NOW, customer=lapsed).score
+
+
+# Mina's forum post as the demo crawled it, with the cues the NLP stage found and the unsure
+# sentiment the model gave it (it called the post neutral).
+MINA_FORUM = ("گوشیم رو برای تعویض صفحه دادم به تعمیرات سپهر موبایل و دوباره خراب تحویلم دادن. این دومین باره! "
+              "پنج بار به پشتیبانی زنگ زدم و هیچ‌کس جواب نداد. شماره تیکت T-881 هنوز باز مونده.\n\n"
+              "همه بازنشر کنید تا بقیه گول نخورن. دیگه از سپهر موبایل خرید نمی‌کنم و میرم سراغ آریانت. #سپهر_موبایل")
+
+
+def _unsure_analysis(text: str, lang: str, cues: list[tuple[str, str]], reasons: list[str]):
+    from core.domain import Analysis
+    from tests.risk.conftest import cue
+
+    return Analysis(lang=lang, sentiment="neutral", sentiment_scores={"negative": 0.35, "neutral": 0.53, "positive": 0.12},
+                    emotions={"anger": 0.18, "sadness": 0.2}, anger=0.18, complaint_reasons=reasons,
+                    cues=[cue(text, evidence, kind, score=1.0) for evidence, kind in cues], model="test-model", analyzed_at=NOW)
+
+
+def _mina_forum_post():
+    analysis = _unsure_analysis(MINA_FORUM, "fa", [
+        ("خراب", "reason_product"), ("پنج بار به پشتیبانی زنگ", "failed_support"), ("هیچ‌کس جواب", "failed_support"),
+        ("تیکت T-881 هنوز باز", "failed_support"), ("همه بازنشر کنید", "call_to_action"),
+        ("میرم سراغ آریانت.", "reason_switching"), ("آریانت", "tag_competitor"),
+    ], ["product", "switching"])
+    return make_mention("p10100", MINA_FORUM, platform="forum", handle="mina_r", analysis=analysis)
+
+
+def test_a_complaint_the_model_calls_neutral_still_counts_as_negative_and_reaches_high():
+    post = _mina_forum_post()
+    score = score_mention(post, RISK, NOW, customer=mina(), signals=ViralitySignals(shares_per_hour=2))
+    assert score.components["negativity"] >= 0.8  # failed support + switching to a competitor is dissatisfaction
+    assert score.score >= RISK.levels["high"]
+    assert any(r.startswith("complaint cues imply negative") for r in score.reasons)
+    assert score_mention(post, RISK, NOW, customer=mina()).score >= RISK.levels["high"]  # even before it spreads
+
+
+def test_a_positive_post_asking_to_share_stays_low():
+    text = "Share this, Sepehr Mobile is great! My phone came back from repair in one day. #sepehrmobile"
+    from core.domain import Analysis
+    from tests.risk.conftest import cue
+
+    analysis = Analysis(lang="en", sentiment="positive", sentiment_scores={"negative": 0.03, "neutral": 0.12, "positive": 0.85},
+                        emotions={"joy": 0.8, "anger": 0.01}, anger=0.01, model="test-model", analyzed_at=NOW,
+                        cues=[cue(text, "Share this", "call_to_action", score=1.0)])
+    post = make_mention("120", text, handle="mina_r", analysis=analysis)
+    score = score_mention(post, RISK, NOW, customer=mina(), signals=ViralitySignals(shares_per_hour=300))
+    assert score.components["negativity"] < 0.05
+    assert score.score < RISK.levels["watch"]
+    # Even an unsure model with a "switched to" cue in praise does not make it hostile when it is sure it is positive.
+    praise = _unsure_analysis(text, "en", [("Share this", "call_to_action")], ["switching"])
+    praise = praise.model_copy(update={"sentiment": "positive",
+                                       "sentiment_scores": {"negative": 0.05, "neutral": 0.25, "positive": 0.7}})
+    assert score_mention(make_mention("121", text, analysis=praise), RISK, NOW).components["negativity"] < 0.2
+
+
+def test_complaint_reasons_are_named_once_in_order():
+    score = score_mention(_mina_forum_post(), RISK, NOW)
+    assert [r for r in score.reasons if r.startswith("complaint:")] == ["complaint: switching, product"]
+    assert score.components["reason"] == 1.0  # switching weighs most, whether written with or without the prefix
