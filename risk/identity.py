@@ -10,7 +10,13 @@ confirms or rejects (``confirm_link`` / ``reject_link``); a confirmed suggestion
 counts as deterministic for that author. A customer with ``do_not_link`` consent is
 never linked, and nothing about the match is written anywhere (not even the audit
 log, which would itself record the link); links made before a customer opted out are
-deleted the next time their author is seen. Every link is written with an AuditEvent; the
+deleted the next time their author is seen.
+
+A ticket or order number in a *reply* names the case being discussed, not the replier: in
+a thread whose root post or parent post is by an author already linked to that customer
+("How is ticket T-881 still open??" under Mina's post), the number is about her case, so
+it makes no link at all for the replier. A ticket or order number in a post of its own (or
+in a thread nobody linked to that customer started) still confirms a link as usual. Every link is written with an AuditEvent; the
 evidence text masks e-mail addresses and phone numbers, so links and audit events hold no
 contact details of their own.
 """
@@ -34,6 +40,7 @@ _PHONE_RE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{7,18}\d(?!\w)")
 _REFERENCE_RE = re.compile(r"(?<![\w-])#?([A-Za-z]{0,4}-?\d{3,12})(?![\w-])")
 # Strongest first: when two methods point at different customers, the stronger one wins.
 METHOD_CONFIDENCE = {"handle": 0.97, "email": 0.93, "phone": 0.9, "ticket": 0.8, "order": 0.8}
+MAX_REPLY_DEPTH = 50  # parent posts followed up a reply chain
 NAME_SUGGEST_CUTOFF = 88.0  # rapidfuzz token-sort ratio (0-100); only ever a suggestion
 
 
@@ -175,12 +182,17 @@ def link_author(
             return LinkResult(customer=customer, link=link)
     evidence = extract_evidence(mention)
     matches = store.find_customers([e.key for e in evidence]) if evidence else {}
+    case_owners: set[str] | None = None  # customers whose case this thread is about (looked up once, if needed)
     for method in METHOD_CONFIDENCE:  # strongest method first
         for item in (e for e in evidence if e.method == method):
             crm_ids = matches.get(f"{item.key.kind}:{_normalised_value(item.key)}", [])
             customers = [c for c in (store.get_customer(i) for i in crm_ids) if _linkable(c)]
             customers = [c for c in customers if known.get(c.crm_id, None) is None
                          or known[c.crm_id].status != LinkStatus.rejected]
+            if method in ("ticket", "order") and customers:
+                if case_owners is None:
+                    case_owners = thread_case_owners(store, mention)
+                customers = [c for c in customers if c.crm_id not in case_owners]
             if len(customers) == 1:
                 link = IdentityLink(author_key=author_key, crm_id=customers[0].crm_id, method=method,
                                     confidence=METHOD_CONFIDENCE[method], evidence=item.evidence,
@@ -189,6 +201,33 @@ def link_author(
                 _audit(store, actor, "link.created", link, now)
                 return LinkResult(customer=customers[0], link=link)
     return LinkResult(suggested=_suggest_by_name(store, mention, author_key, known, names, now, actor))
+
+
+def thread_case_owners(store: Store, mention: Mention) -> set[str]:
+    """CRM ids confirmed-linked to the authors of the posts ``mention`` replies to (its parent
+    chain) and of its thread's first post, other than its own author: a ticket or order number
+    in the reply is about their case (see the module docstring)."""
+    own_key = mention.author.key
+    others: list[Mention] = []
+    current, seen = mention, {mention.id}
+    for _ in range(MAX_REPLY_DEPTH):
+        if not current.parent_id or current.parent_id in seen:
+            break
+        parent = store.get_mention(current.parent_id)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        others.append(parent)
+        current = parent
+    thread = store.get_thread(mention.thread_id) if mention.thread_id else None
+    if thread is not None and thread.mention_ids and thread.mention_ids[0] not in seen:
+        root = store.get_mention(thread.mention_ids[0])
+        if root is not None:
+            others.append(root)
+    owners: set[str] = set()
+    for key in dict.fromkeys(m.author.key for m in others if m.author.key and m.author.key != own_key):
+        owners |= {link.crm_id for link in store.get_links(author_key=key) if link.status == LinkStatus.confirmed}
+    return owners
 
 
 def _drop_links_of(store: Store, crm_id: str, actor: str, now: datetime) -> None:

@@ -160,3 +160,37 @@ def test_links_made_before_a_customer_opted_out_are_dropped_and_not_used(store):
     assert later.customer is None
     assert store.get_links(crm_id="C-1042") == []
     assert store.list_audit(subject="customer:C-1042")[-1].data == {"reason": "do_not_link", "links_deleted": 1}
+
+
+def test_a_ticket_number_in_a_reply_under_the_customers_own_post_is_her_case_not_the_repliers_identity(store):
+    _setup(store)
+    thread = "mastodon:social.example:109000000000000100"
+    root = make_mention("109000000000000100", MINA_EN, handle="mina_r", thread_id=thread,
+                        analysis=angry_analysis(MINA_EN, "en"))
+    store.upsert_mentions([root])
+    assert link_author(store, root, NOW).customer.crm_id == "C-1042"  # her own handle
+    reply = make_mention("109000000000000131", "How is ticket T-881 still open??", handle="replier_5",
+                         thread_id=thread, parent_id=root.id)
+    store.upsert_mentions([reply])
+    result = link_author(store, reply, NOW)
+    assert result.customer is None and result.link is None
+    assert [l for l in store.get_links(author_key="mastodon:replier_5") if l.status == LinkStatus.confirmed] == []
+    # a reply further down the chain (replying to the replier) is still about her case
+    deeper = make_mention("109000000000000140", "تیکت T-881 هنوز بازه؟ عجیبه", handle="another_one",
+                          thread_id=thread, parent_id=reply.id)
+    store.upsert_mentions([deeper])
+    assert link_author(store, deeper, NOW).customer is None
+
+
+def test_a_ticket_number_in_a_post_of_its_own_or_in_someone_elses_thread_still_links(store):
+    _setup(store)
+    own = make_mention("109000000000000200", "My ticket T-881 at Sepehr Mobile is still open, nine days now.",
+                       handle="mina_second_account")
+    assert link_author(store, own, NOW).customer.crm_id == "C-1042"
+    # a reply whose thread was started by someone linked to nobody: the number identifies the replier
+    root = make_mention("109000000000000300", "Anyone else waiting on Sepehr Mobile repairs?", handle="random_user")
+    store.upsert_mentions([root])
+    reply = make_mention("109000000000000301", "Me! Ticket T-881, reopened twice.", handle="m_rahimi_alt",
+                         parent_id=root.id)
+    linked = link_author(store, reply, NOW)
+    assert linked.customer.crm_id == "C-1042" and linked.link.method == "ticket"
