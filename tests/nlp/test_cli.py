@@ -26,7 +26,7 @@ def write_config(tmp_path: Path, encoder_path: Path) -> Path:
 
 
 def test_prepare_twice_is_a_quick_no_op(tmp_path: Path, encoder_path: Path) -> None:
-    result = CliRunner().invoke(app(), ["nlp", "prepare", "-c", str(write_config(tmp_path, encoder_path))])
+    result = CliRunner().invoke(app(), ["nlp", "prepare", "--no-onnx", "-c", str(write_config(tmp_path, encoder_path))])
     assert result.exit_code == 0, result.output
     assert "already prepared" in result.output
 
