@@ -8,11 +8,23 @@ result with optimistic concurrency and re-merges on conflict.
 Notify on: a new alert, a reopened one, a severity raise (re-notify on escalation), a snooze
 broken by a severity raise, and a reminder when ``repeat_minutes`` passed while still open.
 New evidence alone updates the alert silently (no N messages for N mentions).
+
+Reasons and score follow the *current* evidence. Each piece of evidence (a mention for
+customer and mention alerts, the subject itself for thread, campaign, brand and term
+alerts, whose matches describe the whole subject) keeps its latest score and reasons in
+the timeline entry that recorded it (``data["scores"]`` / ``data["reasons"]``). On every
+merge the alert's score is the highest current score and its reasons are the pieces'
+reasons, riskiest first, so a re-scored post replaces its own "shares +7/h" with
+"shares +598/h" instead of keeping both. A merge that changes only score or reasons (the
+same post re-crawled) is a silent ``updated`` timeline entry; each merge adds at most one
+evidence/updated entry (entries within ``EVIDENCE_COALESCE`` fold together). Severity
+still only rises, and notifications still go out only as listed above.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -21,6 +33,8 @@ from core.domain import Alert, AlertEvent, AlertState, Severity
 
 MAX_MENTION_IDS = 1000  # evidence kept on the alert; the count goes on in the timeline
 MAX_REASONS = 20
+MAX_TRACKED_EVIDENCE = 50  # pieces of evidence whose score and reasons one timeline entry keeps
+SUBJECT_LEVEL = ("thread", "campaign", "brand", "term")  # matches that describe the whole subject
 EVIDENCE_COALESCE = timedelta(minutes=5)  # evidence arriving this close together is one timeline entry
 DEFAULT_ACK_SLA_MINUTES = {Severity.critical: 15, Severity.high: 30, Severity.warning: 120, Severity.info: None}
 ACTIVE_STATES = (AlertState.open, AlertState.acknowledged, AlertState.assigned, AlertState.snoozed)
@@ -81,24 +95,101 @@ def combine_matches(matches: list[RuleMatch]) -> RuleMatch:
     for m in reversed(matches):
         reasons = _merge_unique(reasons, m.reasons, MAX_REASONS * 2)
     scores = [m.score for m in matches if m.score is not None]
+    evidence: dict[str, tuple[float | None, list[str]]] = {}
+    for m in matches:  # later matches (newer evidence) win for the same piece
+        evidence.update(evidence_of(m))
     return replace(
         top, mention_ids=ids, reasons=reasons[:MAX_REASONS], mention=newest.mention, score=max(scores) if scores else None,
         customer_id=next((m.customer_id for m in matches if m.customer_id), None), facts={**top.facts, **matches[-1].facts},
+        evidence=evidence,
     )
 
 
-def _add_evidence(alert: Alert, fresh_ids: list[str], now: datetime) -> None:
-    """Attach ``fresh_ids`` and note them on the timeline, folding into a recent evidence entry
-    so a thread with thousands of replies keeps a readable timeline."""
-    alert.mention_ids = _merge_unique(alert.mention_ids, fresh_ids, MAX_MENTION_IDS)
+def evidence_of(match: RuleMatch) -> dict[str, tuple[float | None, list[str]]]:
+    """``{piece: (score, reasons)}`` of a match: per mention, or one piece for a subject-level alert."""
+    if match.evidence:
+        return dict(match.evidence)
+    if match.subject_kind in SUBJECT_LEVEL:
+        return {f"{match.subject_kind}:{match.subject_id}": (match.score, list(match.reasons))}
+    key = match.mention.id if match.mention is not None else (match.mention_ids[-1] if match.mention_ids else None)
+    return {key: (match.score, list(match.reasons))} if key else {}
+
+
+def _evidence_data(pieces: dict[str, tuple[float | None, list[str]]]) -> dict[str, dict]:
+    """Timeline data for ``pieces``: their scores and reasons (the riskiest ``MAX_TRACKED_EVIDENCE``)."""
+    kept = sorted(pieces.items(), key=lambda kv: -(kv[1][0] or 0.0))[:MAX_TRACKED_EVIDENCE]
+    return {"scores": {k: s for k, (s, _) in kept if s is not None},
+            "reasons": {k: list(r[:MAX_REASONS]) for k, (_, r) in kept}}
+
+
+def current_evidence(timeline: list[AlertEvent]) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """The latest recorded score and reasons of each piece of evidence on an alert's timeline."""
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    for event in timeline:
+        scores.update(event.data.get("scores") or {})
+        reasons.update(event.data.get("reasons") or {})
+    return scores, reasons
+
+
+def _shape(reason: str) -> str:
+    return re.sub(r"\d[\d.,]*", "#", reason)
+
+
+def refreshed_reasons(old: list[str], new: list[str]) -> list[str]:
+    """``new`` first, then the old reasons a new one does not replace ('shares +598/h' replaces
+    'shares +7/h': the same words with other figures)."""
+    shapes = {_shape(r) for r in new}
+    out = list(dict.fromkeys(new))
+    out += [r for r in old if r not in out and _shape(r) not in shapes]
+    return out[:MAX_REASONS]
+
+
+def _refresh(alert: Alert, match: RuleMatch, legacy: bool) -> None:
+    """Set the alert's score and reasons from its current evidence (see the module docstring).
+
+    ``legacy``: the alert was written before evidence was tracked, so what it shows is kept
+    where the new evidence does not replace it."""
+    scores, reasons = current_evidence(alert.timeline)  # includes this merge's evidence once recorded
+    if reasons and not legacy:
+        order = sorted(reasons, key=lambda k: -scores.get(k, 0.0))
+        merged: list[str] = []
+        for key in order:
+            merged = _merge_unique(merged, reasons[key], MAX_REASONS * 4)
+        alert.reasons = merged[:MAX_REASONS]
+    else:
+        alert.reasons = refreshed_reasons(alert.reasons, match.reasons)
+    if scores and not legacy:
+        alert.score = max(scores.values())
+    elif match.score is not None:
+        alert.score = match.score if not legacy else max(alert.score or 0.0, match.score)
+
+
+def _record(alert: Alert, kind: str, ids: list[str], pieces: dict[str, tuple[float | None, list[str]]],
+            now: datetime) -> None:
+    """Note new (``evidence``) or re-scored (``updated``) evidence on the timeline with its scores
+    and reasons, folding into a recent entry of the same kind so a thread with thousands of
+    replies keeps a readable timeline."""
+    tracked = _evidence_data(pieces)
     last = alert.timeline[-1] if alert.timeline else None
-    if last is not None and last.kind == "evidence" and now - last.at <= EVIDENCE_COALESCE:
+    if last is not None and last.kind == kind and now - last.at <= EVIDENCE_COALESCE:
         data = dict(last.data)
-        data["mention_ids"] = (list(data.get("mention_ids", [])) + fresh_ids)[:50]
-        data["count"] = int(data.get("count", 0)) + len(fresh_ids)
+        data["mention_ids"] = _merge_unique(list(data.get("mention_ids", [])), ids, 50)[:50]
+        data["count"] = int(data.get("count", 0)) + len(ids)
+        olds = {k: (v, (data.get("reasons") or {}).get(k, [])) for k, v in (data.get("scores") or {}).items()}
+        folded = _evidence_data({**olds, **{k: (tracked["scores"].get(k), r) for k, r in tracked["reasons"].items()}})
+        data["scores"], data["reasons"] = folded["scores"], folded["reasons"]
         alert.timeline[-1] = last.model_copy(update={"data": data, "at": now})
     else:
-        alert.timeline.append(AlertEvent(at=now, kind="evidence", data={"mention_ids": fresh_ids[:50], "count": len(fresh_ids)}))
+        data = {"mention_ids": ids[:50], "count": len(ids), **tracked}
+        alert.timeline.append(AlertEvent(at=now, kind=kind, data=data))
+
+
+def _add_evidence(alert: Alert, fresh_ids: list[str], now: datetime,
+                  pieces: dict[str, tuple[float | None, list[str]]] | None = None) -> None:
+    """Attach ``fresh_ids`` and note them (with the evidence's scores and reasons) on the timeline."""
+    alert.mention_ids = _merge_unique(alert.mention_ids, fresh_ids, MAX_MENTION_IDS)
+    _record(alert, "evidence", fresh_ids, pieces or {}, now)
 
 
 def new_alert(match: RuleMatch, rule: Rule, now: datetime) -> Alert:
@@ -110,7 +201,8 @@ def new_alert(match: RuleMatch, rule: Rule, now: datetime) -> Alert:
         customer_id=match.customer_id, score=match.score, teams=[rule.common.team] if rule.common.team else [],
         channels=list(rule.common.channels), ack_deadline=ack_deadline_for(rule, match.severity, now),
         created_at=now, updated_at=now,
-        timeline=[AlertEvent(at=now, kind="created", data={"mention_ids": match.mention_ids[:50], "severity": match.severity.value})],
+        timeline=[AlertEvent(at=now, kind="created", data={"mention_ids": match.mention_ids[:50], "severity": match.severity.value,
+                                                           **_evidence_data(evidence_of(match))})],
     )
 
 
@@ -125,6 +217,14 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
     alert = copy_alert(existing)
     fresh_ids = [i for i in match.mention_ids if i not in set(alert.mention_ids)]
     raised = severity_rank(match.severity) > severity_rank(alert.severity)
+    pieces = evidence_of(match)
+    known_scores, known_reasons = current_evidence(alert.timeline)
+    changed = {k: v for k, v in pieces.items()
+               if known_reasons.get(k) != list(v[1][:MAX_REASONS]) or known_scores.get(k) != v[0]}
+    legacy = not known_reasons and not known_scores
+    if legacy and not fresh_ids:  # an alert from before evidence was tracked: compare what it shows
+        changed = pieces if (refreshed_reasons(alert.reasons, match.reasons) != alert.reasons
+                             or (match.score is not None and match.score != alert.score)) else {}
     events: list[AlertEvent] = []
     notify: str | None = None
     change = "evidence"
@@ -142,7 +242,7 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
         events.append(AlertEvent(at=now, kind="snooze_ended"))
         if fresh_ids or raised:
             notify, change = "notify", "snooze_ended"
-    elif not fresh_ids and not raised:
+    elif not fresh_ids and not raised and not changed:
         return _reminder(alert, rule, now)
 
     if raised:
@@ -156,13 +256,18 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
         notify, change = "notify", ("severity_raised" if change == "evidence" else change)
     alert.timeline.extend(events)
     events = []
+    score_before = alert.score
     if fresh_ids:
-        _add_evidence(alert, fresh_ids, now)
-    newest_first = _merge_unique(match.reasons, alert.reasons, len(match.reasons) + len(alert.reasons))
-    alert.reasons = newest_first[:MAX_REASONS]
+        _add_evidence(alert, fresh_ids, now, pieces)
+    elif changed:
+        _record(alert, "updated", [k for k in changed if k in set(alert.mention_ids)], changed, now)
+    _refresh(alert, match, legacy)
+    if not fresh_ids and changed and alert.timeline[-1].kind == "updated" and score_before != alert.score:
+        last = alert.timeline[-1]
+        data = dict(last.data)
+        data["score"] = {"from": (data.get("score") or {"from": score_before})["from"], "to": alert.score}
+        alert.timeline[-1] = last.model_copy(update={"data": data})
     alert.title = match.title
-    if match.score is not None:
-        alert.score = max(alert.score or 0.0, match.score)
     alert.customer_id = alert.customer_id or match.customer_id
     if notify is None and _reminder_due(alert, rule, now):
         notify, change = "reminder", "evidence"

@@ -77,6 +77,8 @@ class RuleMatch:
     score: float | None = None
     mention: Mention | None = None  # the freshest evidence, quoted in the message
     facts: dict[str, Any] = field(default_factory=dict)  # extra figures for the message
+    # (score, reasons) per piece of evidence when several matches were combined (see grouping.evidence_of)
+    evidence: dict[str, tuple[float | None, list[str]]] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:

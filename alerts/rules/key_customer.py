@@ -1,11 +1,16 @@
-"""key_customer_negative: a negative post by a linked key customer (by tier or lifetime value)."""
+"""key_customer_negative: a negative post by a linked key customer (by tier or lifetime value).
+
+A post is negative when the sentiment model says so, or when the risk score's negativity
+component reaches ``min_negativity``: that component also counts complaint evidence (failed
+support, switching to a competitor...) the model may have read as neutral (see risk.scoring).
+"""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from alerts.rules.base import MentionContext, Rule, RuleMatch, RuleOptions
-from core.domain import Customer, Severity, TicketStatus
+from core.domain import Customer, Mention, Severity, TicketStatus
 
 OPEN_TICKET_STATES = (TicketStatus.open, TicketStatus.pending, TicketStatus.reopened)
 
@@ -14,6 +19,7 @@ class KeyCustomerOptions(RuleOptions):
     tiers: list[str] = Field(default_factory=lambda: ["gold", "platinum"])
     min_lifetime_value: float | None = Field(default=None, ge=0)
     critical_with_open_ticket: bool = True  # an unresolved ticket is the trigger point
+    min_negativity: float = Field(default=0.5, ge=0, le=1)  # risk negativity that counts as negative
 
 
 def open_ticket(customer: Customer):  # noqa: ANN201 - SupportTicket | None
@@ -35,12 +41,19 @@ class KeyCustomerNegativeRule(Rule):
         by_value = opts.min_lifetime_value is not None and (customer.lifetime_value or 0) >= opts.min_lifetime_value
         return by_tier or by_value
 
+    def is_negative(self, mention: Mention) -> bool:
+        """The model calls it negative, or its risk negativity (complaint cues included) is high enough."""
+        opts: KeyCustomerOptions = self.options  # type: ignore[assignment]
+        if mention.analysis is not None and mention.analysis.sentiment == "negative":
+            return True
+        return mention.risk is not None and mention.risk.components.get("negativity", 0.0) >= opts.min_negativity
+
     def evaluate(self, ctx: MentionContext) -> list[RuleMatch]:
         opts: KeyCustomerOptions = self.options  # type: ignore[assignment]
         mention, customer = ctx.mention, ctx.customer
         if customer is None or customer.erased or not self.is_fresh(mention, ctx.now):
             return []
-        if mention.analysis is None or mention.analysis.sentiment != "negative" or not self.is_key(customer):
+        if mention.analysis is None or not self.is_negative(mention) or not self.is_key(customer):
             return []
         ticket = open_ticket(customer)
         who = f"{customer.name or customer.crm_id} ({customer.crm_id}, {customer.tier or 'no'} tier)"

@@ -90,11 +90,14 @@ def test_reminder_after_repeat_interval(tmp_path: Path) -> None:
     assert change.notify_kind == "reminder"
 
 
-def test_newest_reasons_come_first_and_the_list_stays_short(tmp_path: Path) -> None:
+def test_thread_reasons_are_the_newest_figures_and_the_list_stays_short(tmp_path: Path) -> None:
     rule = _thread_rule(tmp_path)
     alert = _stored(merge_match(None, _match(rule, "a"), rule, NOW))
     for i in range(30):
         match = _match(rule, f"r{i}")
-        match.reasons = [f"shares +{100 + i}/h"]
+        match.reasons = [f"shares +{100 + i}/h", "'Boost this'"]
         alert = _stored(merge_match(alert, match, rule, NOW + timedelta(minutes=i)))
-    assert alert.reasons[0] == "shares +129/h" and len(alert.reasons) == 20
+    assert alert.reasons == ["shares +129/h", "'Boost this'"]  # the thread's current figures, not 30 stale ones
+    match = _match(rule, "r-many")
+    match.reasons = [f"reason {chr(65 + i)}" for i in range(30)]
+    assert len(merge_match(alert, match, rule, NOW + timedelta(hours=1)).alert.reasons) == 20

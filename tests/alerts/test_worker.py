@@ -304,3 +304,63 @@ def test_snoozed_alert_wakes_and_notifies_when_the_snooze_ends(env, clock) -> No
     assert woke.state == "open" and woke.timeline[-2].kind == "snooze_ended"
     assert woke.ack_deadline == NOW + timedelta(minutes=61 + 15)
     assert sorted(d.kind for d in store.list_deliveries(alert_id=alert.id)) == ["notify", "reminder"]
+
+
+def _rescored(m, score: float, reasons: list[str], negativity: float = 0.9):
+    from core.domain import RiskScore
+
+    return m.model_copy(update={"risk": RiskScore(score=score, reasons=reasons, components={"negativity": negativity})})
+
+
+def _rescore_stored(store, m, score: float, reasons: list[str]) -> None:
+    """What the risk stage does after a re-crawl: patch the new risk and queue the post for alerts."""
+    from core.store.port import MentionPatch
+
+    risk = _rescored(m, score, reasons).risk
+    assert store.patch_mentions([MentionPatch(id=m.id, risk=risk.model_dump(mode="json"))]).ok
+    store.enqueue("alert", [m.id], now=NOW)
+
+
+def test_a_rescored_post_refreshes_the_alerts_reasons_and_score_silently_with_one_timeline_entry(env) -> None:
+    settings, store, worker = env(KEY_RULE)
+    masto = mention("masto-109", MINA_EN, handle="mina_r", customer_id="C-1042")
+    masto = _rescored(masto, 70, ["angry 0.89", "'Boost this'", "shares +7/h", "linked to C-1042, gold tier"])
+    seed(store, [masto], customers=[mina()])
+    drain(worker)
+    forum = _rescored(mention("forum-881", MINA_FA, platform="forum", handle="mina_r", lang="fa", customer_id="C-1042"),
+                      66, ["negative 0.59", "'همه بازنشر کنید'", "shares +2/h", "complaint: switching, product"])
+    seed(store, [forum])
+    drain(worker)
+    [alert] = all_alerts(store)
+    assert "shares +7/h" in alert.reasons and alert.score == 70
+    version = alert.version
+
+    _rescore_stored(store, masto, 88, ["angry 0.89", "'Boost this'", "shares +598/h", "linked to C-1042, gold tier"])
+    drain(worker)
+    [alert] = all_alerts(store)
+    assert "shares +598/h" in alert.reasons and "shares +7/h" not in alert.reasons
+    assert "'همه بازنشر کنید'" in alert.reasons and "shares +2/h" in alert.reasons  # the forum post's own figures stay
+    assert alert.reasons.index("shares +598/h") < alert.reasons.index("'همه بازنشر کنید'")  # riskiest post first
+    assert alert.score == 88 and alert.version == version + 1
+    [updated] = [e for e in alert.timeline if e.kind == "updated"]
+    assert updated.data["score"] == {"from": 70, "to": 88} and updated.data["mention_ids"] == [masto.id]
+    assert len(store.list_deliveries(alert_id=alert.id)) == 1  # new figures alone notify nobody
+
+    _rescore_stored(store, masto, 88, ["angry 0.89", "'Boost this'", "shares +598/h", "linked to C-1042, gold tier"])
+    drain(worker)
+    assert all_alerts(store)[0].version == version + 1  # the same figures again change nothing
+
+
+def test_a_complaint_the_model_called_neutral_joins_the_key_customer_alert_by_its_risk_negativity(env) -> None:
+    settings, store, worker = env(KEY_RULE)
+    masto = mention("masto-109", MINA_EN, handle="mina_r", customer_id="C-1042")
+    forum = _rescored(mention("forum-881", MINA_FA, platform="forum", handle="mina_r", lang="fa", customer_id="C-1042",
+                              sentiment="neutral", published=NOW - timedelta(minutes=30)),
+                      67, ["complaint cues imply negative 0.82", "'همه بازنشر کنید'"], negativity=0.825)
+    calm = _rescored(mention("masto-200", "Is Sepehr Mobile open on Friday?", handle="mina_r", customer_id="C-1042",
+                             sentiment="neutral"), 20, [], negativity=0.1)
+    seed(store, [forum, masto, calm], customers=[mina()])
+    drain(worker)
+    [alert] = all_alerts(store)
+    assert set(alert.mention_ids) == {forum.id, masto.id}  # the calm question is not a complaint
+    assert "complaint cues imply negative 0.82" in alert.reasons
