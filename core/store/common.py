@@ -7,7 +7,9 @@ checks behaviour, these functions make it one implementation.
 
 from __future__ import annotations
 
-from core.domain import Analysis, EngagementPoint, Mention
+from typing import Any
+
+from core.domain import Analysis, Customer, EngagementPoint, Mention, utcnow
 from core.textnorm import normalize_for_match
 
 
@@ -54,4 +56,33 @@ def merge_recrawl(old: Mention, new: Mention) -> Mention:
         "risk": old.risk or new.risk,
         "customer_id": old.customer_id or new.customer_id,
         "campaign_id": old.campaign_id or new.campaign_id,
+    })
+
+
+def same_mention(a: Mention, b: Mention) -> bool:
+    """True when a re-crawl brought nothing new (the crawl time aside)."""
+    return a.model_dump(exclude={"crawled_at"}) == b.model_dump(exclude={"crawled_at"})
+
+
+def bulk_item_id(item: Any, index: int) -> str:
+    """The id to name a bulk item by in an error report (its position when it has none)."""
+    value = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+    return value if isinstance(value, str) else f"item #{index}"
+
+
+def coerce_mention(item: Any) -> Mention:
+    """A Mention from a Mention or its dict form; anything else is a TypeError naming the type."""
+    if isinstance(item, Mention):
+        return item
+    if isinstance(item, dict):
+        return Mention.model_validate(item)
+    raise TypeError(f"expected a Mention, got {type(item).__name__}")
+
+
+def erased_stub(customer: Customer) -> Customer:
+    """The anonymous remains of an erased customer: tier, value and ticket counts only."""
+    tickets = [t.model_copy(update={"subject": None}) for t in customer.tickets]
+    return customer.model_copy(update={
+        "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
+        "tickets": tickets, "erased": True, "updated_at": utcnow(),
     })

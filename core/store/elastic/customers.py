@@ -23,8 +23,9 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus, utcnow
+from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
 from core.store.elastic.client import create_if_absent, get_doc, mget_docs, run_bulk, search_hits
+from core.store.common import erased_stub
 from core.store.port import BulkReport, ItemError, NotFoundError
 from core.store.sqlite.identity import customer_identity_keys, normalize_key
 
@@ -49,15 +50,6 @@ def customer_source(customer: Customer) -> dict[str, Any]:
 
 def customer_from_source(source: dict[str, Any]) -> Customer:
     return Customer.model_validate({k: v for k, v in source.items() if k != "identity_keys"})
-
-
-def erased_stub(customer: Customer) -> Customer:
-    """The anonymous remains of an erased customer: tier, value and ticket counts only."""
-    tickets = [t.model_copy(update={"subject": None}) for t in customer.tickets]
-    return customer.model_copy(update={
-        "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
-        "tickets": tickets, "erased": True, "updated_at": utcnow(),
-    })
 
 
 class CustomersMixin:

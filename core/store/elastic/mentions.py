@@ -31,7 +31,7 @@ from core.domain import Analysis, EngagementPoint, Mention, RiskScore
 from core.query import MatchText
 from core.store.elastic.client import BulkItem, mget_docs, now_utc, run_bulk, to_ms
 from core.store.port import BulkReport, ItemError, MentionPatch
-from core.store.common import dominant_emotion, fts_body, merge_recrawl
+from core.store.common import bulk_item_id, coerce_mention, dominant_emotion, fts_body, merge_recrawl, same_mention
 
 CHUNK = 1000  # mentions per mget + bulk round
 MAX_ROUNDS = 4  # conflict retries per mention before it is reported failed
@@ -72,23 +72,6 @@ def with_first_point(m: Mention) -> Mention:
     return m.model_copy(update={"engagement_history": [EngagementPoint(at=m.crawled_at, **_counts(m))]})
 
 
-def _same(a: Mention, b: Mention) -> bool:
-    return a.model_dump(exclude={"crawled_at"}) == b.model_dump(exclude={"crawled_at"})
-
-
-def _item_id(item: Any, index: int) -> str:
-    value = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
-    return value if isinstance(value, str) else f"item #{index}"
-
-
-def _coerce(item: Any) -> Mention:
-    if isinstance(item, Mention):
-        return item
-    if isinstance(item, dict):
-        return Mention.model_validate(item)
-    raise TypeError(f"expected a Mention, got {type(item).__name__}")
-
-
 class MentionsMixin:
     """Mention writes and reads (search lives in ``search``)."""
 
@@ -98,9 +81,9 @@ class MentionsMixin:
         batch: list[Mention] = []
         for index, item in enumerate(mentions):
             try:
-                batch.append(_coerce(item))
+                batch.append(coerce_mention(item))
             except (TypeError, ValidationError) as exc:
-                report.failed.append(ItemError(id=_item_id(item, index), error=str(exc)))
+                report.failed.append(ItemError(id=bulk_item_id(item, index), error=str(exc)))
                 continue
             if len(batch) >= CHUNK:
                 self._upsert_chunk(batch, report)
@@ -170,7 +153,7 @@ class MentionsMixin:
             merged = old
             for later in items:
                 merged = merge_recrawl(merged, later)
-            if _same(merged, old):
+            if same_mention(merged, old):
                 report.unchanged += 1
                 continue
             actions.append({"_op_type": "index", "_index": index, "_id": mid, "_source": mention_source(merged),
@@ -199,7 +182,7 @@ class MentionsMixin:
         valid: dict[str, list[MentionPatch]] = {}
         for index, patch in enumerate(patches):
             if not isinstance(patch, MentionPatch):
-                report.failed.append(ItemError(id=_item_id(patch, index),
+                report.failed.append(ItemError(id=bulk_item_id(patch, index),
                                                error=f"expected a MentionPatch, got {type(patch).__name__}"))
                 continue
             valid.setdefault(patch.id, []).append(patch)
@@ -222,7 +205,7 @@ class MentionsMixin:
                 except ValidationError as exc:
                     report.failed.append(ItemError(id=mid, error=str(exc)))
                     continue
-                if _same(new, old):
+                if same_mention(new, old):
                     report.unchanged += 1
                     continue
                 actions.append({"_op_type": "index", "_index": index_name, "_id": mid,

@@ -12,18 +12,11 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus, utcnow
+from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
+from core.store.common import erased_stub
 from core.store.port import BulkReport, ItemError, NotFoundError
 from core.store.sqlite.connection import to_ms
 from core.store.sqlite.identity import customer_identity_keys, normalize_key
-
-
-def _erased_stub(customer: Customer) -> Customer:
-    tickets = [t.model_copy(update={"subject": None}) for t in customer.tickets]
-    return customer.model_copy(update={
-        "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
-        "tickets": tickets, "erased": True, "updated_at": utcnow(),
-    })
 
 
 class CustomersMixin:
@@ -109,7 +102,7 @@ class CustomersMixin:
             row = conn.execute("SELECT doc FROM customers WHERE crm_id = ?", (crm_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"customer {crm_id!r} not found")
-            stub = _erased_stub(Customer.model_validate_json(row[0]))
+            stub = erased_stub(Customer.model_validate_json(row[0]))
             conn.execute("UPDATE customers SET erased = 1, doc = ? WHERE crm_id = ?", (stub.model_dump_json(), crm_id))
             conn.execute("DELETE FROM identity_keys WHERE crm_id = ?", (crm_id,))
             links = conn.execute("DELETE FROM identity_links WHERE crm_id = ?", (crm_id,)).rowcount

@@ -16,7 +16,16 @@ from typing import Any, Iterable, Sequence
 from pydantic import ValidationError
 
 from core.domain import Analysis, EngagementPoint, Mention, RiskScore
-from core.store.common import dominant_emotion, engagement_counts, fts_body, has_engagement_counts, merge_recrawl
+from core.store.common import (
+    bulk_item_id,
+    coerce_mention,
+    dominant_emotion,
+    engagement_counts,
+    fts_body,
+    has_engagement_counts,
+    merge_recrawl,
+    same_mention,
+)
 from core.store.port import BulkReport, ItemError, MentionPatch
 from core.store.sqlite.connection import now_ms, to_ms
 
@@ -91,25 +100,6 @@ def _needs_key(old_rk: int | None, old: Mention | None, new: Mention) -> bool:
     return old_rk is None or old is None or to_ms(old.published_at) != to_ms(new.published_at)
 
 
-def _same(a: Mention, b: Mention) -> bool:
-    return a.model_dump(exclude={"crawled_at"}) == b.model_dump(exclude={"crawled_at"})
-
-
-def _item_id(item: Any, index: int) -> str:
-    if isinstance(item, dict) and isinstance(item.get("id"), str):
-        return item["id"]
-    value = getattr(item, "id", None)
-    return value if isinstance(value, str) else f"item #{index}"
-
-
-def _coerce(item: Any) -> Mention:
-    if isinstance(item, Mention):
-        return item
-    if isinstance(item, dict):
-        return Mention.model_validate(item)
-    raise TypeError(f"expected a Mention, got {type(item).__name__}")
-
-
 class MentionsMixin:
     """Mention writes and reads (the search lives in ``search``)."""
 
@@ -132,9 +122,9 @@ class MentionsMixin:
         good: list[Mention] = []
         for index, item in batch:
             try:
-                good.append(_coerce(item))
+                good.append(coerce_mention(item))
             except (TypeError, ValidationError) as exc:
-                report.failed.append(ItemError(id=_item_id(item, index), error=str(exc)))
+                report.failed.append(ItemError(id=bulk_item_id(item, index), error=str(exc)))
         if not good:
             return
         try:
@@ -163,7 +153,7 @@ class MentionsMixin:
             elif m.id in stored:
                 old_rk, old = stored[m.id]
                 merged = merge_recrawl(old, m)
-                if _same(merged, old):
+                if same_mention(merged, old):
                     unchanged += 1
                     continue
                 final[m.id] = (old_rk, old, merged)
@@ -297,7 +287,7 @@ class MentionsMixin:
         with self._write() as conn:
             stored = self._load_by_ids(conn, list(dict.fromkeys(getattr(p, "id", "") for p in items)))
             for index, patch in enumerate(items):
-                pid = _item_id(patch, index)
+                pid = bulk_item_id(patch, index)
                 if not isinstance(patch, MentionPatch):
                     report.failed.append(ItemError(id=pid, error=f"expected a MentionPatch, got {type(patch).__name__}"))
                     continue
@@ -310,7 +300,7 @@ class MentionsMixin:
                 except ValidationError as exc:
                     report.failed.append(ItemError(id=patch.id, error=str(exc)))
                     continue
-                if _same(new, old):
+                if same_mention(new, old):
                     report.unchanged += 1
                     continue
                 conn.execute(_UPDATE_MENTION, (rk, *row_values(new), mention_doc(new), rk))
