@@ -8,14 +8,23 @@ same id, which receivers de-duplicate on. Two dispatchers never hold one deliver
 Retries: timeouts, connection errors, 5xx and 429 are retried with exponential backoff and
 full jitter (base ``options.backoff_base_seconds``, capped), never sooner than the receiver's
 ``Retry-After``; other 4xx and configuration problems are not retried. A delivery is dead
-after ``settings.alerts.max_attempts`` claims or once older than ``max_age_hours``; dead
-deliveries stay visible (``brandguard alerts dead``) and ``store.redeliver`` revives them.
+after ``settings.alerts.max_attempts`` claims or once its current run of attempts is older
+than ``max_age_hours``; dead deliveries stay visible (``brandguard alerts dead``) and
+``store.redeliver`` revives them.
+
+A run of attempts starts when the delivery first became due: at creation, or when a
+person redelivered it (``store.redeliver`` keeps ``created_at`` but resets the attempts and
+makes it due now). On the first claim of a run the start is the delivery's
+``next_attempt_at``; the dispatcher writes it into ``last_error`` (``[retrying since ...]``)
+so later attempts of the same run measure their age from it. A redelivered week-old
+delivery therefore gets a full ``max_age_hours`` of retries again.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -33,6 +42,20 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 900.0
 LEASE_SECONDS = 60.0
 BATCH = 32
+_RUN_MARK = re.compile(r" \[retrying since ([0-9T:.+\-]+)\]$")
+
+
+def run_started_at(delivery: Delivery) -> datetime:
+    """When the delivery's current run of attempts began (see the module docstring)."""
+    if delivery.attempts <= 1:
+        return max(delivery.created_at, delivery.next_attempt_at)
+    mark = _RUN_MARK.search(delivery.last_error or "")
+    if mark:
+        try:
+            return max(delivery.created_at, datetime.fromisoformat(mark.group(1)))
+        except ValueError:
+            pass
+    return delivery.created_at  # no record of the run (written before runs were tracked)
 
 
 def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS,
@@ -91,7 +114,8 @@ class Dispatcher:
 
     def _failed(self, delivery: Delivery, error: str, *, retryable: bool, retry_after: float | None = None) -> None:
         now = self.clock.now()
-        too_old = now - delivery.created_at >= timedelta(hours=self.settings.alerts.max_age_hours)
+        started = run_started_at(delivery)
+        too_old = now - started >= timedelta(hours=self.settings.alerts.max_age_hours)
         out_of_attempts = delivery.attempts >= self.settings.alerts.max_attempts
         dead = not retryable or too_old or out_of_attempts
         next_at: datetime | None = None
@@ -106,6 +130,7 @@ class Dispatcher:
             next_at = now + timedelta(seconds=wait)
             log.warning("delivery %s to %s failed (attempt %d), retry in %.1fs: %s",
                         delivery.id, delivery.channel, delivery.attempts, wait, error)
+        error = f"{error} [retrying since {started.isoformat()}]" if not dead else error
         self.store.mark_delivery_failed(delivery.id, self.name, error, next_at, dead=dead)
 
     def close(self) -> None:

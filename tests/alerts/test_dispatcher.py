@@ -123,6 +123,40 @@ def test_dead_after_max_age(setup, clock, webhook_receiver) -> None:
     assert dead.status == DeliveryStatus.dead and "too old" in dead.last_error
 
 
+def test_a_redelivered_old_delivery_gets_a_fresh_run_of_retries(setup, clock, webhook_receiver) -> None:
+    settings, store = setup(max_age_hours=1)
+    [delivery_id] = write_alerts(store, settings, 1)
+    webhook_receiver.fail_next(1, status=400)
+    dispatcher = Dispatcher(settings, store, clock, "d1", env=ENV, backoff_base=1)
+    dispatcher.run_once()
+    assert store.get_delivery(delivery_id).status == DeliveryStatus.dead
+    clock.advance(timedelta(days=3))  # someone fixes the receiver and redelivers three days later
+    store.redeliver(delivery_id, now=clock.now())
+    webhook_receiver.fail_next(2, status=503)  # still flaky for a moment
+    dispatcher.run_once()
+    retrying = store.get_delivery(delivery_id)
+    assert retrying.status == DeliveryStatus.failed, retrying.last_error  # not "too old": its run just started
+    assert "HTTP 503" in retrying.last_error
+    run_until_settled(dispatcher, clock, rounds=10)
+    assert store.get_delivery(delivery_id).status == DeliveryStatus.sent
+    assert webhook_receiver.delivery_ids() == [delivery_id]
+
+
+def test_a_redelivered_delivery_still_dies_when_its_new_run_grows_too_old(setup, clock, webhook_receiver) -> None:
+    settings, store = setup(max_age_hours=1, max_attempts=100)
+    [delivery_id] = write_alerts(store, settings, 1)
+    webhook_receiver.fail_next(1, status=400)
+    dispatcher = Dispatcher(settings, store, clock, "d1", env=ENV, backoff_base=1)
+    dispatcher.run_once()
+    clock.advance(timedelta(days=2))
+    store.redeliver(delivery_id, now=clock.now())
+    webhook_receiver.fail_next(1000, status=503)
+    run_until_settled(dispatcher, clock, rounds=30, step=timedelta(minutes=5))  # 2.5 hours of failures
+    dead = store.get_delivery(delivery_id)
+    assert dead.status == DeliveryStatus.dead and "too old" in dead.last_error
+    assert 2 < dead.attempts < 30  # it was retried for about an hour, not killed at once
+
+
 def test_unconfigured_channel_is_dead_with_a_clear_error(setup, clock) -> None:
     settings, store = setup()
     [delivery_id] = write_alerts(store, settings, 1, channels=("pager",))
