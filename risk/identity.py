@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 
 from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus, Mention
 from core.store.port import NotFoundError, Store
-from core.store.sqlite.identity import normalize_key  # the identity-key rules every adapter shares
+from core.identity import normalize_key  # the identity-key rules every adapter shares
 from core.textnorm import normalize_for_match, normalize_persian
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

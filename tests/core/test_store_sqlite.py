@@ -15,7 +15,7 @@ from core.store import open_store
 from core.store.port import MentionQuery, Store
 from core.store.sqlite import SqliteStore, open_sqlite_store
 from core.store.sqlite.ftsquery import anti_join_expr, compile_fts
-from core.store.sqlite.identity import customer_identity_keys, normalize_phone
+from core.identity import customer_identity_keys, normalize_phone
 from core.store.sqlite.mentions import SLOT_BITS
 from core.store.sqlite.schema import MIGRATIONS
 from tests.contract.conftest import NOW, make_mention

@@ -27,7 +27,7 @@ from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkSta
 from core.store.elastic.client import create_if_absent, get_doc, mget_docs, run_bulk, search_hits
 from core.store.common import erased_stub
 from core.store.port import BulkReport, ItemError, NotFoundError
-from core.store.sqlite.identity import customer_identity_keys, normalize_key
+from core.identity import customer_identity_keys, normalize_key
 
 MAX_TERMS = 10_000
 

@@ -16,7 +16,7 @@ from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkSta
 from core.store.common import erased_stub
 from core.store.port import BulkReport, ItemError, NotFoundError
 from core.store.sqlite.connection import to_ms
-from core.store.sqlite.identity import customer_identity_keys, normalize_key
+from core.identity import customer_identity_keys, normalize_key
 
 
 class CustomersMixin:
