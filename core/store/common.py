@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.domain import Analysis, Customer, EngagementPoint, Mention, utcnow
+from core.domain import Analysis, Customer, EngagementPoint, Mention, RiskScore, utcnow
+from core.store.port import MentionPatch, StoreError
 from core.textnorm import normalize_for_match
 
 
@@ -86,3 +87,27 @@ def erased_stub(customer: Customer) -> Customer:
         "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
         "tickets": tickets, "erased": True, "updated_at": utcnow(),
     })
+
+
+def patched_mention(old: Mention, patch: MentionPatch) -> Mention:
+    """``old`` with the patch's non-None fields set (validated)."""
+    update: dict[str, Any] = {}
+    for name in ("lang", "customer_id", "campaign_id", "thread_id"):
+        value = getattr(patch, name)
+        if value is not None:
+            update[name] = value
+    if patch.analysis is not None:
+        update["analysis"] = Analysis.model_validate(patch.analysis)
+    if patch.risk is not None:
+        update["risk"] = RiskScore.model_validate(patch.risk)
+    return Mention.model_validate({**old.model_dump(), **update})
+
+
+def feed_cursor_seq(cursor: str | None) -> int:
+    """The last ``seq`` a risk-flag feed cursor says was served (0 for no cursor)."""
+    if not cursor:
+        return 0
+    try:
+        return int(cursor)
+    except ValueError as exc:
+        raise StoreError(f"invalid risk flag feed cursor {cursor!r}: expected a number") from exc

@@ -36,6 +36,7 @@ from core.domain import ApiKey, RiskFlag
 from core.store.elastic.client import (
     create_if_absent, get_doc, index_if_unchanged, now_utc, search_hits,
 )
+from core.store.common import feed_cursor_seq
 from core.store.port import FeedPage, StoreError
 
 COUNTER_ID = "counter:risk_flags"
@@ -124,12 +125,7 @@ class RiskFlagsMixin:
     def risk_flag_feed(self, cursor: str | None, limit: int = 100) -> FeedPage:
         """Changes after ``cursor`` in ``seq`` order, up to the watermark; the cursor is
         the last seq served."""
-        after = 0
-        if cursor:
-            try:
-                after = int(cursor)
-            except ValueError as exc:
-                raise StoreError(f"invalid risk flag feed cursor {cursor!r}: expected a number") from exc
+        after = feed_cursor_seq(cursor)
         watermark = self._watermark()
         if watermark <= after:
             return FeedPage(items=[], next_cursor=str(after))

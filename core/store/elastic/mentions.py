@@ -27,11 +27,19 @@ from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
 
-from core.domain import Analysis, EngagementPoint, Mention, RiskScore
+from core.domain import EngagementPoint, Mention
 from core.query import MatchText
 from core.store.elastic.client import BulkItem, mget_docs, now_utc, run_bulk, to_ms
 from core.store.port import BulkReport, ItemError, MentionPatch
-from core.store.common import bulk_item_id, coerce_mention, dominant_emotion, fts_body, merge_recrawl, same_mention
+from core.store.common import (
+    bulk_item_id,
+    coerce_mention,
+    dominant_emotion,
+    fts_body,
+    merge_recrawl,
+    patched_mention,
+    same_mention,
+)
 
 CHUNK = 1000  # mentions per mget + bulk round
 MAX_ROUNDS = 4  # conflict retries per mention before it is reported failed
@@ -201,7 +209,7 @@ class MentionsMixin:
                 try:
                     new = old
                     for patch in valid[mid]:
-                        new = patched(new, patch)
+                        new = patched_mention(new, patch)
                 except ValidationError as exc:
                     report.failed.append(ItemError(id=mid, error=str(exc)))
                     continue
@@ -228,15 +236,3 @@ class MentionsMixin:
         return retry
 
 
-def patched(old: Mention, patch: MentionPatch) -> Mention:
-    """``old`` with the patch's non-None fields set (validated)."""
-    update: dict[str, Any] = {}
-    for name in ("lang", "customer_id", "campaign_id", "thread_id"):
-        value = getattr(patch, name)
-        if value is not None:
-            update[name] = value
-    if patch.analysis is not None:
-        update["analysis"] = Analysis.model_validate(patch.analysis)
-    if patch.risk is not None:
-        update["risk"] = RiskScore.model_validate(patch.risk)
-    return Mention.model_validate({**old.model_dump(), **update})

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from pydantic import ValidationError
 
-from core.domain import Analysis, EngagementPoint, Mention, RiskScore
+from core.domain import EngagementPoint, Mention
 from core.store.common import (
     bulk_item_id,
     coerce_mention,
@@ -24,6 +24,7 @@ from core.store.common import (
     fts_body,
     has_engagement_counts,
     merge_recrawl,
+    patched_mention,
     same_mention,
 )
 from core.store.port import BulkReport, ItemError, MentionPatch
@@ -296,7 +297,7 @@ class MentionsMixin:
                     continue
                 rk, old = stored[patch.id]
                 try:
-                    new = _patched(old, patch)
+                    new = patched_mention(old, patch)
                 except ValidationError as exc:
                     report.failed.append(ItemError(id=patch.id, error=str(exc)))
                     continue
@@ -309,14 +310,3 @@ class MentionsMixin:
         return report
 
 
-def _patched(old: Mention, patch: MentionPatch) -> Mention:
-    update: dict[str, Any] = {}
-    for name in ("lang", "customer_id", "campaign_id", "thread_id"):
-        value = getattr(patch, name)
-        if value is not None:
-            update[name] = value
-    if patch.analysis is not None:
-        update["analysis"] = Analysis.model_validate(patch.analysis)
-    if patch.risk is not None:
-        update["risk"] = RiskScore.model_validate(patch.risk)
-    return Mention.model_validate({**old.model_dump(), **{k: v for k, v in update.items()}})

@@ -12,7 +12,8 @@ import sqlite3
 from datetime import datetime
 
 from core.domain import ApiKey, RiskFlag
-from core.store.port import FeedPage, StoreError
+from core.store.common import feed_cursor_seq
+from core.store.port import FeedPage
 from core.store.sqlite.connection import from_ms, now_ms
 
 
@@ -53,12 +54,7 @@ class RiskFlagsMixin:
 
     def risk_flag_feed(self, cursor: str | None, limit: int = 100) -> FeedPage:
         """Changes after ``cursor`` in ``seq`` order; the cursor is the last seq seen."""
-        after = 0
-        if cursor:
-            try:
-                after = int(cursor)
-            except ValueError as exc:
-                raise StoreError(f"invalid risk flag feed cursor {cursor!r}: expected a number") from exc
+        after = feed_cursor_seq(cursor)
         rows = self._conn().execute(
             "SELECT seq, doc FROM risk_flags WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
         ).fetchall()
