@@ -1,7 +1,9 @@
 """Small task heads over sentence embeddings: train (torch), save/load (safetensors + JSON card), apply (numpy).
 
 A head is a one-hidden-layer MLP (or plain logistic regression when ``hidden == 0``) trained
-with class-balanced cross-entropy, so macro-F1 does not collapse on rare classes. Inference
+with class-weighted cross-entropy, so macro-F1 does not collapse on rare classes: class ``k``
+weighs ``(n / (K * n_k)) ** class_weight_power`` (1 = inverse frequency, 0.5 = its square root,
+0 = unweighted). Inference
 is a couple of numpy matmuls, negligible next to the encoder.
 """
 
@@ -65,8 +67,12 @@ def load_head(directory: Path, task: str, lang: str) -> Head:
 
 
 def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hidden: int = 256,
-               epochs: int = 60, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2) -> dict[str, np.ndarray]:
-    """Train a head on embeddings ``x`` and label indices ``y``; deterministic for a seed."""
+               epochs: int = 60, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2,
+               class_weight_power: float = 1.0) -> dict[str, np.ndarray]:
+    """Train a head on embeddings ``x`` and label indices ``y``; deterministic for a seed.
+
+    ``class_weight_power`` tempers the inverse-frequency class weights (see the module docstring).
+    """
     import torch
 
     torch.manual_seed(seed)
@@ -74,7 +80,7 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
     xt = torch.from_numpy(x.astype(np.float32))
     yt = torch.from_numpy(y.astype(np.int64))
     counts = np.bincount(y, minlength=len(labels)).astype(np.float32)
-    class_weight = torch.from_numpy(counts.sum() / (len(labels) * np.maximum(counts, 1.0)))
+    class_weight = torch.from_numpy((counts.sum() / (len(labels) * np.maximum(counts, 1.0))) ** class_weight_power)
     dim = x.shape[1]
     if hidden:
         model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(dim, hidden), torch.nn.ReLU(),
