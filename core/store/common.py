@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from core.domain import Analysis, Customer, EngagementPoint, Mention, RiskScore, utcnow
-from core.store.port import MentionPatch, StoreError
+from core.store.port import BulkReport, ItemError, MentionPatch, StoreError
 from core.textnorm import normalize_for_match
 
 
@@ -111,3 +113,14 @@ def feed_cursor_seq(cursor: str | None) -> int:
         return int(cursor)
     except ValueError as exc:
         raise StoreError(f"invalid risk flag feed cursor {cursor!r}: expected a number") from exc
+
+
+def validated_customer(item: Any, index: int, report: BulkReport) -> Customer | None:
+    """``item`` as a Customer, or None after recording why it is invalid in ``report``
+    (named by its crm_id, or by its position when it has none)."""
+    try:
+        return item if isinstance(item, Customer) else Customer.model_validate(item)
+    except ValidationError as exc:
+        crm = item.get("crm_id") if isinstance(item, dict) else None
+        report.failed.append(ItemError(id=str(crm or f"item #{index}"), error=str(exc)))
+        return None

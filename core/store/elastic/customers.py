@@ -21,11 +21,10 @@ import hashlib
 import time
 from typing import Any, Iterable
 
-from pydantic import ValidationError
 
 from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
 from core.store.elastic.client import create_if_absent, get_doc, mget_docs, run_bulk, search_hits
-from core.store.common import erased_stub
+from core.store.common import erased_stub, validated_customer
 from core.store.port import BulkReport, ItemError, NotFoundError
 from core.identity import customer_identity_keys, normalize_key
 
@@ -60,11 +59,8 @@ class CustomersMixin:
         report = BulkReport()
         valid: dict[str, Customer] = {}
         for index, item in enumerate(customers):
-            try:
-                customer = item if isinstance(item, Customer) else Customer.model_validate(item)
-            except ValidationError as exc:
-                crm = item.get("crm_id") if isinstance(item, dict) else None
-                report.failed.append(ItemError(id=str(crm or f"item #{index}"), error=str(exc)))
+            customer = validated_customer(item, index, report)
+            if customer is None:
                 continue
             valid[customer.crm_id] = customer
         alias = self._names.alias("customers")

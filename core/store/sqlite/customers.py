@@ -10,10 +10,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Iterable
 
-from pydantic import ValidationError
 
 from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
-from core.store.common import erased_stub
+from core.store.common import erased_stub, validated_customer
 from core.store.port import BulkReport, ItemError, NotFoundError
 from core.store.sqlite.connection import to_ms
 from core.identity import customer_identity_keys, normalize_key
@@ -28,11 +27,8 @@ class CustomersMixin:
         report = BulkReport()
         with self._write() as conn:
             for index, item in enumerate(customers):
-                try:
-                    customer = item if isinstance(item, Customer) else Customer.model_validate(item)
-                except ValidationError as exc:
-                    crm = item.get("crm_id") if isinstance(item, dict) else None
-                    report.failed.append(ItemError(id=str(crm or f"item #{index}"), error=str(exc)))
+                customer = validated_customer(item, index, report)
+                if customer is None:
                     continue
                 conn.execute("SAVEPOINT customer")
                 try:
