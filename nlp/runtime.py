@@ -14,7 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.config import Settings
-from nlp.encoder import FIX_HINT, PREFIX, Encoder, EncoderNotReady, encoder_dir, load_encoder
+from nlp.encoder import (BATCH_TOKENS, FIX_HINT, PREFIX, Encoder, EncoderNotReady, encoder_dir, load_encoder,
+                         read_marker, token_batches)
 
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 
@@ -45,9 +46,36 @@ def export_onnx(model_dir: Path, force: bool = False) -> dict[str, Path]:
                           "embedding": {0: "batch"}},
             opset_version=17, dynamo=False,
         )
+    check_against_torch(fp32, model_dir, wrapper)
     quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8,
                      op_types_to_quantize=["MatMul", "Gemm"])
     return {"onnx": fp32, "onnx-int8": int8}
+
+
+CHECK_TEXTS = ("Worst support ever, three calls and no answer #boycott", "عالی بود، ممنون از ارسال سریع",
+               "گوشی بعد از دو روز خراب شد و پشتیبانی جواب نمیده", "ok")
+
+
+class ExportError(RuntimeError):
+    """The exported ONNX graph does not reproduce the torch encoder."""
+
+
+def check_against_torch(path: Path, model_dir: Path, wrapper: Any, min_cosine: float = 0.9999) -> float:
+    """Cosine between the ONNX graph's and torch's embeddings on padded sample texts (raises if too low)."""
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    batch = tokenizer([PREFIX + t for t in CHECK_TEXTS], padding=True, return_tensors="np")
+    feeds = {"input_ids": batch["input_ids"].astype(np.int64), "attention_mask": batch["attention_mask"].astype(np.int64)}
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    with torch.inference_mode():
+        want = wrapper(torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"])).numpy()
+    cosine = float(np.min(np.sum(got * want, axis=1)))
+    if cosine < min_cosine:
+        raise ExportError(f"{path}: ONNX embeddings disagree with torch (min cosine {cosine:.5f} < {min_cosine})")
+    return cosine
 
 
 class _MeanPooled:  # built lazily so importing this module does not import torch
@@ -76,23 +104,16 @@ class OnnxEncoder:
     session: Any
     max_length: int = 256
     hidden_size: int = 384
+    fingerprint: str = ""
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         enc = self.tokenizer([PREFIX + t for t in texts], truncation=True, max_length=self.max_length)
         return [len(ids) for ids in enc["input_ids"]]
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = 32, max_tokens: int = BATCH_TOKENS) -> np.ndarray:
         out = np.zeros((len(texts), self.hidden_size), dtype=np.float32)
-        if not texts:
-            return out
-        order = np.argsort(self.token_lengths(texts), kind="stable")
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            batch = self.tokenizer([PREFIX + texts[i] for i in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
-            feeds = {"input_ids": batch["input_ids"].astype(np.int64),
-                     "attention_mask": batch["attention_mask"].astype(np.int64)}
-            out[idx] = self.session.run(None, feeds)[0]
+        for idx, input_ids, mask in token_batches(self.tokenizer, texts, self.max_length, batch_size, max_tokens):
+            out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
         return out
 
 
@@ -108,7 +129,8 @@ def load_onnx_encoder(settings: Settings, runtime: str, threads: int | None = No
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir(settings)))
-    return OnnxEncoder(tokenizer, session, settings.models.max_length)
+    marker = read_marker(encoder_dir(settings)) or {}
+    return OnnxEncoder(tokenizer, session, settings.models.max_length, fingerprint=marker.get("fingerprint", ""))
 
 
 def load_runtime_encoder(settings: Settings, threads: int | None = None) -> Encoder | OnnxEncoder:

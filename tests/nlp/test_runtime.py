@@ -26,6 +26,25 @@ def test_onnx_fp32_matches_torch_and_int8_stays_close(encoder_path: Path, torch_
     assert np.min(np.sum(reference * int8, axis=1)) > 0.97
 
 
+def test_an_export_that_disagrees_with_torch_is_refused(tmp_path: Path, encoder_path: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    from nlp.runtime import ExportError, _MeanPooled, check_against_torch
+
+    export_onnx(encoder_path)
+    model = onnx.load(str(encoder_path / "onnx" / "model.onnx"))
+    init = max(model.graph.initializer, key=lambda t: np.prod(t.dims) if len(t.dims) == 2 and t.dims[0] < 1000 else 0)
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 0.5, init.name))  # damage one weight matrix
+    broken = tmp_path / "broken.onnx"
+    onnx.save(model, str(broken))
+    from transformers import AutoModel
+
+    wrapper = _MeanPooled(AutoModel.from_pretrained(str(encoder_path)).eval()).eval()
+    with pytest.raises(ExportError, match="disagree with torch"):
+        check_against_torch(broken, encoder_path, wrapper)
+
+
 def test_missing_onnx_export_says_how_to_fix(tmp_path: Path, encoder_path: Path) -> None:
     copy = tmp_path / "e5"
     copy.mkdir()
