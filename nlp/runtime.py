@@ -7,6 +7,7 @@ kind of vector and the trained heads apply unchanged. ``export_onnx`` writes
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,8 +49,23 @@ def export_onnx(model_dir: Path, force: bool = False) -> dict[str, Path]:
         )
     check_against_torch(fp32, model_dir, wrapper)
     quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm"])
+                     op_types_to_quantize=["MatMul", "Gemm"], nodes_to_exclude=int8_excluded_nodes(fp32))
     return {"onnx": fp32, "onnx-int8": int8}
+
+
+# Sensitivity (quantising one group of MatMuls at a time, mean 1 - cosine to fp32 over 240 training
+# texts): feed-forward output projections 0.0112, feed-forward input 0.0033, value 0.0012,
+# attention output 0.0001, query/key < 0.0001. Keeping the feed-forward output projections in fp32
+# cuts the whole model's damage from ~0.015 to 0.0044 while two thirds of the dense FLOPs stay int8.
+INT8_EXCLUDE = re.compile(r"layer\.\d+/output/dense/MatMul$")
+
+
+def int8_excluded_nodes(fp32: Path) -> list[str]:
+    """MatMul nodes left in fp32 by the int8 export (see INT8_EXCLUDE)."""
+    import onnx
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul" and INT8_EXCLUDE.search(n.name)]
 
 
 CHECK_TEXTS = ("Worst support ever, three calls and no answer #boycott", "عالی بود، ممنون از ارسال سریع",

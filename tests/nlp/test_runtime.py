@@ -53,3 +53,17 @@ def test_missing_onnx_export_says_how_to_fix(tmp_path: Path, encoder_path: Path)
     settings = Settings(models={"encoder_dir": copy, "runtime": "onnx-int8"})
     with pytest.raises(EncoderNotReady, match="model-int8.onnx is missing .*run: brandguard nlp prepare"):
         load_runtime_encoder(settings)
+
+
+def test_int8_keeps_the_sensitive_feed_forward_outputs_in_fp32(encoder_path: Path) -> None:
+    import collections
+
+    import onnx
+
+    export_onnx(encoder_path)
+    nodes = onnx.load(str(encoder_path / "onnx" / "model-int8.onnx")).graph.node
+    fp32_matmuls = [n.name for n in nodes if n.op_type == "MatMul" and "/output/dense/" in n.name
+                    and "/attention/" not in n.name]
+    assert len(fp32_matmuls) == 12  # one feed-forward output projection per layer stays fp32
+    counts = collections.Counter(n.op_type for n in nodes)
+    assert counts["MatMulInteger"] == 12 * 5  # query, key, value, attention output, feed-forward input
