@@ -84,3 +84,33 @@ def test_analyze_once_empties_the_queue(tmp_path: Path, encoder_path: Path) -> N
         assert store.get_mention(make_mention("2", "x").id).lang == "fa"
     finally:
         store.close()
+
+
+def test_finetune_writes_adapter_heads_and_heldout_sets(tmp_path: Path, encoder_path: Path) -> None:
+    """A quick (3-step) ``brandguard nlp finetune`` run writes everything the full run does."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = {
+        "tweeteval_sentiment_val.jsonl": [("Worst airline ever, lost my bag", "negative"), ("Flight at 9", "neutral"),
+                                          ("Loved the crew, thanks!", "positive")] * 4,
+        "deepsentipers_train.jsonl": [("کیفیتش افتضاح بود و خراب شد", "very_negative"), ("گوشی را دیروز خریدم", "neutral"),
+                                      ("خیلی عالی بود، راضیم", "positive")] * 4,
+        "tweeteval_emotion_train.jsonl": [("I am furious, they hung up on me", "anger"), ("Best day ever!", "joy")] * 4,
+        "tweeteval_emotion_val.jsonl": [("So angry right now", "anger"), ("What a lovely surprise", "joy")],
+        "armanemo_train.jsonl": [("دیگه واقعا عصبانی شدم", "angry"), ("امروز خیلی خوشحالم", "happy")] * 4,
+    }
+    for name, items in rows.items():
+        (data / name).write_text("".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) + "\n"
+                                         for t, label in items), encoding="utf-8")
+    heads = tmp_path / "heads"
+    result = CliRunner().invoke(app(), [
+        "nlp", "finetune", "--max-steps", "3", "--data", str(data), "--extra", str(tmp_path / "none"),
+        "--out", str(tmp_path / "adapter"), "--heads-dir", str(heads), "-c", str(write_config(tmp_path, encoder_path))])
+    assert result.exit_code == 0, result.output
+    assert "adapter:" in result.output and "(3 steps" in result.output
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()
+    assert sorted(p.name for p in heads.glob("*.json")) == [
+        "emotion-en.json", "emotion-fa.json", "sentiment-en.json", "sentiment-fa.json"]
+    card = json.loads((heads / "sentiment-fa.json").read_text(encoding="utf-8"))
+    assert card["labels"] == ["negative", "neutral", "positive"] and "macro_f1" in card["heldout_metrics"]
+    assert (tmp_path / "eval" / "sentiment-fa-heldout.jsonl").exists()
