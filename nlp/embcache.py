@@ -1,7 +1,7 @@
 """Embedding cache under ``<data_dir>/cache/embeddings`` so re-training never re-embeds.
 
-Keyed by the encoder's fingerprint (source hash + adapter hash), the max length and the exact texts, so a changed text
-list or model gives a new file and a stale cache can never be read.
+Keyed by the encoder's fingerprint (source hash + adapter hash), the max length and the exact
+texts, so a changed text list or model gives a new file and a stale cache can never be read.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-
 
 
 def cache_path(cache_dir: Path, name: str, texts: Sequence[str], max_length: int, fingerprint: str) -> Path:

