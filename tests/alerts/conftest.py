@@ -3,7 +3,7 @@ and the demo story's realistic mentions (Persian and English) with analysis and 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,17 +16,9 @@ from core.domain import (
     SupportTicket, Thread, TicketStatus, mention_id,
 )
 from tests.alerts.receivers import HttpReceiver, SmtpReceiver
+from tests.story import BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, PRAISE_FA, drain  # noqa: F401 (re-exported to the tests)
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 WEBHOOK_SECRETS = ["whsec_old_3f9a", "whsec_new_81c2"]
-BRAND = "Sepehr Mobile"
-
-MINA_FA = ("گوشیم رو برای بار دوم دادم تعمیر سپهر موبایل و باز خراب برگردوندن. پنج بار به پشتیبانی زنگ زدم "
-           "و هیچکس جواب نداد، تیکت T-881. همه بازنشر کنید! دارم میرم سراغ آریانت.")
-MINA_EN = ("@sepehrmobile broke my phone twice and support ignores me (ticket T-881). Boost this, everyone — "
-           "never buy from Sepehr Mobile! #sepehrfail")
-COPY_EN = "Boost this! Sepehr Mobile broke @mina_r's phone twice and ignores her. Never buy from Sepehr Mobile #sepehrfail"
-PRAISE_FA = "خرید از سپهر موبایل خیلی راحت بود، گوشی یک روزه رسید. ممنون!"
 
 
 def make_settings(tmp_path: Path, *, rules: list[dict[str, Any]] | None = None, channels: dict | None = None,
@@ -146,12 +138,3 @@ def seed(store, mentions: list[Mention], *, threads=(), campaigns=(), customers=
         store.enqueue("alert", [m.id for m in mentions], now=NOW)
 
 
-def drain(worker, limit: int = 100) -> int:
-    """Run a worker until it reports no work; returns the total handled."""
-    total = 0
-    for _ in range(limit):
-        handled = worker.run_once()
-        if not handled:
-            return total
-        total += handled
-    raise AssertionError("worker never went idle")

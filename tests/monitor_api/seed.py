@@ -4,7 +4,7 @@ a risk flag and a dead delivery — written through the store like the pipeline 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from core.domain import (
     Alert, AlertEvent, Analysis, Author, Campaign, Cue, Customer, Delivery, DeliveryStatus, Engagement,
@@ -12,15 +12,8 @@ from core.domain import (
     Thread, TicketStatus, mention_id,
 )
 from core.store.port import MentionPatch, Store
+from tests.story import BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, PRAISE_FA  # noqa: F401 (re-exported to the tests)
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-BRAND = "Sepehr Mobile"
-MINA_FA = ("گوشیم رو برای بار دوم دادم تعمیر سپهر موبایل و باز خراب برگردوندن. پنج بار به پشتیبانی زنگ زدم "
-           "و هیچکس جواب نداد، تیکت T-881. همه بازنشر کنید! دارم میرم سراغ آریانت.")
-MINA_EN = ("@sepehrmobile broke my phone twice and support ignores me (ticket T-881). Boost this, everyone — "
-           "never buy from Sepehr Mobile! #sepehrfail")
-COPY_EN = "Boost this! Sepehr Mobile broke @mina_r's phone twice and ignores her. Never buy from Sepehr Mobile #sepehrfail"
-PRAISE_FA = "خرید از سپهر موبایل خیلی راحت بود، گوشی یک روزه رسید. ممنون!"
 PRAISE_EN = "Got my new phone from Sepehr Mobile in one day, great service."
 ALERT_ID = "al-mina-escalation"
 

@@ -3,7 +3,8 @@ customers and realistic Persian/English mentions with the analysis the NLP stage
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -16,18 +17,12 @@ from core.domain import (
     mention_id,
 )
 from core.store import open_store
+from tests.story import BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, PRAISE_FA  # noqa: F401 (re-exported to the tests)
+from tests.story import drain as _drain
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-BRAND = "Sepehr Mobile"
 
-MINA_FA = ("گوشیم رو برای بار دوم دادم تعمیر سپهر موبایل و باز خراب برگردوندن. پنج بار به پشتیبانی زنگ زدم "
-           "و هیچکس جواب نداد، تیکت T-881. همه بازنشر کنید! دارم میرم سراغ آریانت.")
-MINA_EN = ("@sepehrmobile broke my phone twice and support ignores me (ticket T-881). Boost this, everyone — "
-           "never buy from Sepehr Mobile! #sepehrfail")
 ANGRY_EN = ("@sepehrmobile broke my phone twice and support ignores me. Share this everywhere — "
             "never buy from Sepehr Mobile! #sepehrfail")
-COPY_EN = "Boost this! Sepehr Mobile broke @mina_r's phone twice and ignores her. Never buy from Sepehr Mobile #sepehrfail"
-PRAISE_FA = "خرید از سپهر موبایل خیلی راحت بود، گوشی یک روزه رسید. ممنون!"
 
 
 def cue(text: str, evidence: str, kind: str, score: float = 0.95) -> Cue:
@@ -124,12 +119,4 @@ def seed(store: Any, mentions: list[Mention], customers: list[Customer] = ()) ->
     store.enqueue("risk", [m.id for m in mentions], now=NOW)
 
 
-def drain(worker: Any, limit: int = 200) -> int:
-    """Run a worker until it reports no work; returns the total handled."""
-    total = 0
-    for _ in range(limit):
-        handled = worker.run_once()
-        if not handled:
-            return total
-        total += handled
-    raise AssertionError("worker never went idle")
+drain = partial(_drain, limit=200)  # risk tests drain longer queues
