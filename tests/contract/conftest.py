@@ -12,6 +12,7 @@ Elasticsearch run was skipped.
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from uuid import uuid4
@@ -73,6 +74,27 @@ def sqlite_store(tmp_path: Any) -> Iterator[Any]:
     st = _open("sqlite", tmp_path)
     yield st
     st.close()
+
+
+def claim_from_threads(store: Any, stage: str, workers: int = 4, limit: int = 3) -> list[str]:
+    """``workers`` threads start claiming together (batches of ``limit``) until the queue is empty;
+    returns every claimed mention id, one entry per claim."""
+    got: dict[str, list[str]] = {}
+    barrier = threading.Barrier(workers)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        mine: list[str] = []
+        while batch := store.claim(stage, name, limit=limit, lease_seconds=300, now=NOW):
+            mine.extend(w.mention_id for w in batch)
+        got[name] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"nlp-{i}",)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return [mid for mine in got.values() for mid in mine]
 
 
 def refresh(store: Any) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from datetime import timedelta
 
-from tests.contract.conftest import NOW, refresh
+from tests.contract.conftest import NOW, claim_from_threads, refresh
 
 IDS = [f"forum-{i:04d}" for i in range(40)]
 
@@ -96,22 +95,7 @@ def test_enqueue_while_leased_runs_again_after_ack(store) -> None:
 def test_concurrent_claims_from_threads_never_share_an_item(store) -> None:
     store.enqueue("analyze", IDS, now=NOW)
     refresh(store)
-    got: dict[str, list[str]] = {}
-    barrier = threading.Barrier(4)
-
-    def worker(name: str) -> None:
-        barrier.wait()
-        mine: list[str] = []
-        while batch := store.claim("analyze", name, limit=3, lease_seconds=300, now=NOW):
-            mine.extend(w.mention_id for w in batch)
-        got[name] = mine
-
-    threads = [threading.Thread(target=worker, args=(f"nlp-{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    claimed = [mid for mine in got.values() for mid in mine]
+    claimed = claim_from_threads(store, "analyze")
     assert sorted(claimed) == sorted(IDS)  # every item exactly once
 
 

@@ -10,7 +10,6 @@ back (failed bulk items, 409 conflicts). The behaviour suite against a live clus
 from __future__ import annotations
 
 import dataclasses
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -23,6 +22,7 @@ from core.store.elastic import ElasticStore, compile_query, open_elastic_store
 from core.store.elastic import alerts as alerts_module
 from core.store.elastic import indices as indices_module
 from core.store.port import ConflictError, MentionQuery, StoreError
+from tests.contract.conftest import claim_from_threads
 from tests.core.fake_elasticsearch import FakeElasticsearch
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -251,22 +251,7 @@ def test_concurrent_claims_on_a_stale_view_never_share_and_miss_nothing(store) -
     ids = [f"forum-{i:03d}" for i in range(40)]
     store.enqueue("analyze", ids, now=NOW)
     store.refresh()  # from here on searches see the queue as it was: claimed items look free
-    got: dict[str, list[str]] = {}
-    barrier = threading.Barrier(4)
-
-    def worker(name: str) -> None:
-        barrier.wait()
-        mine: list[str] = []
-        while batch := store.claim("analyze", name, limit=3, lease_seconds=300, now=NOW):
-            mine.extend(w.mention_id for w in batch)
-        got[name] = mine
-
-    threads = [threading.Thread(target=worker, args=(f"nlp-{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    claimed = [mid for mine in got.values() for mid in mine]
+    claimed = claim_from_threads(store, "analyze")
     assert sorted(claimed) == ids
 
 
