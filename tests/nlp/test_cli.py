@@ -114,3 +114,16 @@ def test_finetune_writes_adapter_heads_and_heldout_sets(tmp_path: Path, encoder_
     card = json.loads((heads / "sentiment-fa.json").read_text(encoding="utf-8"))
     assert card["labels"] == ["negative", "neutral", "positive"] and "macro_f1" in card["heldout_metrics"]
     assert (tmp_path / "eval" / "sentiment-fa-heldout.jsonl").exists()
+
+
+def test_finetune_with_a_bad_label_names_the_line_and_writes_nothing(tmp_path: Path, encoder_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tweeteval_sentiment_val.jsonl").write_text(
+        '{"text": "Loved the crew", "label": "positive"}\n{"text": "meh", "label": "kinda-bad"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app(), [
+        "nlp", "finetune", "--max-steps", "1", "--data", str(data), "--out", str(tmp_path / "adapter"),
+        "--heads-dir", str(tmp_path / "heads"), "-c", str(write_config(tmp_path, encoder_path))])
+    assert result.exit_code == 2
+    assert "tweeteval_sentiment_val.jsonl:2: unknown sentiment label 'kinda-bad'" in result.output
+    assert not (tmp_path / "adapter").exists() and not (tmp_path / "heads").exists()
