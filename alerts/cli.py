@@ -28,10 +28,12 @@ LeaseOption = Annotated[float, typer.Option(
 
 
 def check_settings(settings: Settings) -> list[str]:
-    """Problems in ``alerts.rules`` / ``alerts.escalation_channels``, one line each."""
+    """Problems in ``alerts.rules``, ``alerts.escalation_channels`` and ``alerts.channels`` (incl. unset
+    secret variables), one line each."""
+    from alerts.notifiers import check_channels
     from alerts.rules import check_rules
 
-    return check_rules(settings)
+    return check_rules(settings) + check_channels(settings)
 
 
 def _worker_name(name: str | None, kind: str) -> str:
@@ -55,7 +57,7 @@ def _run(worker, once: bool, idle_seconds: float) -> int:  # noqa: ANN001 - a St
 
 def register(app: typer.Typer) -> None:
     """Add the alert commands to the ``brandguard`` app."""
-    from core.cli import fail, settings_from_cli
+    from core.cli import fail, settings_from_cli, settings_to_start
 
     alerts_app = typer.Typer(help="Inspect and redeliver alert notifications.", no_args_is_help=True)
     app.add_typer(alerts_app, name="alerts")
@@ -69,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from core.clock import SystemClock
         from core.store import open_store
 
-        settings = settings_from_cli(config)
+        settings = settings_to_start(config, ("alerts.cli",))
         store = open_store(settings)
         try:
             worker = AlertWorker(settings, store, SystemClock(), _worker_name(name, "alert"), lease_seconds=lease_seconds)
@@ -93,7 +95,7 @@ def register(app: typer.Typer) -> None:
         from core.clock import SystemClock
         from core.store import open_store
 
-        settings = settings_from_cli(config)
+        settings = settings_to_start(config, ("alerts.cli",))
         store = open_store(settings)
         dispatcher = Dispatcher(settings, store, SystemClock(), _worker_name(name, "dispatch"), lease_seconds=lease_seconds)
         try:

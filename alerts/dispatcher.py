@@ -6,11 +6,14 @@ same id, which receivers de-duplicate on. Two dispatchers never hold one deliver
 (the store's claim is atomic).
 
 Retries: timeouts, connection errors, 5xx and 429 are retried with exponential backoff and
-full jitter (base ``options.backoff_base_seconds``, capped), never sooner than the receiver's
-``Retry-After``; other 4xx and configuration problems are not retried. A delivery is dead
-after ``settings.alerts.max_attempts`` claims or once its current run of attempts is older
-than ``max_age_hours``; dead deliveries stay visible (``brandguard alerts dead``) and
-``store.redeliver`` revives them.
+full jitter (the channel's ``options.backoff_base_seconds``, default 5 s, capped at
+``options.backoff_cap_seconds``, default 300 s), never sooner than the receiver's
+``Retry-After``; other 4xx and configuration problems are not retried. So a receiver that is
+down for hours gets a try at least every few minutes and receives everything when it comes
+back. A delivery is dead once its current run of attempts is older than
+``settings.alerts.max_age_hours`` (or after ``settings.alerts.max_attempts`` claims, when that
+is set); dead deliveries stay visible (``brandguard alerts dead``) and ``store.redeliver``
+revives them.
 
 A run of attempts starts when the delivery first became due: at creation, or when a
 person redelivered it (``store.redeliver`` keeps ``created_at`` but resets the attempts and
@@ -38,9 +41,9 @@ from core.store.port import Store
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 900.0
-LEASE_SECONDS = 60.0
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 300.0  # a receiver back after an outage gets its backlog within 5 minutes
+LEASE_SECONDS = 30.0
 BATCH = 32
 _RUN_MARK = re.compile(r" \[retrying since ([0-9T:.+\-]+)\]$")
 
@@ -70,7 +73,7 @@ class Dispatcher:
 
     def __init__(self, settings: Settings, store: Store, clock: Clock, name: str, *,
                  env: Mapping[str, str] | None = None, batch: int = BATCH, lease_seconds: float = LEASE_SECONDS,
-                 backoff_base: float = BACKOFF_BASE_SECONDS, parallel: int = 4) -> None:
+                 backoff_base: float | None = None, parallel: int = 4) -> None:
         self.settings, self.store, self.clock, self.name = settings, store, clock, name
         self.env = env
         self.batch, self.lease_seconds, self.backoff_base = batch, lease_seconds, backoff_base
@@ -116,7 +119,8 @@ class Dispatcher:
         now = self.clock.now()
         started = run_started_at(delivery)
         too_old = now - started >= timedelta(hours=self.settings.alerts.max_age_hours)
-        out_of_attempts = delivery.attempts >= self.settings.alerts.max_attempts
+        max_attempts = self.settings.alerts.max_attempts
+        out_of_attempts = max_attempts is not None and delivery.attempts >= max_attempts
         dead = not retryable or too_old or out_of_attempts
         next_at: datetime | None = None
         if dead:
@@ -124,7 +128,8 @@ class Dispatcher:
             error = f"{error} (dead: {why})"
             log.error("delivery %s to %s is dead: %s", delivery.id, delivery.channel, error)
         else:
-            wait = backoff_seconds(delivery.attempts, self.backoff_base)
+            base, cap = self._backoff_of(delivery.channel)
+            wait = backoff_seconds(delivery.attempts, base, cap)
             if retry_after is not None:
                 wait = max(wait, retry_after)  # honour the receiver's Retry-After
             next_at = now + timedelta(seconds=wait)
@@ -132,6 +137,14 @@ class Dispatcher:
                         delivery.id, delivery.channel, delivery.attempts, wait, error)
         error = f"{error} [retrying since {started.isoformat()}]" if not dead else error
         self.store.mark_delivery_failed(delivery.id, self.name, error, next_at, dead=dead)
+
+    def _backoff_of(self, channel_name: str) -> tuple[float, float]:
+        """(base, cap) seconds for a channel: the dispatcher's override, else the channel's options."""
+        channel = self.settings.alerts.channels.get(channel_name)
+        options = channel.options if channel is not None else {}
+        base = self.backoff_base or float(options.get("backoff_base_seconds") or BACKOFF_BASE_SECONDS)
+        cap = float(options.get("backoff_cap_seconds") or BACKOFF_CAP_SECONDS)
+        return base, max(cap, base)
 
     def close(self) -> None:
         for notifier in self._notifiers.values():

@@ -74,32 +74,75 @@ def init(
 
 @config_app.command("check")
 def config_check(path: Annotated[Path, typer.Argument(help="Config file to validate.")]) -> None:
-    """Validate a config file; exits non-zero naming each problem's field path."""
+    """Validate a config file; exits 2 naming each problem's field path, warns about gaps (exit 0)."""
     try:
         settings = load_settings(path)
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    problems = _check_plugin_sections(settings)
+    problems = config_problems(settings)
     if problems:
-        raise fail("\n".join(f"{path}: {p}" for p in problems))
+        raise fail(format_problems(settings, problems))
+    for warning in config_warnings(settings):
+        typer.secho(f"{path}: WARNING: {warning}", fg=typer.colors.YELLOW)
     typer.echo(
         f"{path}: OK — {len(settings.brands)} brand(s), {len(settings.sources)} source(s), "
-        f"{len(settings.alerts.rules)} alert rule(s), store: {settings.store.resolved_backend}"
+        f"{len(settings.alerts.rules)} alert rule(s), {len(settings.alerts.channels)} channel(s), "
+        f"store: {settings.store.resolved_backend}"
     )
 
 
-def _check_plugin_sections(settings: Settings) -> list[str]:
-    # Sections whose schema belongs to a stage (alert rules, source options) are checked by it.
+def config_problems(settings: Settings, modules: tuple[str, ...] = COMMAND_MODULES) -> list[str]:
+    """Every problem the stages in ``modules`` find in the parts of the config they own.
+
+    Sections whose schema belongs to a stage (alert rules and channels, source options, models)
+    are checked by that stage's ``check_settings``.
+    """
     problems: list[str] = []
-    for module_name in COMMAND_MODULES:
+    for module_name in modules:
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that stage is not installed in this build
+            raise
         check = getattr(module, "check_settings", None)
         if check is not None:
             problems.extend(check(settings))
     return problems
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """Valid but probably unintended: a config that can never notify anyone."""
+    warnings: list[str] = []
+    rules = settings.alerts.rules
+    if settings.brands and not rules:
+        warnings.append(f"{len(settings.brands)} brand(s) but no alert rules: nothing will ever alert "
+                        "(add alerts.rules; `brandguard init` writes a recommended set)")
+    if rules and not settings.alerts.channels:
+        warnings.append(f"{len(rules)} alert rule(s) but no channels: alerts reach only the dashboard inbox "
+                        "(add alerts.channels, e.g. {type: log})")
+    for index, rule in enumerate(rules):
+        if isinstance(rule, dict) and rule.get("enabled", True) and not rule.get("channels") and settings.alerts.channels:
+            warnings.append(f"alerts.rules[{index}] ({rule.get('name') or rule.get('type')}): no channels: "
+                            "its alerts reach only the dashboard inbox")
+    return warnings
+
+
+def format_problems(settings: Settings, problems: list[str]) -> str:
+    """One ``<file>: <problem>`` line per problem, as ``config check`` prints them."""
+    origin = settings.source_file or "(defaults and BRANDGUARD_* environment)"
+    return "\n".join(f"{origin}: {p}" for p in problems)
+
+
+def settings_to_start(config: Optional[Path], modules: tuple[str, ...] = COMMAND_MODULES) -> Settings:
+    """Settings for a command that starts work: refuses (exit 2, every problem printed) when any
+    part of the config used by ``modules`` is invalid, so nothing starts half-configured."""
+    settings = settings_from_cli(config)
+    problems = config_problems(settings, modules)
+    if problems:
+        raise fail(format_problems(settings, problems)
+                   + f"\nrefusing to start: {len(problems)} problem(s) in the configuration (see `brandguard config check`)")
+    return settings
 
 
 @store_app.command("stats")

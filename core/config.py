@@ -116,7 +116,7 @@ class AlertSettings(_Section):
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     escalation_channels: list[str] = Field(default_factory=list)
     dashboard_url: str = "http://127.0.0.1:8080"
-    max_attempts: int = Field(default=8, ge=1)
+    max_attempts: int | None = Field(default=None, ge=1)  # None: retry until max_age_hours
     max_age_hours: float = Field(default=24, gt=0)
 
 

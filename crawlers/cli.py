@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.cli import ConfigOption, fail, settings_from_cli
+from core.cli import ConfigOption, fail, settings_to_start
 from crawlers.sources import check_settings  # noqa: F401 - used by `brandguard config check`
 
 
@@ -25,10 +25,7 @@ def register(app: typer.Typer) -> None:
         """Crawl sources (forums, reviews, RSS, Mastodon, Telegram) into the store."""
         from crawlers.runner import CrawlError, CrawlScheduler, run_sources, select_sources
 
-        settings = settings_from_cli(config)
-        problems = check_settings(settings)
-        if problems:
-            raise fail("\n".join(problems))
+        settings = settings_to_start(config, ("crawlers.cli",))
         try:
             chosen = select_sources(settings, source)
         except ValueError as exc:

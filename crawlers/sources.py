@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.config import Settings, SourceSettings, load_settings
 
@@ -72,6 +73,13 @@ def check_settings(settings: Settings) -> list[str]:
             continue
         if not source.urls and source.kind != "hackernews":
             problems.append(f"{where}.urls: at least one URL is needed")
+        for i, url in enumerate(source.urls):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                problems.append(f"{where}.urls[{i}]: {url!r} is not an http(s) URL")
+        token_env = source.options.get("token_env")
+        if token_env and not os.environ.get(str(token_env)):
+            problems.append(f"{where}.options.token_env: environment variable {token_env} is not set")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
     return problems

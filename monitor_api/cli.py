@@ -24,7 +24,7 @@ def _stop_on_signals(event: threading.Event) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the API, key, run and demo commands to the ``brandguard`` app."""
-    from core.cli import fail, settings_from_cli
+    from core.cli import fail, settings_from_cli, settings_to_start
 
     keys_app = typer.Typer(help="API keys (scoped; shown once, stored hashed).", no_args_is_help=True)
     app.add_typer(keys_app, name="keys")
@@ -115,10 +115,15 @@ def register(app: typer.Typer) -> None:
         from monitor_api.server import BackgroundServer
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        settings = settings_from_cli(config)
+        settings = settings_to_start(config)  # every stage runs here: every part of the config must be valid
         store = open_store(settings)
         clock = SystemClock()
         pipeline = Pipeline(settings, store, clock).build()
+        if pipeline.missing:  # an alerting service that silently runs without a stage is worse than none
+            pipeline.stop()
+            store.close()
+            raise fail("\n".join(f"stage {m} could not start" for m in pipeline.missing)
+                       + "\nrefusing to start: fix the above (e.g. `brandguard nlp prepare` for the analysis model)")
         stop = threading.Event()
         _stop_on_signals(stop)
         server = None

@@ -17,6 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from nlp.checks import check_settings  # noqa: F401 - used by `brandguard config check` and stage start
+
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config file.", envvar="BRANDGUARD_CONFIG"),
 ]
@@ -43,13 +45,14 @@ def analyze_command(
     once: Annotated[bool, typer.Option("--once", help="Work until the queue is empty, then exit.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes side by side.")] = 1,
     name: Annotated[Optional[str], typer.Option("--name", help="Worker name prefix (default: host-pid).")] = None,
-    lease_seconds: Annotated[float, typer.Option("--lease-seconds", min=1, help="Lease on claimed items.")] = 300.0,
+    lease_seconds: Annotated[float, typer.Option(
+        "--lease-seconds", min=1, help="Lease on claimed items: a killed worker's batch is retried this much later.")] = 20.0,
 ) -> None:
     """Run the analysis worker(s): language, sentiment, emotion, cues (restart-safe)."""
-    from core.cli import fail, settings_from_cli
+    from core.cli import fail, settings_to_start
     from nlp.encoder import EncoderNotReady
 
-    settings = settings_from_cli(config)
+    settings = settings_to_start(config, ("nlp.cli",))
     prefix = name or f"nlp-{socket.gethostname()}-{os.getpid()}"
     if workers == 1:
         try:

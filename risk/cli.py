@@ -29,7 +29,7 @@ def _parse_now(value: str | None) -> datetime:
 
 def register(app: typer.Typer) -> None:
     """Add ``risk`` and ``customers import`` to the ``brandguard`` app."""
-    from core.cli import fail, settings_from_cli
+    from core.cli import fail, settings_from_cli, settings_to_start
 
     customers_app = typer.Typer(help="CRM customer records.", no_args_is_help=True)
     app.add_typer(customers_app, name="customers")
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from core.worker import run_until_stopped
         from risk.worker import RiskWorker
 
-        settings = settings_from_cli(config)
+        settings = settings_to_start(config, ("risk.cli",))
         store = open_store(settings)
         worker = RiskWorker(settings, store, SystemClock(), name or f"risk-{socket.gethostname()}-{os.getpid()}",
                             lease_seconds=lease_seconds)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Mapping
 
 from alerts.notifiers.base import DeliveryError, Notifier, NotifierConfigError
@@ -28,4 +29,18 @@ def build_notifier(name: str, settings: Settings, env: Mapping[str, str] | None 
     return NOTIFIER_TYPES[channel.type](name, channel, settings, env)
 
 
-__all__ = ["NOTIFIER_TYPES", "DeliveryError", "Notifier", "NotifierConfigError", "build_notifier"]
+def check_channels(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
+    """``alerts.channels.<name>.<field>: message`` for every channel that could not send as configured."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    for name, channel in settings.alerts.channels.items():
+        found = NOTIFIER_TYPES[channel.type].config_problems(channel, env)
+        for option in ("backoff_base_seconds", "backoff_cap_seconds"):
+            value = channel.options.get(option)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+                found.append(f"options.{option}: must be a positive number of seconds, got {value!r}")
+        problems += [f"alerts.channels.{name}.{problem}" for problem in found]
+    return problems
+
+
+__all__ = ["NOTIFIER_TYPES", "DeliveryError", "Notifier", "NotifierConfigError", "build_notifier", "check_channels"]

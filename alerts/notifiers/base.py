@@ -11,6 +11,7 @@ import os
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +41,30 @@ def read_secret(env_name: str | None, env: Mapping[str, str] | None = None, *, w
     if not value:
         raise NotifierConfigError(f"channel {channel!r}: environment variable {env_name} ({what}) is not set")
     return value
+
+
+def missing_fields(channel: ChannelSettings, *names: str) -> list[str]:
+    """``field: required ...`` for each named channel field that is empty."""
+    return [f"{name}: required for a {channel.type} channel" for name in names if not getattr(channel, name)]
+
+
+def http_url_problems(channel: ChannelSettings) -> list[str]:
+    """The channel's ``url`` must be an http(s) URL with a host."""
+    if not channel.url:
+        return []
+    parts = urlsplit(channel.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"url: {channel.url!r} is not an http(s) URL"]
+    return []
+
+
+def secret_problems(env_field: str, env_name: str | None, env: Mapping[str, str], what: str) -> list[str]:
+    """An ``*_env`` field must name an environment variable that is set (its value is never shown)."""
+    if not env_name:
+        return [f"{env_field}: required (the environment variable that holds the {what})"]
+    if not env.get(env_name):
+        return [f"{env_field}: environment variable {env_name} ({what}) is not set"]
+    return []
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -94,6 +119,11 @@ class Notifier:
         self.channel = channel
         self.settings = settings
         self.env = env
+
+    @classmethod
+    def config_problems(cls, channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        """What the channel lacks to send (``field: message`` lines); checked before any stage starts."""
+        return []
 
     def send(self, delivery: Delivery) -> None:
         """Deliver ``delivery.payload``; raise DeliveryError on failure."""

@@ -12,9 +12,11 @@ import smtplib
 import socket
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Mapping
 
 from alerts.message import text_lines
-from alerts.notifiers.base import DeliveryError, Notifier, NotifierConfigError, read_secret
+from alerts.notifiers.base import DeliveryError, Notifier, NotifierConfigError, missing_fields, read_secret, secret_problems
+from core.config import ChannelSettings
 from core.domain import Delivery
 
 
@@ -54,6 +56,13 @@ def email_html(message: dict) -> str:
 
 class EmailNotifier(Notifier):
     type_name = "email"
+
+    @classmethod
+    def config_problems(cls, channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        problems = missing_fields(channel, "smtp_host", "mail_from", "mail_to")
+        if channel.smtp_user:  # a login needs the password's variable to be set
+            problems += secret_problems("smtp_password_env", channel.smtp_password_env, env, "SMTP password")
+        return problems
 
     def build(self, delivery: Delivery) -> EmailMessage:
         if not self.channel.mail_to or not self.channel.mail_from:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from alerts.message import text_lines
-from alerts.notifiers.base import HttpNotifier, NotifierConfigError, post
+from alerts.notifiers.base import HttpNotifier, NotifierConfigError, http_url_problems, missing_fields, post
+from core.config import ChannelSettings
 from core.domain import Delivery
 
 SEVERITY_EMOJI = {"info": ":information_source:", "warning": ":warning:", "high": ":large_orange_circle:", "critical": ":rotating_light:"}
@@ -53,6 +54,10 @@ def slack_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 class SlackNotifier(HttpNotifier):
     type_name = "slack"
+
+    @classmethod
+    def config_problems(cls, channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        return missing_fields(channel, "url") + http_url_problems(channel)
 
     def send(self, delivery: Delivery) -> None:
         if not self.channel.url:

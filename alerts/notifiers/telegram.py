@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+from typing import Mapping
 
 from alerts.message import text_lines
-from alerts.notifiers.base import DeliveryError, HttpNotifier, NotifierConfigError, post, read_secret
+from alerts.notifiers.base import (
+    DeliveryError, HttpNotifier, NotifierConfigError, http_url_problems, missing_fields, post, read_secret, secret_problems,
+)
+from core.config import ChannelSettings
 from core.domain import Delivery
 
 DEFAULT_API = "https://api.telegram.org"
@@ -23,6 +27,11 @@ def telegram_html(message: dict) -> str:
 
 class TelegramNotifier(HttpNotifier):
     type_name = "telegram"
+
+    @classmethod
+    def config_problems(cls, channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        return (missing_fields(channel, "chat_id") + http_url_problems(channel)
+                + secret_problems("bot_token_env", channel.bot_token_env, env, "bot token"))
 
     def send(self, delivery: Delivery) -> None:
         if not self.channel.chat_id:

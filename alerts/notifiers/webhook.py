@@ -9,13 +9,23 @@ from __future__ import annotations
 import json
 import time
 
-from alerts.notifiers.base import HttpNotifier, NotifierConfigError, post, read_secret
+from typing import Mapping
+
+from alerts.notifiers.base import (
+    HttpNotifier, NotifierConfigError, http_url_problems, missing_fields, post, read_secret, secret_problems,
+)
 from alerts.signing import DELIVERY_HEADER, SIGNATURE_HEADER, sign_payload_with_all
+from core.config import ChannelSettings
 from core.domain import Delivery
 
 
 class WebhookNotifier(HttpNotifier):
     type_name = "webhook"
+
+    @classmethod
+    def config_problems(cls, channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+        return (missing_fields(channel, "url") + http_url_problems(channel)
+                + secret_problems("secret_env", channel.secret_env, env, "webhook secret"))
 
     def secrets(self) -> list[str]:
         raw = read_secret(self.channel.secret_env, self.env, what="webhook secret", channel=self.name)

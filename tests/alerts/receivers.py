@@ -56,9 +56,22 @@ class HttpReceiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender was killed mid-request: that is what some tests do
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._handler = Handler
+        self._serve(("127.0.0.1", 0))
+
+    def _serve(self, address: tuple[str, int]) -> None:
+        self.server = ThreadingHTTPServer(address, self._handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def take_down(self) -> None:
+        """Stop listening (senders get 'connection refused') until :meth:`bring_up`."""
+        self._port = self.server.server_address[1]
+        self.close()
+
+    def bring_up(self) -> None:
+        """Listen again on the same port."""
+        self._serve(("127.0.0.1", self._port))
 
     @property
     def url(self) -> str:

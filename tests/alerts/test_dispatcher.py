@@ -157,6 +157,46 @@ def test_a_redelivered_delivery_still_dies_when_its_new_run_grows_too_old(setup,
     assert 2 < dead.attempts < 30  # it was retried for about an hour, not killed at once
 
 
+def test_a_receiver_down_for_ten_minutes_gets_every_delivery_once_when_it_comes_back(setup, clock, webhook_receiver) -> None:
+    settings, store = setup()  # the defaults: 24 h max age, no attempt limit, 5 s base, 5 min cap
+    expected = write_alerts(store, settings, 3)
+    webhook_receiver.take_down()
+    dispatcher = Dispatcher(settings, store, clock, "d1", env=ENV)
+    run_until_settled(dispatcher, clock, rounds=60, step=timedelta(seconds=10))  # 10 simulated minutes refused
+    waiting = [store.get_delivery(i) for i in expected]
+    assert all(d.status == DeliveryStatus.failed for d in waiting), [d.last_error for d in waiting]
+    assert all("connection failed" in d.last_error for d in waiting)
+    assert all(d.next_attempt_at - clock.now() <= timedelta(minutes=5) for d in waiting)  # capped backoff
+    webhook_receiver.bring_up()
+    run_until_settled(dispatcher, clock, rounds=31, step=timedelta(seconds=10))  # the cap, plus a step
+    assert sorted(webhook_receiver.delivery_ids()) == sorted(expected)  # each exactly once, none dead
+    assert store.count_deliveries_by_status() == {"sent": 3}
+
+
+def test_a_receiver_down_for_hours_is_retried_every_few_minutes_until_max_age(setup, clock, webhook_receiver) -> None:
+    settings, store = setup(max_age_hours=6)
+    [delivery_id] = write_alerts(store, settings, 1)
+    webhook_receiver.take_down()
+    dispatcher = Dispatcher(settings, store, clock, "d1", env=ENV)
+    run_until_settled(dispatcher, clock, rounds=5 * 60, step=timedelta(minutes=1))  # 5 hours down
+    retrying = store.get_delivery(delivery_id)
+    assert retrying.status == DeliveryStatus.failed and retrying.attempts >= 5 * 60 / 5 - 10  # about every 2.5-5 min
+    webhook_receiver.bring_up()
+    run_until_settled(dispatcher, clock, rounds=6, step=timedelta(minutes=1))
+    assert webhook_receiver.delivery_ids() == [delivery_id]
+
+
+def test_channel_options_set_the_backoff(setup, clock, webhook_receiver, tmp_path) -> None:
+    settings, store = setup()
+    hook = settings.alerts.channels["hook"].model_copy(update={"options": {"backoff_base_seconds": 60, "backoff_cap_seconds": 60}})
+    settings = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"channels": {"hook": hook}})})
+    [delivery_id] = write_alerts(store, settings, 1)
+    webhook_receiver.fail_next(1, status=503)
+    Dispatcher(settings, store, clock, "d1", env=ENV).run_once()
+    failed = store.get_delivery(delivery_id)
+    assert timedelta(seconds=30) <= failed.next_attempt_at - clock.now() <= timedelta(seconds=60)
+
+
 def test_unconfigured_channel_is_dead_with_a_clear_error(setup, clock) -> None:
     settings, store = setup()
     [delivery_id] = write_alerts(store, settings, 1, channels=("pager",))

@@ -83,6 +83,28 @@ def test_crash_between_claim_and_ack_is_retried_after_lease_once(env, analyzer) 
     assert store.queue_depth("analyze", now=clock.now()) == {"ready": 0, "leased": 0, "delayed": 0, "dead": 0}
 
 
+def test_a_killed_worker_s_batch_comes_back_within_seconds_with_the_default_lease(env, analyzer) -> None:  # noqa: ANN001
+    settings, store, clock, ids = env
+    dying = AnalysisWorker(settings, store, clock, "nlp-a", analyzer=analyzer)
+    store.claim("analyze", dying.name, dying.claim_size(), dying.lease_seconds, now=clock.now())  # claims, then is killed
+    survivor = AnalysisWorker(settings, store, clock, "nlp-b", analyzer=analyzer)
+    assert survivor.run_once() == 0
+    clock.advance(timedelta(seconds=21))  # not five minutes
+    assert survivor.run_once() == 4
+    assert all(store.get_mention(mid).analysis is not None for mid in ids.values())
+
+
+def test_a_slow_worker_claims_only_what_it_can_analyse_in_half_a_lease(env, analyzer) -> None:  # noqa: ANN001
+    settings, store, clock, _ = env
+    worker = AnalysisWorker(settings, store, clock, "nlp-a", analyzer=analyzer, lease_seconds=20, batch_size=64)
+    assert worker.claim_size() == 64  # nothing measured yet
+    worker.seconds_per_item = 0.5  # e.g. long reviews on a loaded 2-core machine
+    assert worker.claim_size() == 20
+    worker.seconds_per_item = 30.0  # slower than a lease per item: still one at a time, never zero
+    assert worker.claim_size() == 1
+    assert worker.run_once() == 1
+
+
 def test_crash_after_patch_before_ack_does_not_analyse_twice(env, analyzer) -> None:  # noqa: ANN001
     settings, store, clock, ids = env
     calls: list[int] = []
