@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
             except CrawlError as exc:
                 raise fail(str(exc), code=1) from None
             _print_summary(summary)
-            if not all(s.finished for s in summary.sources):
+            if not all(s.finished or s.busy for s in summary.sources):
                 raise typer.Exit(1)
             return
         scheduled = settings.model_copy(update={"sources": chosen})

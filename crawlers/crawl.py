@@ -2,11 +2,18 @@
 
 Only a child process should call :func:`crawl_here`: Twisted's reactor cannot be
 restarted, so ``crawlers.runner`` starts a fresh process for every crawl.
+
+A source's crawl state (its JOBDIR) belongs to one process at a time: the crawl takes an
+exclusive ``flock`` on ``<data_dir>/crawl/<source>/lock`` and a second process running the same
+source at that moment skips it ("busy"). The kernel drops the lock when its process dies, so a
+killed crawl's JOBDIR is resumed by whichever process runs that source next.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,6 +30,9 @@ SPIDERS = {
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
     "hackernews": "crawlers.spiders.hackernews:HackerNewsSpider",
 }
+
+
+BUSY = "busy: another process is crawling this source"
 
 
 @dataclass
@@ -45,6 +55,11 @@ class SourceSummary:
     @property
     def finished(self) -> bool:
         return self.finish_reason == "finished"
+
+    @property
+    def busy(self) -> bool:
+        """Another process was crawling this source; this run left it alone (not an error)."""
+        return self.finish_reason == BUSY
 
     def line(self) -> str:
         return (
@@ -77,7 +92,7 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        return all(s.finished and s.errors == 0 for s in self.sources)
+        return all((s.finished or s.busy) and s.errors == 0 for s in self.sources)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +107,19 @@ class CrawlSummary:
 
 def jobdir(settings: Settings, source: SourceSettings) -> str:
     return str(source_dir(settings, source.name) / "job")
+
+
+def lease_source(settings: Settings, source: SourceSettings) -> int | None:
+    """An open descriptor holding the source's crawl lock, or None when another process holds it."""
+    folder = source_dir(settings, source.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def crawler_settings(settings: Settings, source: SourceSettings, now: datetime | None, extra: dict[str, Any] | None) -> Any:
@@ -127,13 +155,34 @@ def crawl_here(
     process = CrawlerProcess(base)
     crawlers: list[tuple[SourceSettings, Crawler, SourceSummary]] = []
     started = time.monotonic()
+    leases: list[int] = []
+    busy: list[SourceSummary] = []
     for source in sources:
+        lease = lease_source(settings, source)
+        if lease is None:
+            busy.append(SourceSummary(source.name, source.kind, finish_reason=BUSY))
+            continue
+        leases.append(lease)
         spider_cls = load_object(SPIDERS[source.kind].replace(":", "."))
         # The first crawler installs the reactor (as CrawlerProcess._create_crawler does).
         crawler = Crawler(spider_cls, crawler_settings(settings, source, now, extra), init_reactor=not crawlers)
         entry = SourceSummary(source.name, source.kind)
         crawlers.append((source, crawler, entry))
         process.crawl(crawler, source=source.name)
+    try:
+        if crawlers:
+            _run_crawlers(process, crawlers, settings, summary, started)
+    finally:
+        for lease in leases:
+            os.close(lease)  # closing the descriptor releases the flock
+    summary.sources.extend(busy)
+    summary.finished_at = datetime.now(timezone.utc)
+    return summary
+
+
+def _run_crawlers(process: Any, crawlers: list[tuple[SourceSettings, Any, SourceSummary]], settings: Settings,
+                  summary: CrawlSummary, started: float) -> None:
+    """Start the reactor over ``crawlers`` and record each source's outcome in ``summary``."""
     cpu0 = time.process_time()
     counter = _SpiderErrorCounter([c for _, c, _ in crawlers])
     logging.getLogger().addHandler(counter)
@@ -160,8 +209,6 @@ def crawl_here(
         elif entry.finish_reason == "store_error":
             _forget_run(settings, source, crawler)
         summary.sources.append(entry)
-    summary.finished_at = datetime.now(timezone.utc)
-    return summary
 
 
 class _SpiderErrorCounter(logging.Handler):

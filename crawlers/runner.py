@@ -153,7 +153,7 @@ class CrawlScheduler:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # two processes may save at once
         tmp.write_text(json.dumps({k: v.isoformat() for k, v in self.last_run.items()}), encoding="utf-8")
         tmp.replace(self.path)
 

@@ -101,3 +101,48 @@ def run_sources_with(settings, web, names, **extra):  # noqa: ANN001, ANN201 - t
     from crawlers.runner import run_sources
 
     return run_sources(settings, names, now=web.now, extra_scrapy_settings=extra, timeout=120)
+
+
+def test_two_processes_crawling_one_source_at_once_share_nothing_and_lose_nothing(demo_web, settings, capfd) -> None:
+    import threading
+
+    from crawlers.runner import run_sources
+
+    slow = {"DOWNLOAD_DELAY": 0.5, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY_JITTER": 0}
+    summaries: list = []
+
+    def crawl_in_a_process() -> None:  # each run_sources call is its own crawl process, as two `brandguard run`s are
+        summaries.append(run_sources(settings, ["demo-forum"], now=demo_web.now, extra_scrapy_settings=slow, timeout=120))
+
+    threads = [threading.Thread(target=crawl_in_a_process) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    outcomes = sorted(s.sources[0].finish_reason for s in summaries)
+    assert outcomes in (["busy: another process is crawling this source", "finished"], ["finished", "finished"])
+    assert all(s.ok for s in summaries)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "FileNotFoundError" not in err and "Exception in callback" not in err
+    mentions = stored(settings, sources=["demo-forum"])
+    assert len(mentions) == len({m.id for m in mentions}) == 9
+    assert not (source_dir(settings, "demo-forum") / "job").exists()  # the finished crawl cleared its own state
+    again = crawl(settings, demo_web, "demo-forum")  # the lock went with its process
+    assert again.sources[0].finished
+
+
+def test_a_source_locked_by_a_live_process_is_skipped_as_busy_not_failed(demo_web, settings) -> None:
+    from crawlers.crawl import lease_source
+
+    [forum] = [s for s in settings.sources if s.name == "demo-forum"]
+    held = lease_source(settings, forum)  # another process is crawling it right now
+    try:
+        summary = crawl(settings, demo_web, "demo-forum", "demo-news")
+    finally:
+        import os
+
+        os.close(held)
+    by_name = {s.name: s for s in summary.sources}
+    assert by_name["demo-forum"].busy and not by_name["demo-forum"].finished
+    assert by_name["demo-news"].finished and summary.ok
+    assert stored(settings, sources=["demo-forum"]) == []
