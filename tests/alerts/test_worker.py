@@ -243,13 +243,13 @@ def test_replayed_queue_items_after_a_crash_create_nothing_new(env, clock) -> No
 
 
 def test_two_workers_side_by_side_make_one_alert_and_one_notification(env, tmp_path: Path) -> None:
-    from core.clock import SystemClock
+    from core.clock import SimulatedClock
 
     settings, store, _ = env(THREAD_RULE)
     posts = [mention(f"p{i}", f"{COPY_EN} {i}", handle=f"a{i}", thread_id="th-race") for i in range(60)]
     seed(store, posts, threads=[thread("th-race", [p.id for p in posts], risk=80)])
     second_store = open_test_store(settings)  # its own connections, as a second process would have
-    clock = SystemClock()
+    clock = SimulatedClock(NOW, speed=1.0)  # real time passing, in the story's calendar (any date works)
     workers = [AlertWorker(settings, store, clock, "w1", batch=5), AlertWorker(settings, second_store, clock, "w2", batch=5)]
     errors: list[BaseException] = []
 

@@ -16,6 +16,7 @@ from tests.risk.conftest import (
     COPY_EN, MINA_EN, MINA_FA, NOW, PRAISE_FA, angry_analysis, drain, growth, make_mention, praise_analysis, seed,
 )
 from tests.risk.test_campaigns import ACCOUNTS, _copies
+from tests.story import shifted, to_real_now
 
 DEMO_CRM = Path(__file__).resolve().parents[2] / "risk" / "demo_customers.jsonl"
 SARA_FA = "دو هفته پیش از سپهر موبایل گوشی خریدم و باتری‌اش زود خالی میشه. خیلی ناراحتم."
@@ -164,11 +165,10 @@ def test_two_risk_processes_side_by_side_on_one_store(tmp_path):
     from core.store import open_store
 
     store = open_store(load_settings(config))
-    mina_fa, mina_en, sara, praise = _story()
-    copies = _copies(COPY_EN, "en")
-    everything = [mina_fa, mina_en, sara, praise, *copies]
+    delta = to_real_now()  # the commands run on the system clock: replay the story at today's date
+    everything = [shifted(m, delta) for m in [*_story(), *_copies(COPY_EN, "en")]]
     try:
-        assert import_customers(store, DEMO_CRM, NOW).created == 14
+        assert import_customers(store, DEMO_CRM, NOW + delta).created == 14
         seed(store, everything)
     finally:
         store.close()
@@ -181,7 +181,7 @@ def test_two_risk_processes_side_by_side_on_one_store(tmp_path):
     try:
         stored = store.get_mentions([m.id for m in everything])
         assert all(m.risk is not None for m in stored)
-        assert len({m.campaign_id for m in stored[4:]}) == 1
+        assert len({m.campaign_id for m in stored[4:]}) == 1 and stored[4].campaign_id is not None
         [campaign] = store.list_campaigns()
         assert len(campaign.mention_ids) == 20
         assert store.queue_depth("risk")["ready"] == 0 and store.queue_depth("alert")["ready"] == len(everything)
