@@ -21,7 +21,7 @@ import pytest
 
 from core.config import Settings, StoreSettings
 from core.domain import Author, Engagement, Mention, mention_id
-from core.store import open_store
+from core.store import migrate_store, open_store
 
 ES_SKIP_REASON = "BRANDGUARD_ES_URL not set: Elasticsearch contract run skipped"
 
@@ -51,7 +51,7 @@ def _open(backend: str, tmp_path: Any, fake_url: str | None = None) -> Any:
         data_dir=tmp_path,
         store=StoreSettings(backend="elasticsearch", es_url=url, es_index_prefix=f"bgtest-{uuid4().hex[:8]}"),
     )
-    return open_store(settings)
+    return migrate_store(settings)
 
 
 @pytest.fixture(params=["sqlite", "es-fake", "elasticsearch"])
