@@ -51,7 +51,7 @@ class FakeElasticsearch(DocumentOps, IndexAdmin):
     ``faults`` holds the injected faults."""
 
     def __init__(self, near_realtime: bool = True, version: str = "9.1.0", auto_refresh: bool = True,
-                 update_gap_s: float = 0.002, record: bool = True, seed: int = 13) -> None:
+                 update_gap_s: float = 0.002, record: bool = True, seed: int = 13, fault_gap: int = 0) -> None:
         self.near_realtime = near_realtime
         self.version = version
         self.auto_refresh = auto_refresh
@@ -63,7 +63,7 @@ class FakeElasticsearch(DocumentOps, IndexAdmin):
         self.tasks: dict[str, dict[str, Any]] = {}
         self.requests: list[Recorded] = []
         self.rejections: dict[str, tuple[int, dict[str, Any]]] = {}
-        self.faults = FaultPlan(seed)
+        self.faults = FaultPlan(seed, fault_gap)
         self.reindex_doc_delay_s = 0.0
         self.lock = threading.RLock()
         self.url = ""

@@ -13,7 +13,9 @@ against them in order. Kinds:
 
 A rule matches requests whose method is in ``methods`` (all when empty) and whose path
 contains ``path`` (e.g. ``"_bulk"``, ``"-riskflags"``); it fires with ``probability`` and
-at most ``times`` times (unlimited when None). Randomness is seeded, so a failing run repeats.
+at most ``times`` times (unlimited when None). ``min_gap`` keeps at least that many requests
+between two request-level faults, so the client's bounded retries can get through (a cluster
+that fails every attempt is an outage, tested on its own). Randomness is seeded.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ class Fault:
 class FaultPlan:
     """The active rules; thread-safe; ``fired`` counts what each kind did (for assertions)."""
 
-    def __init__(self, seed: int = 13) -> None:
+    def __init__(self, seed: int = 13, min_gap: int = 0) -> None:
+        self.min_gap = min_gap
+        self._since_last = min_gap
         self.rules: list[Fault] = []
         self.fired: dict[str, int] = {k: 0 for k in KINDS}
         self._rng = random.Random(seed)
@@ -69,10 +73,17 @@ class FaultPlan:
     def pick(self, method: str, path: str, kinds: tuple[str, ...]) -> Fault | None:
         """The first rule of one of ``kinds`` that fires for this request (counted), or None."""
         with self._lock:
+            request_level = "429_items" not in kinds
+            if request_level:
+                self._since_last += 1
+                if self._since_last <= self.min_gap:
+                    return None
             for fault in self.rules:
                 if fault.kind in kinds and fault.applies(method, path) and self._rng.random() < fault.probability:
                     fault.fired += 1
                     self.fired[fault.kind] += 1
+                    if request_level and fault.kind != "delay":
+                        self._since_last = 0
                     return fault
         return None
 

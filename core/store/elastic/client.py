@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from elastic_transport import Transport
-from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch import ConflictError as EsConflictError
 from elasticsearch.helpers import streaming_bulk
 
@@ -79,27 +79,33 @@ def build_client(settings: StoreSettings, compat_major: int | None = None) -> El
 def connect(settings: StoreSettings) -> tuple[Elasticsearch, str]:
     """A client that the server at ``settings.es_url`` accepts, and the server's version.
 
-    8.x servers refuse the 9.x client's ``compatible-with=9`` headers with a 400; they are then
-    spoken to with ``compatible-with=8``. Servers older than 8 are refused by name."""
-    es = build_client(settings)
+    The version is read with a plain ``Accept: application/json`` (every server answers it);
+    9.x servers get the client as is, 8.x servers (which refuse ``compatible-with=9``) get
+    ``compatible-with=8`` headers, and older or newer majors are refused by name."""
+    probe = build_client(settings)
     try:
-        number = str(es.info().body["version"]["number"])
-    except BadRequestError as exc:
-        if "media_type_header_exception" not in str(exc) and "compatible" not in str(exc).lower():
-            es.close()
-            raise
-        es.close()
-        es = build_client(settings, compat_major=8)
-        number = str(es.info().body["version"]["number"])
-    major = int(number.split(".")[0])
+        resp = probe.transport.perform_request("GET", "/", headers={"accept": "application/json"})
+    except ApiError as exc:
+        probe.close()
+        raise StoreError(f"Elasticsearch at {settings.es_url} refused GET /: {exc.meta.status} {exc}") from None
+    except BaseException:
+        probe.close()
+        raise
+    body = resp.body if isinstance(resp.body, dict) else {}
+    if resp.meta.status >= 400 or "version" not in body:
+        probe.close()
+        raise StoreError(f"Elasticsearch at {settings.es_url} answered GET / with HTTP {resp.meta.status}:"
+                         f" {str(body)[:200]}")
+    number = str(body["version"].get("number", "0"))
+    major = int(number.split(".")[0]) if number.split(".")[0].isdigit() else 0
     if major not in SUPPORTED_MAJORS:
-        es.close()
+        probe.close()
         raise StoreError(f"Elasticsearch {number} at {settings.es_url} is not supported: brandguard needs"
                          f" Elasticsearch 8.x or 9.x")
-    if major == 8 and not isinstance(es.transport, Compat8Transport):
-        es.close()
-        es = build_client(settings, compat_major=8)
-    return es, number
+    if major == 8:
+        probe.close()
+        return build_client(settings, compat_major=8), number
+    return probe, number
 
 
 def once(es: Elasticsearch) -> Elasticsearch:
