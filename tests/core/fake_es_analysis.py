@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Callable
 
 from tests.core.fake_es_errors import EsError
@@ -32,6 +33,7 @@ NUMERIC_EXTRA = {"\u066b"}  # ARABIC DECIMAL SEPARATOR is Numeric in UAX #29
 MAX_TOKEN_LENGTH = 255
 
 
+@lru_cache(maxsize=65_536)
 def _kind(ch: str) -> str:
     """The UAX #29 word-break class of ``ch`` (the subset we need)."""
     if ch == "_" or ch in "\u203f\u2040\u2054\ufe33\ufe34\ufe4d\ufe4e\ufe4f\uff3f":
@@ -141,11 +143,21 @@ class Analyzer:
     def __init__(self, char_maps: list[dict[str, str]], filters: list[str]) -> None:
         self.char_maps = [(m, re.compile("|".join(map(re.escape, sorted(m, key=len, reverse=True))))) for m in char_maps]
         self.filters = [TOKEN_FILTERS[f] for f in filters]
+        self._cache: dict[str, list[str]] = {}  # text -> tokens (callers only read them)
 
     def __call__(self, text: Any) -> list[str]:
         if text is None:
             return []
         text = str(text)
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        self._cache[text] = out = self._analyze(text)
+        return out
+
+    def _analyze(self, text: str) -> list[str]:
         for mapping, pattern in self.char_maps:
             text = pattern.sub(lambda m, mapping=mapping: mapping[m.group(0)], text)
         out = []
