@@ -82,6 +82,22 @@ def test_a_recrawl_answered_late_counts_updated_and_queues_risk(fake, store) -> 
     assert store.get_mention(changed.id).engagement.likes == 40
 
 
+def test_a_patch_and_a_lease_answered_late_are_recognised_as_ours(fake, store) -> None:
+    from core.domain import Analysis
+    from core.store.port import MentionPatch
+
+    store.upsert_mentions([_mention("p")])
+    store.refresh()
+    fake.faults.add("late", path="/_bulk", times=1, delay_s=LATE_S)
+    [item] = store.claim("analyze", "nlp-1", limit=1, lease_seconds=60, now=NOW + timedelta(seconds=1))
+    assert item.mention_id == _mention("p").id and fake.faults.fired["late"] == 1  # our lease, answered late
+    fake.faults.add("late", path="/_bulk", times=1, delay_s=LATE_S)
+    analysis = Analysis(lang="en", sentiment="negative", model="test").model_dump(mode="json")
+    report = store.patch_mentions([MentionPatch(id=_mention("p").id, analysis=analysis)])
+    assert (report.updated, report.unchanged, report.failed) == (1, 0, []) and fake.faults.fired["late"] == 2
+    assert store.ack("analyze", "nlp-1", [item.mention_id]) == 1
+
+
 def _alert(alert_id: str = "al-1") -> Alert:
     return Alert(id=alert_id, fingerprint=f"sabotage|digikala|{alert_id}", rule="sabotage", brand="digikala",
                  severity=Severity.high, subject_kind="thread", subject_id="th-1", title="کمپین تحریم دیجی‌کالا",
@@ -232,6 +248,13 @@ def test_an_8x_server_is_used_through_compatibility_headers_and_a_7x_one_is_refu
                 st = migrate_elastic_store(_settings(server))
                 assert st.server_version == "8.17.0"
                 assert st.upsert_mentions([_mention("v8")]).created == 1
+                st.refresh()
+                from core.domain import RiskFlag, RiskLevel
+                from core.store.port import MentionQuery
+
+                assert [m.native_id for m in st.search_mentions(MentionQuery(text="digikala")).items] == ["v8"]
+                assert st.upsert_risk_flag(RiskFlag(crm_id="C-8", level=RiskLevel.high, score=70)).seq == 1
+                assert [f.crm_id for f in st.risk_flag_feed(None).items] == ["C-8"]
                 st.close()
             else:
                 with pytest.raises(StoreError, match="Elasticsearch 7.17.9 at .* is not supported"):
