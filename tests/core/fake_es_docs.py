@@ -39,7 +39,7 @@ def _enqueue(ctx: dict[str, Any], params: dict[str, Any]) -> None:
 def _allocate(ctx: dict[str, Any], params: dict[str, Any]) -> None:
     src, now = ctx["_source"], ctx["_now"]
     src["inflight"] = [e for e in src["inflight"] if e["at_ms"] >= now - params["timeout_ms"]]
-    if any(e["token"] == params["token"] for e in src["inflight"]):
+    if any(e.get("token") == params["token"] for e in src["inflight"]):
         ctx["op"] = "noop"
         return
     src["value"] += 1
@@ -48,7 +48,7 @@ def _allocate(ctx: dict[str, Any], params: dict[str, Any]) -> None:
 
 def _release(ctx: dict[str, Any], params: dict[str, Any]) -> None:
     src = ctx["_source"]
-    kept = [e for e in src["inflight"] if e["token"] != params["token"]]
+    kept = [e for e in src["inflight"] if e.get("token") != params["token"]]
     if len(kept) == len(src["inflight"]):
         ctx["op"] = "noop"
         return
@@ -66,8 +66,18 @@ def _prune(ctx: dict[str, Any], params: dict[str, Any]) -> None:
     src["inflight"] = kept
 
 
+def _counter(run: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """The counter scripts' common start: lists missing in counters written before tokens existed."""
+    def script(ctx: dict[str, Any], params: dict[str, Any]) -> None:
+        ctx["_source"]["inflight"] = ctx["_source"].get("inflight") or []
+        ctx["_source"]["released"] = ctx["_source"].get("released") or []
+        run(ctx, params)
+    return script
+
+
 SCRIPTS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
-    ENQUEUE_SCRIPT: _enqueue, ALLOCATE_SCRIPT: _allocate, RELEASE_SCRIPT: _release, PRUNE_SCRIPT: _prune,
+    ENQUEUE_SCRIPT: _enqueue, ALLOCATE_SCRIPT: _counter(_allocate), RELEASE_SCRIPT: _counter(_release),
+    PRUNE_SCRIPT: _counter(_prune),
 }
 
 

@@ -315,3 +315,12 @@ def test_worker_healthcheck_pings_the_configured_cluster(fake, monkeypatch, caps
     monkeypatch.delenv("BRANDGUARD_STORE__ES_URL")
     assert healthcheck.main() == 2
     assert "es_url is not set" in capsys.readouterr().err
+
+
+def test_a_flag_counter_written_before_write_tokens_keeps_counting(store) -> None:
+    meta = f"{PREFIX}-meta"
+    store.client.index(index=meta, id="counter:risk_flags",
+                       document={"kind": "counter", "name": "risk_flags", "value": 41, "inflight": []})
+    stored = store.upsert_risk_flag(RiskFlag(crm_id="C-9", level=RiskLevel.high, score=70))
+    assert stored.seq == 42
+    assert [(f.crm_id, f.seq) for f in store.risk_flag_feed("41").items] == [("C-9", 42)]

@@ -51,20 +51,23 @@ RELEASED_KEPT = 1000  # release tokens remembered, so a retried release knows it
 MAX_TRIES = 50
 SETTLE_TRIES = 5  # re-sends of one flag write whose outcome is unknown
 
+# Counters written before tokens existed have no `released` list: every script starts by adding it.
+_DEFAULTS = ("if (ctx._source.inflight == null) { ctx._source.inflight = new ArrayList(); }"
+             " if (ctx._source.released == null) { ctx._source.released = new ArrayList(); }")
 ALLOCATE_SCRIPT = (
-    "long now = ctx._now;"
+    _DEFAULTS + " long now = ctx._now;"
     " ctx._source.inflight.removeIf(e -> e.at_ms < now - params.timeout_ms);"
     " for (e in ctx._source.inflight) { if (e.token == params.token) { ctx.op = 'noop'; return; } }"
     " ctx._source.value += 1;"
     " ctx._source.inflight.add(['seq': ctx._source.value, 'token': params.token, 'at_ms': now]);"
 )
 RELEASE_SCRIPT = (
-    "if (!ctx._source.inflight.removeIf(e -> e.token == params.token)) { ctx.op = 'noop'; return; }"
+    _DEFAULTS + " if (!ctx._source.inflight.removeIf(e -> e.token == params.token)) { ctx.op = 'noop'; return; }"
     " ctx._source.released.add(params.token);"
     " if (ctx._source.released.size() > params.keep) { ctx._source.released.remove(0); }"
 )
 PRUNE_SCRIPT = (
-    "long now = ctx._now;"
+    _DEFAULTS + " long now = ctx._now;"
     " if (!ctx._source.inflight.removeIf(e -> e.at_ms < now - params.timeout_ms)) { ctx.op = 'noop'; }"
 )
 _COUNTER_START = {"kind": "counter", "name": "risk_flags", "value": 0, "inflight": [], "released": []}
