@@ -3,6 +3,8 @@
     python bench/bench_store.py                 # 1,000,000 mentions (minutes; run it niced)
     python bench/bench_store.py --quick         # 20,000 mentions, for development
     python bench/bench_store.py --mentions 200000
+    python bench/bench_store.py --es            # + Elasticsearch over HTTP (local simulator), ratio to SQLite
+    python bench/bench_store.py --es-url URL    # the same against a live cluster (throw-away prefix)
 
 Synthetic ~1 KB mentions mix English and Persian words; four marker terms appear in
 90 %, 10 %, 1 % and 0.01 % of mentions; publication times spread over 90 days.
@@ -137,9 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shuffled", action="store_true",
                         help="publication times in random order (worst-case backfill) instead of arrival order")
     parser.add_argument("--db", type=Path, help="database file (default: a temporary one, deleted after)")
+    parser.add_argument("--es", action="store_true",
+                        help="compare with Elasticsearch over HTTP instead (the local simulator unless --es-url)")
+    parser.add_argument("--es-url", help="a live cluster for --es (e.g. http://brandguard:PW@127.0.0.1:9200)")
+    parser.add_argument("--enqueue-race", action="store_true", help="with --es: 4 enqueuers racing 4 claimers")
     args = parser.parse_args(argv)
-    total = 20_000 if args.quick else args.mentions
     now = datetime.now(timezone.utc)
+    if args.es or args.es_url:
+        from bench.bench_store_es import run_es_comparison
+
+        es_total = args.mentions if args.mentions != 1_000_000 else (2_000 if not args.es_url else 100_000)
+        return run_es_comparison(es_total, list(TERMS), max(5, args.queries // 6) if not args.es_url else args.queries,
+                                 args.es_url, make_batch, now, args.enqueue_race)
+    total = 20_000 if args.quick else args.mentions
     rng = random.Random(20261120)
     with tempfile.TemporaryDirectory(prefix="bg-bench-") as tmp:
         path = args.db or Path(tmp) / "bench.db"

@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Validate configuration files.", no_args_is_help=True)
-store_app = typer.Typer(help="Inspect the store.", no_args_is_help=True)
+store_app = typer.Typer(help="Inspect, migrate and check the store.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(store_app, name="store")
 
@@ -148,14 +148,57 @@ def settings_to_start(config: Optional[Path], modules: tuple[str, ...] = COMMAND
 @store_app.command("stats")
 def store_stats(config: ConfigOption = None) -> None:
     """Print record counts and queue depths as JSON."""
-    from core.store import open_store
+    from core.store import StoreError, open_store
 
     settings = settings_from_cli(config)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except StoreError as exc:
+        raise fail(f"store stats: {exc}") from None
     try:
         typer.echo(json.dumps(store.stats(), indent=2, default=str, ensure_ascii=False))
     finally:
         store.close()
+
+
+@store_app.command("migrate")
+def store_migrate(config: ConfigOption = None) -> None:
+    """Create or upgrade the store's schema (Elasticsearch: templates, indices, aliases).
+
+    Run it once per deployment and after an upgrade, before the workers; it is idempotent
+    and safe to run from two places at once. Workers only check that it was done."""
+    from core.store import StoreError, migrate_store
+
+    settings = settings_from_cli(config)
+    try:
+        store = migrate_store(settings)
+    except StoreError as exc:
+        raise fail(f"store migrate: {exc}") from None
+    try:
+        actions = getattr(store, "setup_actions", [])
+        for action in actions:
+            typer.echo(action)
+        typer.echo(f"store migrate: {store.name} is up to date ({len(actions)} change(s))")
+    finally:
+        store.close()
+
+
+@store_app.command("check")
+def store_check(config: ConfigOption = None) -> None:
+    """Run a short contract smoke (write, read, search, queue leases, flag feed) against the
+    configured store, on throw-away indices or a temporary file, and print a verdict."""
+    from core.store.check import run_store_check
+
+    settings = settings_from_cli(config)
+    steps = run_store_check(settings)
+    for step in steps:
+        mark = "ok  " if step.ok else "FAIL"
+        typer.echo(f"{mark} {step.name:<7} {step.seconds * 1000:7.0f} ms  {step.detail}")
+    failed = [s.name for s in steps if not s.ok]
+    target = settings.store.es_url if settings.store.resolved_backend == "elasticsearch" else "sqlite"
+    if failed or len(steps) < 6:
+        raise fail(f"store check: FAIL ({', '.join(failed)}) against {target}", code=1)
+    typer.echo(f"store check: PASS, {len(steps)} steps against {target}")
 
 
 def _register_stage_commands() -> None:

@@ -38,6 +38,9 @@ class StoreSettings(_Section):
     es_api_key: SecretStr | None = None
     es_ca_certs: Path | None = None
     es_index_prefix: str = "brandguard"
+    # Seconds one Elasticsearch request may take before the client gives up (and, for the
+    # idempotent requests the adapter sends, retries up to twice).
+    es_request_timeout_s: float = Field(default=30.0, gt=0, le=300)
 
     @property
     def resolved_backend(self) -> str:

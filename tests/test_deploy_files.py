@@ -28,7 +28,8 @@ SUBCOMMAND_OWNERS = {
     "analyze": "nlp.cli", "risk": "risk.cli", "alert": "alerts.cli", "dispatch": "alerts.cli",
     "crawl": "crawlers.cli",
 }
-EXPECTED_SERVICES = {"elasticsearch", "api", "analyze", "risk", "alerts", "dispatch", "crawler"}
+EXPECTED_SERVICES = {"elasticsearch", "es-setup", "migrate", "api", "analyze", "risk", "alerts", "dispatch", "crawler"}
+ONE_SHOT = {"es-setup", "migrate"}  # run once to completion; the services wait for them
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY", re.I)
 REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?:(?::?[-?])[^}]*)?\}$")
 
@@ -62,7 +63,7 @@ def _registered_commands(module_name: str) -> set[str] | None:
 
 def test_compose_has_every_service(compose) -> None:
     assert EXPECTED_SERVICES <= set(compose["services"])
-    assert set(_brandguard_services(compose)) == EXPECTED_SERVICES - {"elasticsearch"}
+    assert set(_brandguard_services(compose)) == EXPECTED_SERVICES - {"elasticsearch", "es-setup"}
 
 
 def test_every_service_runs_a_real_brandguard_subcommand(compose) -> None:
@@ -72,6 +73,11 @@ def test_every_service_runs_a_real_brandguard_subcommand(compose) -> None:
         command = svc["command"]
         assert isinstance(command, list) and command, f"{name}: command must be a list"
         sub = command[0]
+        if sub == "store":  # core's own group: `brandguard store migrate|check|stats`
+            from core.cli import store_app
+
+            assert command[1] in set(typer.main.get_command(store_app).commands), name  # type: ignore[attr-defined]
+            continue
         assert sub in SUBCOMMAND_OWNERS, f"{name}: {sub!r} is not a brandguard subcommand"
         registered = _registered_commands(SUBCOMMAND_OWNERS[sub])
         if registered is not None:  # the stage exists: its CLI must really have the command
@@ -80,10 +86,16 @@ def test_every_service_runs_a_real_brandguard_subcommand(compose) -> None:
 
 def test_every_service_has_a_healthcheck_and_waits_for_a_healthy_cluster(compose) -> None:
     for name, svc in compose["services"].items():
+        if name in ONE_SHOT:
+            assert svc["restart"] == "no", name
+            continue
         test = svc.get("healthcheck", {}).get("test")
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name}: no healthcheck"
     for name, svc in _brandguard_services(compose).items():
         assert svc["depends_on"]["elasticsearch"]["condition"] == "service_healthy", name
+        if name in ONE_SHOT:
+            continue
+        assert svc["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
         assert "core.store.elastic.healthcheck" in " ".join(svc["healthcheck"]["test"]) or name == "api"
     assert "/healthz" in " ".join(compose["services"]["api"]["healthcheck"]["test"])
     importlib.import_module("core.store.elastic.healthcheck")  # the module the workers' check runs
@@ -122,6 +134,18 @@ def test_no_secret_literal_in_the_compose_file(compose) -> None:
                 assert REFERENCE.match(str(value)), f"{name}: {key} must come from .env, not be written here"
     text = COMPOSE.read_text(encoding="utf-8")
     assert not re.search(r"-u\s+\"?elastic:(?!\$\$\{)", text)  # no inline user:password
+
+
+def test_services_use_the_least_privilege_user_made_by_es_setup(compose) -> None:
+    for name, svc in _brandguard_services(compose).items():
+        assert svc["environment"]["BRANDGUARD_STORE__ES_USERNAME"] == "brandguard", name
+        assert "ELASTIC_PASSWORD}" not in str(svc["environment"]["BRANDGUARD_STORE__ES_PASSWORD"]), name
+    setup = compose["services"]["es-setup"]
+    assert setup["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
+    assert compose["services"]["migrate"]["depends_on"]["es-setup"]["condition"] == "service_completed_successfully"
+    script = (ROOT / "scripts" / "es-setup.sh").read_text(encoding="utf-8")
+    assert "_security/role/brandguard_app" in script and "_security/user/brandguard" in script
+    assert '"superuser"' not in script and '"all"' not in script  # no broad role or privilege
 
 
 def test_env_example_lists_every_variable_the_compose_file_uses() -> None:

@@ -2,8 +2,12 @@
 
 The ``store`` fixture is parametrised over ``sqlite`` (always, a fresh file per test),
 ``es-fake`` (always: the Elasticsearch adapter against ``tests.core.fake_elasticsearch``,
-an in-process server speaking Elasticsearch's HTTP API with near-real-time refresh
-semantics, so the adapter's logic is exercised in every run) and ``elasticsearch`` (only
+a strict HTTP simulator of a cluster with near-real-time refresh, read-then-write updates and
+409s, so the adapter's logic is exercised in every run), ``es-faulty`` (the same simulator
+answering some requests with 503, dropping some connections, rejecting some bulk items with
+429 and delaying writes at random -- faults the adapter must absorb without a behaviour
+change; late answers to applied writes are tested in ``tests/core/test_store_elastic_faults.py``)
+and ``elasticsearch`` (only
 when ``BRANDGUARD_ES_URL`` points at a live cluster, with a throw-away index prefix
 dropped at teardown). Run with ``pytest tests/contract -rs`` to see why the live
 Elasticsearch run was skipped.
@@ -21,7 +25,7 @@ import pytest
 
 from core.config import Settings, StoreSettings
 from core.domain import Author, Engagement, Mention, mention_id
-from core.store import open_store
+from core.store import migrate_store, open_store
 
 ES_SKIP_REASON = "BRANDGUARD_ES_URL not set: Elasticsearch contract run skipped"
 
@@ -31,10 +35,26 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="session")
 def fake_es_url() -> Iterator[str]:
-    """One in-process fake Elasticsearch for the session (searches see only refreshed writes)."""
+    """One fake Elasticsearch server for the session (searches see only refreshed writes)."""
     from tests.core.fake_elasticsearch import FakeElasticsearch
 
-    fake = FakeElasticsearch(near_realtime=True)
+    fake = FakeElasticsearch(record=False)
+    url = fake.start()
+    yield url
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def faulty_es_url() -> Iterator[str]:
+    """A second fake server whose faults the adapter must absorb: 503s, connection resets
+    before the request is applied, 429 bulk items and random write delays (seeded)."""
+    from tests.core.fake_elasticsearch import FakeElasticsearch
+
+    fake = FakeElasticsearch(record=False, seed=1313, fault_gap=12)
+    fake.faults.add("503", probability=0.04)
+    fake.faults.add("reset", probability=0.03)
+    fake.faults.add("429_items", path="_bulk", probability=0.1)
+    fake.faults.add("delay", methods=("PUT", "POST", "DELETE"), probability=0.2, delay_s=0.05)
     url = fake.start()
     yield url
     fake.stop()
@@ -44,21 +64,23 @@ def _open(backend: str, tmp_path: Any, fake_url: str | None = None) -> Any:
     if backend == "sqlite":
         settings = Settings(data_dir=tmp_path, store=StoreSettings(backend="sqlite", sqlite_path=tmp_path / "bg.db"))
         return open_store(settings)
-    url = fake_url if backend == "es-fake" else os.environ.get("BRANDGUARD_ES_URL")
+    url = fake_url if backend.startswith("es-") else os.environ.get("BRANDGUARD_ES_URL")
     if not url:
         pytest.skip(ES_SKIP_REASON)
     settings = Settings(
         data_dir=tmp_path,
         store=StoreSettings(backend="elasticsearch", es_url=url, es_index_prefix=f"bgtest-{uuid4().hex[:8]}"),
     )
-    return open_store(settings)
+    return migrate_store(settings)
 
 
-@pytest.fixture(params=["sqlite", "es-fake", "elasticsearch"])
+@pytest.fixture(params=["sqlite", "es-fake", "es-faulty", "elasticsearch"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
     """A fresh, empty store of each adapter."""
     backend = request.param
-    fake_url = request.getfixturevalue("fake_es_url") if backend == "es-fake" else None
+    fake_url = {"es-fake": "fake_es_url", "es-faulty": "faulty_es_url"}.get(backend)
+    if fake_url is not None:
+        fake_url = request.getfixturevalue(fake_url)
     st = _open(backend, tmp_path, fake_url)
     try:
         yield st

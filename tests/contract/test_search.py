@@ -189,3 +189,39 @@ def test_hour_and_week_histograms(store) -> None:
     weeks = store.search_mentions(MentionQuery(text="outage", histogram="week")).histogram
     assert all(b.start.weekday() == 0 and b.start.hour == 0 for b in weeks)  # weeks start on Monday
     assert sum(b.count for b in weeks) == 4
+
+
+TOKENISER_CASES = [
+    ("ap1", "acme's support never answered my refund request"),
+    ("ap2", "acme’s courier threw the parcel over the fence"),  # typographic apostrophe
+    ("dom", "ordered a phone from digikala.com and it arrived broken"),
+    ("neg", "I don't trust acme anymore"),
+    ("zw1", "سفارشم از دیجی‌کالا هنوز نرسیده"),  # ZWNJ inside the brand name
+    ("num", "paid 1,000 dollars for a 3.5 inch screen"),
+]
+
+
+def test_tokeniser_parity_on_apostrophes_domains_contractions_and_zwnj(store) -> None:
+    """The standard tokenizer keeps ``acme's``/``digikala.com``/``don't`` whole; both backends
+    must still find them by their parts, and the same ids."""
+    items = [make_mention(nid, text, hours_ago=i + 1) for i, (nid, text) in enumerate(TOKENISER_CASES)]
+    assert store.upsert_mentions(items).created == len(items)
+    refresh(store)
+    assert _ids(store, "acme") == {"ap1", "ap2", "neg"}
+    assert _ids(store, "acme's") == {"ap1", "ap2"}
+    assert _ids(store, "digikala") == {"dom"}
+    assert _ids(store, "digikala.com") == {"dom"}
+    assert _ids(store, "don't") == {"neg"}
+    assert _ids(store, "دیجی‌کالا") == {"zw1"}
+    assert _ids(store, "ديجي كالا") == {"zw1"}  # Arabic yeh/kaf, a space instead of ZWNJ
+    assert _ids(store, "1,000") == {"num"} and _ids(store, "screen AND 3.5") == {"num"}
+
+
+def test_a_prefix_over_more_than_fifty_distinct_words_finds_them_all(store) -> None:
+    """``refund*`` must not stop at 50 expansions (``match_phrase_prefix``'s default)."""
+    items = [make_mention(f"p{i:02d}", f"refund{i:02d} still not paid by acme", hours_ago=i + 1) for i in range(60)]
+    items.append(make_mention("other", "refusal to answer", hours_ago=0.5))
+    assert store.upsert_mentions(items).created == 61
+    refresh(store)
+    assert _ids(store, "refund*") == {f"p{i:02d}" for i in range(60)}
+    assert _ids(store, "acme AND refund5*") == {f"p5{i}" for i in range(10)}

@@ -17,8 +17,8 @@ import pytest
 
 from core.config import Settings, StoreSettings
 from core.domain import Alert, AlertState, Author, Delivery, Engagement, Mention, RiskFlag, RiskLevel, Severity, mention_id
-from core.store import open_store
-from core.store.elastic import ElasticStore, compile_query, open_elastic_store
+from core.store import migrate_store, open_store
+from core.store.elastic import ElasticStore, compile_query, migrate_elastic_store, open_elastic_store
 from core.store.elastic import alerts as alerts_module
 from core.store.elastic import indices as indices_module
 from core.store.port import ConflictError, MentionQuery, StoreError
@@ -39,7 +39,7 @@ def fake() -> Iterator[FakeElasticsearch]:
 
 def _open(fake: FakeElasticsearch, prefix: str = PREFIX) -> ElasticStore:
     settings = Settings(store=StoreSettings(es_url=fake.url, es_index_prefix=prefix))  # type: ignore[attr-defined]
-    return open_elastic_store(settings)
+    return migrate_elastic_store(settings)
 
 
 @pytest.fixture
@@ -78,12 +78,17 @@ def test_open_puts_versioned_templates_with_the_persian_analyzer_and_aliases(fak
     assert props["published_at"] == {"type": "date"} and props["brands"] == {"type": "keyword"}
     assert props["author"]["properties"]["name"]["fields"]["keyword"]["type"] == "keyword"
     for kind in ("mentions", "queue", "alerts", "deliveries", "riskflags", "customers", "apikeys"):
-        assert fake.aliases[f"{PREFIX}-{kind}"] == f"{PREFIX}-{kind}-v1"
-    # Opening again is idempotent: templates are put again, no index is created.
+        assert fake.aliases[f"{PREFIX}-{kind}"] == {f"{PREFIX}-{kind}-v1": {"is_write_index": True}}
+    # Migrating again is idempotent: templates are put again, no index is created.
     before = len([r for r in fake.requests if r.method == "PUT" and r.path.endswith("-v1")])
     again = _open(fake)
     assert again.setup_actions == []
     assert len([r for r in fake.requests if r.method == "PUT" and r.path.endswith("-v1")]) == before
+    # Opening (what every worker does) puts no template at all.
+    templates_before = len([r for r in fake.requests if r.path.startswith("/_index_template")])
+    opened = open_elastic_store(Settings(store=StoreSettings(es_url=fake.url, es_index_prefix=PREFIX)))
+    assert opened.server_version == "9.1.0"
+    assert len([r for r in fake.requests if r.path.startswith("/_index_template")]) == templates_before
 
 
 def test_schema_version_bump_migrates_behind_the_alias(fake, store, monkeypatch) -> None:
@@ -92,7 +97,9 @@ def test_schema_version_bump_migrates_behind_the_alias(fake, store, monkeypatch)
     monkeypatch.setattr(indices_module, "SPECS", bumped)
     reopened = _open(fake)
     assert reopened.setup_actions == [f"migrated {PREFIX}-mentions-v1 -> {PREFIX}-mentions-v2"]
-    assert fake.aliases[f"{PREFIX}-mentions"] == f"{PREFIX}-mentions-v2"
+    assert fake.aliases[f"{PREFIX}-mentions"] == {f"{PREFIX}-mentions-v2": {"is_write_index": True}}
+    assert any(r.path == "/_reindex" and r.params.get("wait_for_completion") == "false" for r in fake.requests)
+    assert any(r.path.startswith("/_tasks/") for r in fake.requests)
     assert reopened.get_mention(mention_id("forum", "1")).engagement.likes == 3
 
 
@@ -101,8 +108,12 @@ def test_bad_index_prefix_is_a_clear_error(fake) -> None:
         _open(fake, prefix="Brand Guard")
 
 
-def test_open_store_picks_elasticsearch_when_a_url_is_set(fake) -> None:
-    st = open_store(Settings(store=StoreSettings(es_url=fake.url, es_index_prefix="bgpick")))  # type: ignore[attr-defined]
+def test_open_store_picks_elasticsearch_when_a_url_is_set_and_asks_for_a_migration_first(fake) -> None:
+    settings = Settings(store=StoreSettings(es_url=fake.url, es_index_prefix="bgpick"))  # type: ignore[attr-defined]
+    with pytest.raises(StoreError, match="bgpick-mentions is missing.*run `brandguard store migrate`"):
+        open_store(settings)
+    migrate_store(settings).close()
+    st = open_store(settings)
     assert isinstance(st, ElasticStore) and st.ping()
 
 
@@ -149,7 +160,7 @@ def test_query_compiler_builds_bool_queries() -> None:
         "must_not": [{"match": {body: {"query": "jobs", "operator": "and"}}}]}}
     assert compile_query("acme OR refund*") == {"bool": {"should": [
         {"match": {body: {"query": "acme", "operator": "and"}}},
-        {"match_phrase_prefix": {body: {"query": "refund"}}}], "minimum_should_match": 1}}
+        {"match_bool_prefix": {body: {"query": "refund", "operator": "and"}}}], "minimum_should_match": 1}}
     assert compile_query('"acme bank"') == {"bool": {"should": [
         {"match_phrase": {body: {"query": "acme bank"}}},
         {"match": {body: {"query": "acmebank", "operator": "and"}}}], "minimum_should_match": 1}}
@@ -257,11 +268,12 @@ def test_concurrent_claims_on_a_stale_view_never_share_and_miss_nothing(store) -
 
 def test_risk_flag_feed_holds_back_changes_behind_an_in_flight_seq(store) -> None:
     store.upsert_risk_flag(RiskFlag(crm_id="C-1", level=RiskLevel.watch, score=41))
-    slow_seq = store._allocate_seq()  # a writer took seq 2 and has not written yet
+    assert store._allocate_seq("slow") == 2  # a writer took seq 2 and has not written yet
+    assert store._allocate_seq("slow") == 2  # its retried allocation takes no second seq
     store.upsert_risk_flag(RiskFlag(crm_id="C-2", level=RiskLevel.high, score=70))  # seq 3, written
     page = store.risk_flag_feed(None)
     assert [(f.crm_id, f.seq) for f in page.items] == [("C-1", 1)] and page.next_cursor == "1"
-    store._release_seq(slow_seq)  # the slow writer gave up (or wrote and released)
+    assert store._release_seq("slow") and store._release_seq("slow")  # a retried release knows it released
     later = store.risk_flag_feed(page.next_cursor)
     assert [(f.crm_id, f.seq) for f in later.items] == [("C-2", 3)]
 
@@ -303,3 +315,12 @@ def test_worker_healthcheck_pings_the_configured_cluster(fake, monkeypatch, caps
     monkeypatch.delenv("BRANDGUARD_STORE__ES_URL")
     assert healthcheck.main() == 2
     assert "es_url is not set" in capsys.readouterr().err
+
+
+def test_a_flag_counter_written_before_write_tokens_keeps_counting(store) -> None:
+    meta = f"{PREFIX}-meta"
+    store.client.index(index=meta, id="counter:risk_flags",
+                       document={"kind": "counter", "name": "risk_flags", "value": 41, "inflight": []})
+    stored = store.upsert_risk_flag(RiskFlag(crm_id="C-9", level=RiskLevel.high, score=70))
+    assert stored.seq == 42
+    assert [(f.crm_id, f.seq) for f in store.risk_flag_feed("41").items] == [("C-9", 42)]

@@ -1,10 +1,12 @@
 """The Elasticsearch adapter of the storage port (production and scale-out).
 
-``open_elastic_store(settings)`` connects with the official client, puts the versioned
-index templates and creates the aliases (idempotent), and returns an ``ElasticStore``
-that implements every Protocol of ``core.store.port``. Modules, one job each:
+``open_elastic_store(settings)`` connects with the official client (9.x servers as is, 8.x
+through compatibility headers, older ones refused by version), checks that the versioned
+indices are in place and returns an ``ElasticStore`` that implements every Protocol of
+``core.store.port``. Templates and indices are put by one step, ``brandguard store migrate``
+(``migrate_elastic_store``), never by every process at start. Modules, one job each:
 
-- ``client``     connection, realtime reads with concurrency tokens, bulk with per-item results, cursors
+- ``client``     connection, retry policy, realtime reads with concurrency tokens, bulk with per-item results, cursors
 - ``indices``    templates, mappings, the Persian analyzer, aliases, migrations
 - ``mentions``   upsert (re-crawl merge, conditional writes), reads, patches
 - ``search``     query-language compiler, filters, sorts, facets, histogram
@@ -27,10 +29,10 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from core.config import Settings
 from core.store.elastic.alerts import AlertsMixin
-from core.store.elastic.client import build_client
+from core.store.elastic.client import connect
 from core.store.elastic.customers import CustomersMixin
 from core.store.elastic.flags import RiskFlagsMixin
-from core.store.elastic.indices import SPECS, IndexNames, drop_indices, ensure_indices
+from core.store.elastic.indices import SPECS, IndexNames, check_indices, drop_indices, migrate_indices
 from core.store.elastic.mentions import MentionsMixin
 from core.store.elastic.outbox import OutboxMixin
 from core.store.elastic.queue import QueueMixin
@@ -45,10 +47,15 @@ class ElasticStore(
 
     name = "elasticsearch"
 
-    def __init__(self, es: Elasticsearch, prefix: str, ensure: bool = True) -> None:
+    def __init__(self, es: Elasticsearch, prefix: str, migrate: bool = False, server_version: str = "") -> None:
         self._es = es
         self._names = IndexNames(prefix)
-        self.setup_actions: list[str] = ensure_indices(es, self._names) if ensure else []
+        self.server_version = server_version
+        self.setup_actions: list[str] = []
+        if migrate:
+            self.setup_actions = migrate_indices(es, self._names)
+        else:
+            check_indices(es, self._names)
 
     @property
     def prefix(self) -> str:
@@ -98,8 +105,23 @@ class ElasticStore(
 
 
 def open_elastic_store(settings: Settings) -> ElasticStore:
-    """Connect to ``settings.store.es_url`` and make sure the indices exist."""
-    return ElasticStore(build_client(settings.store), settings.store.es_index_prefix)
+    """Connect to ``settings.store.es_url`` and check that the indices are migrated."""
+    es, version = connect(settings.store)
+    try:
+        return ElasticStore(es, settings.store.es_index_prefix, server_version=version)
+    except BaseException:
+        es.close()
+        raise
 
 
-__all__ = ["ElasticStore", "compile_query", "open_elastic_store"]
+def migrate_elastic_store(settings: Settings) -> ElasticStore:
+    """Connect, put every template and create/migrate the indices (``brandguard store migrate``)."""
+    es, version = connect(settings.store)
+    try:
+        return ElasticStore(es, settings.store.es_index_prefix, migrate=True, server_version=version)
+    except BaseException:
+        es.close()
+        raise
+
+
+__all__ = ["ElasticStore", "compile_query", "migrate_elastic_store", "open_elastic_store"]

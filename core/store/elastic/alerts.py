@@ -16,6 +16,10 @@ Elasticsearch has no transactions and no unique constraint besides ``_id``, so:
   cleared. If the process dies in between, ``flush_pending_outbox`` (run by every
   ``claim_due_deliveries``) finishes the copy: a delivery is never lost and never sent
   for an alert change that was refused.
+- **Own writes recognised**: alert and pointer writes carry a write token (``bg_write``);
+  when the client retries a write the server had applied but answered late, the 409 it gets
+  is checked against the stored token, so ``create_alert``/``update_alert`` succeed for
+  their own write instead of reporting "exists" or ``ConflictError``.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from typing import Any, Sequence
 
 from core.domain import Alert, AlertState, Delivery, Silence
 from core.store.elastic.client import (
-    Doc, create_if_absent, decode_cursor, encode_cursor, get_doc, index_if_unchanged, iso, run_bulk, search_hits,
+    WRITE_TOKEN, Doc, create_if_absent, decode_cursor, encode_cursor, get_doc, index_if_unchanged, iso,
+    new_write_token, run_bulk, search_hits,
 )
 from core.store.port import AlertFilter, ConflictError, NotFoundError, StoreError
 
-INTERNAL = ("bg_outbox", "bg_outbox_pending")
+INTERNAL = ("bg_outbox", "bg_outbox_pending", WRITE_TOKEN)
 
 
 def pointer_id(fingerprint: str) -> str:
@@ -38,8 +43,9 @@ def pointer_id(fingerprint: str) -> str:
     return "fingerprint:" + hashlib.blake2b(fingerprint.encode(), digest_size=16).hexdigest()
 
 
-def alert_source(alert: Alert, outbox: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+def alert_source(alert: Alert, outbox: Sequence[dict[str, Any]] = (), token: str | None = None) -> dict[str, Any]:
     doc = alert.model_dump(mode="json")
+    doc[WRITE_TOKEN] = token
     doc["bg_outbox"] = list(outbox)
     doc["bg_outbox_pending"] = bool(outbox)
     return doc
@@ -62,8 +68,11 @@ class AlertsMixin:
         if stored.state != AlertState.resolved:
             self._take_fingerprint(stored)
         outbox = [d.model_dump(mode="json") for d in deliveries]
-        if not create_if_absent(self._es, alias, stored.id, alert_source(stored, outbox)):
-            raise ConflictError(f"alert {alert.id!r} not created: an alert with this id exists")
+        token = new_write_token()
+        if not create_if_absent(self._es, alias, stored.id, alert_source(stored, outbox, token)):
+            current = get_doc(self._es, alias, alert.id)
+            if current is None or current.source.get(WRITE_TOKEN) != token:
+                raise ConflictError(f"alert {alert.id!r} not created: an alert with this id exists")
         if outbox:
             self._flush_outbox(alert.id)
         return stored
@@ -74,10 +83,15 @@ class AlertsMixin:
         alias = self._names.alias("alerts")
         stored = alert.model_copy(update={"version": expected_version + 1})
         new_outbox = [d.model_dump(mode="json") for d in deliveries]
+        token = new_write_token()
         for _ in range(3):
             doc = get_doc(self._es, alias, alert.id)
             if doc is None:
                 raise NotFoundError(f"alert {alert.id!r} not found")
+            if doc.source.get(WRITE_TOKEN) == token:  # our write landed; its answer was lost and retried
+                if doc.source.get("bg_outbox"):
+                    self._flush_outbox(alert.id)
+                return stored
             current = int(doc.source.get("version", 0))
             if current != expected_version:
                 raise ConflictError(
@@ -85,7 +99,7 @@ class AlertsMixin:
             if stored.state != AlertState.resolved:
                 self._take_fingerprint(stored)
             outbox = list(doc.source.get("bg_outbox") or []) + new_outbox
-            if index_if_unchanged(self._es, alias, doc, alert_source(stored, outbox)):
+            if index_if_unchanged(self._es, alias, doc, alert_source(stored, outbox, token)):
                 if outbox:
                     self._flush_outbox(alert.id)
                 return stored
@@ -93,25 +107,28 @@ class AlertsMixin:
         raise ConflictError(f"alert {alert.id!r} is being changed concurrently; retry")
 
     def _take_fingerprint(self, alert: Alert) -> None:
-        """Point the fingerprint at ``alert``, unless another unresolved alert holds it."""
+        """Point the fingerprint at ``alert``, unless another unresolved alert holds it.
+
+        A 409 is looked at again: the pointer may now name this alert (our own write,
+        answered late and retried) or another one (a real race)."""
         meta = self._names.alias("meta")
         pid = pointer_id(alert.fingerprint)
-        pointer = get_doc(self._es, meta, pid)
         body = {"kind": "fingerprint", "name": alert.fingerprint, "alert_id": alert.id}
-        if pointer is None:
-            if create_if_absent(self._es, meta, pid, body):
-                return
-        else:
+        for _ in range(3):
+            pointer = get_doc(self._es, meta, pid)
+            if pointer is None:
+                if create_if_absent(self._es, meta, pid, body):
+                    return
+                continue
             holder = pointer.source.get("alert_id")
             if holder == alert.id:
                 return
             other = get_doc(self._es, self._names.alias("alerts"), holder) if holder else None
-            if other is None or other.source.get("state") == AlertState.resolved.value:
-                if index_if_unchanged(self._es, meta, pointer, body):
-                    return
-            else:
+            if other is not None and other.source.get("state") != AlertState.resolved.value:
                 raise ConflictError(
                     f"alert {alert.id!r}: unresolved alert {holder!r} already has fingerprint {alert.fingerprint!r}")
+            if index_if_unchanged(self._es, meta, pointer, body):
+                return
         raise ConflictError(f"alert {alert.id!r}: fingerprint {alert.fingerprint!r} was taken concurrently")
 
     def _flush_outbox(self, alert_id: str) -> None:

@@ -1,9 +1,16 @@
 """Connection to Elasticsearch and the small helpers every module of the adapter shares.
 
-- ``build_client``: the official client from ``StoreSettings`` (basic auth, API key, CA).
+- ``connect``: the official client from ``StoreSettings`` (basic auth, API key, CA), checked
+  against the server's version: 9.x as is, 8.x through REST compatibility headers
+  (``compatible-with=8``), anything older refused with a message naming the version.
+- Retries: every request the adapter sends is safe to repeat (deterministic ids, conditional
+  writes that recognise their own earlier attempt by a write token, idempotent scripts), so the
+  transport retries timeouts, resets and 429/502/503/504 -- at most ``MAX_RETRIES`` times within
+  ``es_request_timeout_s`` each. ``once(es)`` is for the few calls that must not be repeated
+  blindly (starting a reindex task).
 - ``run_bulk``: ``helpers.streaming_bulk`` with ``raise_on_error=False`` and
-  ``raise_on_exception=False``; every item's outcome is returned, a failed item with its
-  id, HTTP status and reason, so callers report it instead of dropping it.
+  ``raise_on_exception=False``; items rejected with 429 are retried with back-off; every
+  item's outcome is returned, a failed item with its id, HTTP status and reason.
 - ``get_doc``/``mget_docs``: realtime reads that also return ``_seq_no``/``_primary_term``
   (the optimistic-concurrency token for a following conditional write).
 - cursors: opaque URL-safe base64 of JSON, tagged with what they page through.
@@ -13,10 +20,12 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from elastic_transport import Transport
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch import ConflictError as EsConflictError
 from elasticsearch.helpers import streaming_bulk
@@ -26,16 +35,38 @@ from core.store.port import StoreError
 
 BULK_CHUNK = 500  # actions per _bulk request
 MAX_CLAIM_PAGES = 50  # candidate pages one claim may walk
+MAX_RETRIES = 2  # transport retries of one request (timeouts, resets, 429/502/503/504)
+BULK_429_RETRIES = 4  # streaming_bulk re-sends of items rejected with 429
+BULK_BACKOFF_S = 0.25  # first back-off before re-sending 429 items (doubles each time)
+SUPPORTED_MAJORS = (8, 9)
+WRITE_TOKEN = "bg_write"  # field carrying the token of the write that produced a document
 
 
-def build_client(settings: StoreSettings) -> Elasticsearch:
-    """The official client for ``settings.es_url`` with its credentials.
+class Compat8Transport(Transport):
+    """Sends ``compatible-with=8`` instead of the 9.x client's ``compatible-with=9``, so an
+    8.x server (which accepts versions 7 and 8 only) answers the 9.x client."""
+
+    def perform_request(self, method: str, target: str, *, headers: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        if isinstance(headers, Mapping):
+            headers = {k: v.replace("compatible-with=9", "compatible-with=8") if isinstance(v, str) else v
+                       for k, v in headers.items()}
+            return super().perform_request(method, target, headers=headers, **kwargs)
+        return super().perform_request(method, target, **kwargs)
+
+
+def build_client(settings: StoreSettings, compat_major: int | None = None) -> Elasticsearch:
+    """The official client for ``settings.es_url`` with its credentials and retry policy.
 
     A password without a user name authenticates as ``elastic`` (the compose default).
-    """
+    ``compat_major=8`` talks to an 8.x server through compatibility headers."""
     if not settings.es_url:
         raise StoreError("store.es_url is not set: cannot open the Elasticsearch store")
-    options: dict[str, Any] = {"request_timeout": 30, "max_retries": 3, "retry_on_timeout": True}
+    options: dict[str, Any] = {
+        "request_timeout": settings.es_request_timeout_s, "max_retries": MAX_RETRIES, "retry_on_timeout": True,
+        "retry_on_status": (429, 502, 503, 504),
+    }
+    if compat_major == 8:
+        options["transport_class"] = Compat8Transport
     if settings.es_api_key is not None:
         options["api_key"] = settings.es_api_key.get_secret_value()
     elif settings.es_password is not None:
@@ -43,6 +74,48 @@ def build_client(settings: StoreSettings) -> Elasticsearch:
     if settings.es_ca_certs is not None:
         options["ca_certs"] = str(settings.es_ca_certs)
     return Elasticsearch(settings.es_url, **options)
+
+
+def connect(settings: StoreSettings) -> tuple[Elasticsearch, str]:
+    """A client that the server at ``settings.es_url`` accepts, and the server's version.
+
+    The version is read with a plain ``Accept: application/json`` (every server answers it);
+    9.x servers get the client as is, 8.x servers (which refuse ``compatible-with=9``) get
+    ``compatible-with=8`` headers, and older or newer majors are refused by name."""
+    probe = build_client(settings)
+    try:
+        resp = probe.transport.perform_request("GET", "/", headers={"accept": "application/json"})
+    except ApiError as exc:
+        probe.close()
+        raise StoreError(f"Elasticsearch at {settings.es_url} refused GET /: {exc.meta.status} {exc}") from None
+    except BaseException:
+        probe.close()
+        raise
+    body = resp.body if isinstance(resp.body, dict) else {}
+    if resp.meta.status >= 400 or "version" not in body:
+        probe.close()
+        raise StoreError(f"Elasticsearch at {settings.es_url} answered GET / with HTTP {resp.meta.status}:"
+                         f" {str(body)[:200]}")
+    number = str(body["version"].get("number", "0"))
+    major = int(number.split(".")[0]) if number.split(".")[0].isdigit() else 0
+    if major not in SUPPORTED_MAJORS:
+        probe.close()
+        raise StoreError(f"Elasticsearch {number} at {settings.es_url} is not supported: brandguard needs"
+                         f" Elasticsearch 8.x or 9.x")
+    if major == 8:
+        probe.close()
+        return build_client(settings, compat_major=8), number
+    return probe, number
+
+
+def once(es: Elasticsearch) -> Elasticsearch:
+    """The client without transport retries, for calls that must not be repeated blindly."""
+    return es.options(max_retries=0)
+
+
+def new_write_token() -> str:
+    """A unique token stored with a write, so a retried write can tell its own earlier attempt."""
+    return uuid.uuid4().hex
 
 
 # ------------------------------------------------------------------ time
@@ -235,10 +308,11 @@ def run_bulk(es: Elasticsearch, actions: Iterable[dict[str, Any]], refresh: str 
     extra = {"refresh": refresh} if refresh else {}
     try:
         for ok, info in streaming_bulk(
-            es, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=False, **extra
+            es, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=False,
+            max_retries=BULK_429_RETRIES, initial_backoff=BULK_BACKOFF_S, max_backoff=5, **extra
         ):
             op, item = next(iter(info.items()))
-            status = int(item.get("status", 500))
+            status = int(item.get("status") or 500) if str(item.get("status", "")).isdigit() else 503
             error = None if ok else error_reason(item.get("error", f"HTTP {status}"))
             out.append(BulkItem(op, str(item.get("_id")), status, item.get("result"), error))
     except (TransportError, ApiError) as exc:

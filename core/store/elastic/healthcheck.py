@@ -12,7 +12,9 @@ import os
 import sys
 
 from core.config import ConfigError, load_settings
-from core.store.elastic.client import build_client
+from elasticsearch import ApiError, TransportError
+
+from core.store.elastic.client import connect
 from core.store.port import StoreError
 
 
@@ -20,17 +22,19 @@ def main() -> int:
     """0 healthy, 1 unreachable, 2 misconfigured (the reason goes to stderr)."""
     try:
         settings = load_settings(os.environ.get("BRANDGUARD_CONFIG") or None)
-        client = build_client(settings.store)
-    except (ConfigError, StoreError) as exc:
+    except ConfigError as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 2
     try:
-        if client.ping():
-            return 0
-        print(f"unhealthy: no answer from {settings.store.es_url}", file=sys.stderr)
+        client, _ = connect(settings.store)  # answers GET / with a supported version
+    except StoreError as exc:
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 2
+    except (ApiError, TransportError) as exc:
+        print(f"unhealthy: no answer from {settings.store.es_url}: {type(exc).__name__}", file=sys.stderr)
         return 1
-    finally:
-        client.close()
+    client.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,14 +2,24 @@
 
 Every record kind ``K`` lives in a concrete index ``<prefix>-K-v<N>`` created from the
 composable template ``<prefix>-K`` (pattern ``<prefix>-K-v*``); the adapter only ever
-talks to the alias ``<prefix>-K``. Opening the store puts every template (idempotent)
-and creates the index + alias where missing. When a kind's schema version goes up,
-``ensure_indices`` creates ``-v<N+1>`` from the new template, reindexes the old index
-into it and swaps the alias in one atomic ``_aliases`` call (the old index is kept for
-rollback and can be deleted by hand).
+talks to the alias ``<prefix>-K``. ``brandguard store migrate`` (``migrate_indices``) puts
+every template and creates the index + alias where missing; opening the store only checks
+(``check_indices``) that every alias points at the current version, so workers never race
+to put templates. When a kind's schema version goes up, the migration creates ``-v<N+1>``
+from the new template, starts a reindex **task** (``wait_for_completion=false``, polled
+through the tasks API, so a big index never runs into a request timeout or a client
+retry) and swaps the alias in one atomic ``_aliases`` call. The swap is idempotent: when
+another process swapped first (404 ``aliases_not_found_exception``), the alias is read
+again and the migration is done if it already points at the new index. Two processes may
+migrate at once: index creation tolerates "already exists" and the reindex uses
+``op_type=create`` with ``conflicts=proceed``. The old index is kept for rollback.
 
 Mentions use a Persian-aware analyzer: Arabic ي/ك folded to Persian ی/ک, ZWNJ and ``_``
-to spaces, Persian/Arabic digits to ASCII (char filters), then the built-in
+to spaces, the characters the standard tokenizer keeps *inside* a word (``'`` and ``’`` in
+``acme's``, ``.`` in ``digikala.com``, ``,`` in ``1,000``, ``:`` ...; UAX #29 MidLetter,
+MidNum, MidNumLet, Single_Quote) to spaces -- so words split where SQLite's ``unicode61``
+and ``core.query`` split them and both backends match the same ids --, Persian/Arabic
+digits to ASCII (char filters), then the built-in
 ``decimal_digit``, ``arabic_normalization``, ``persian_normalization`` and ``lowercase``
 token filters. Index and query text go through the same chain, so ``ديجي كالا`` finds
 ``دیجی‌کالا``.
@@ -18,11 +28,15 @@ token filters. Index and query text go through the same chain, so ``ديجي ك�
 from __future__ import annotations
 
 import re
+import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+from elasticsearch.exceptions import GeneralAvailabilityWarning
 
+from core.store.elastic.client import once
 from core.store.port import StoreError
 
 KW = {"type": "keyword"}
@@ -35,6 +49,12 @@ PERSIAN_TEXT = {"type": "text", "analyzer": "bg_persian"}
 STORED_ONLY = {"type": "object", "enabled": False}
 
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+# Characters UAX #29 keeps between letters or digits (MidLetter, MidNum, MidNumLet, Single_Quote)
+# plus the Arabic decimal separator (Numeric there, a separator for unicode61).
+WORD_INNER_PUNCTUATION = (
+    "'.:,;\u00b7\u0387\u055f\u05f4\u2027\ufe13\ufe55\uff1a\u037e\u0589\u060c\u060d\u066b\u066c"
+    "\u07f8\u2044\ufe10\ufe14\ufe50\ufe54\uff0c\uff1b\u2018\u2019\u2024\ufe52\uff07\uff0e"
+)
 _ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 
 PERSIAN_ANALYSIS: dict[str, Any] = {
@@ -48,6 +68,10 @@ PERSIAN_ANALYSIS: dict[str, Any] = {
             # ZWNJ, ZWJ and '_' separate words (دیجی‌کالا -> دیجی کالا; acme_fail -> acme fail)
             "mappings": ["\\u200C=>\\u0020", "\\u200D=>\\u0020", "_=>\\u0020"],
         },
+        "bg_word_inner": {
+            "type": "mapping",
+            "mappings": [f"\\u{ord(c):04X}=>\\u0020" for c in WORD_INNER_PUNCTUATION],
+        },
         "bg_digits": {
             "type": "mapping",
             "mappings": [f"{p}=>{i}" for i, p in enumerate(_PERSIAN_DIGITS)]
@@ -57,7 +81,7 @@ PERSIAN_ANALYSIS: dict[str, Any] = {
     "analyzer": {
         "bg_persian": {
             "type": "custom",
-            "char_filter": ["bg_persian_letters", "bg_joiners", "bg_digits"],
+            "char_filter": ["bg_persian_letters", "bg_joiners", "bg_word_inner", "bg_digits"],
             "tokenizer": "standard",
             "filter": ["lowercase", "decimal_digit", "arabic_normalization", "persian_normalization"],
         }
@@ -186,7 +210,7 @@ def _version_of(index_name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def ensure_indices(es: Elasticsearch, names: IndexNames) -> list[str]:
+def migrate_indices(es: Elasticsearch, names: IndexNames, poll_s: float = 0.5) -> list[str]:
     """Put every template and make sure each alias points at the current version.
 
     Idempotent and safe to run from several processes at once. Returns what it did
@@ -196,14 +220,33 @@ def ensure_indices(es: Elasticsearch, names: IndexNames) -> list[str]:
     for spec in SPECS:
         es.indices.put_index_template(name=names.template(spec.kind), **spec.template_body(names.prefix))
         alias, target = names.alias(spec.kind), names.concrete(spec.kind, spec.version)
-        current = list(es.options(ignore_status=404).indices.get_alias(name=alias).body.keys())
-        current = [name for name in current if name != "error" and name != "status"]
+        current = _alias_targets(es, alias)
         if not current:
             _create_index(es, target, {alias: {"is_write_index": True}})
             done.append(f"created {target}")
         elif all(_version_of(name) < spec.version for name in current):
-            done.append(migrate_index(es, alias, current, target))
+            done.append(migrate_index(es, alias, current, target, poll_s))
     return done
+
+
+def check_indices(es: Elasticsearch, names: IndexNames) -> None:
+    """Raise a StoreError naming ``brandguard store migrate`` unless every alias points at
+    its current schema version (opening the store puts nothing)."""
+    problems = []
+    for spec in SPECS:
+        current = _alias_targets(es, names.alias(spec.kind))
+        if not current:
+            problems.append(f"{names.alias(spec.kind)} is missing")
+        elif all(_version_of(name) < spec.version for name in current):
+            problems.append(f"{names.alias(spec.kind)} points at {','.join(current)}, schema v{spec.version} is needed")
+    if problems:
+        raise StoreError(f"the Elasticsearch indices of prefix {names.prefix!r} are not ready ({'; '.join(problems[:3])}):"
+                         " run `brandguard store migrate` once")
+
+
+def _alias_targets(es: Elasticsearch, alias: str) -> list[str]:
+    body = es.options(ignore_status=404).indices.get_alias(name=alias).body
+    return sorted(name for name in body if name not in ("error", "status"))
 
 
 def _create_index(es: Elasticsearch, index: str, aliases: dict[str, Any] | None) -> None:
@@ -215,16 +258,41 @@ def _create_index(es: Elasticsearch, index: str, aliases: dict[str, Any] | None)
             raise
 
 
-def migrate_index(es: Elasticsearch, alias: str, old_indices: list[str], target: str) -> str:
-    """Create ``target`` (from its template), copy the alias's documents into it and
-    swap the alias atomically. Documents keep their ``_id``s."""
+def migrate_index(es: Elasticsearch, alias: str, old_indices: list[str], target: str, poll_s: float = 0.5) -> str:
+    """Create ``target`` (from its template), copy the alias's documents into it with a
+    reindex task and swap the alias atomically. Documents keep their ``_id``s."""
     _create_index(es, target, None)
-    es.reindex(source={"index": alias}, dest={"index": target, "op_type": "create"},
-               conflicts="proceed", wait_for_completion=True, refresh=True)
+    es.indices.refresh(index=alias)  # the reindex reads through a search: make every write visible first
+    task = once(es).reindex(source={"index": alias}, dest={"index": target, "op_type": "create"},
+                            conflicts="proceed", wait_for_completion=False).body["task"]
+    result = wait_for_task(es, task, poll_s)
+    if result.get("failures"):
+        raise StoreError(f"reindex {alias} -> {target} failed: {result['failures'][:3]}")
+    es.indices.refresh(index=target)
     actions: list[dict[str, Any]] = [{"remove": {"index": old, "alias": alias}} for old in old_indices]
     actions.append({"add": {"index": target, "alias": alias, "is_write_index": True}})
-    es.indices.update_aliases(actions=actions)
+    try:
+        es.indices.update_aliases(actions=actions)
+    except NotFoundError:
+        if _alias_targets(es, alias) != [target]:  # not swapped by someone else: a real problem
+            raise
     return f"migrated {','.join(old_indices)} -> {target}"
+
+
+def wait_for_task(es: Elasticsearch, task_id: str, poll_s: float = 0.5, timeout_s: float = 24 * 3600) -> dict[str, Any]:
+    """Poll the tasks API until the task completes; its ``response``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with warnings.catch_warnings():  # the client marks the tasks API "technical preview"; reindex tasks are GA
+            warnings.simplefilter("ignore", GeneralAvailabilityWarning)
+            status = es.tasks.get(task_id=task_id).body
+        if status.get("completed"):
+            if status.get("error"):
+                raise StoreError(f"task {task_id} failed: {status['error']}")
+            return status.get("response", {})
+        if time.monotonic() > deadline:
+            raise StoreError(f"task {task_id} did not complete within {timeout_s:.0f} s")
+        time.sleep(poll_s)
 
 
 def drop_indices(es: Elasticsearch, names: IndexNames) -> None:

@@ -11,6 +11,11 @@ Re-crawl semantics (same as the SQLite adapter: ``merge_recrawl``) are applied w
    existing ones (409 if it changed meanwhile);
 4. ids that got 409 go round again from step 1 (up to ``MAX_ROUNDS``).
 
+Every write of a round carries that round's write token (``bg_write``). A write the server
+applied but answered too late is sent again by the client and gets 409 (or the request
+fails after its retries): the stored document's token tells that the write that landed is
+*ours*, so it counts as created/updated and is queued -- not "unchanged", not a conflict.
+
 Why not a script: the merge rules (which counts changed, brand union, "unchanged"
 detection, the derived search fields) would have to be written twice, in Python for
 SQLite and in painless here, and drift apart; a script also cannot tell "unchanged"
@@ -29,7 +34,9 @@ from pydantic import ValidationError
 
 from core.domain import EngagementPoint, Mention
 from core.query import MatchText
-from core.store.elastic.client import BulkItem, mget_docs, now_utc, run_bulk, to_ms
+from elasticsearch import ApiError, TransportError
+
+from core.store.elastic.client import WRITE_TOKEN, BulkItem, mget_docs, new_write_token, now_utc, run_bulk, to_ms
 from core.store.port import BulkReport, ItemError, MentionPatch
 from core.store.common import (
     bulk_item_id,
@@ -66,7 +73,7 @@ def mention_source(m: Mention) -> dict[str, Any]:
 
 def mention_from_source(source: dict[str, Any]) -> Mention:
     """A stored document back as a Mention (derived fields dropped)."""
-    return Mention.model_validate({k: v for k, v in source.items() if k != "bg"})
+    return Mention.model_validate({k: v for k, v in source.items() if k not in ("bg", WRITE_TOKEN)})
 
 
 def _counts(m: Mention) -> dict[str, int | None]:
@@ -111,10 +118,13 @@ class MentionsMixin:
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
-            actions, kinds = self._plan(pending, incoming, report)
+            token = new_write_token()
+            actions, kinds = self._plan(pending, incoming, report, token)
+            items = run_bulk(self._es, actions)
+            ours = self._landed_writes([i.id for i in items if not i.ok], token)
             retry: list[str] = []
-            for item in run_bulk(self._es, actions):
-                if item.ok:
+            for item in items:
+                if item.ok or item.id in ours:
                     if kinds[item.id][0] == "create":
                         report.created += 1
                         analyze.append(item.id)
@@ -135,8 +145,19 @@ class MentionsMixin:
         self._enqueue_due("analyze", {mid: due[mid] for mid in analyze})
         self._enqueue_due("risk", {mid: due[mid] for mid in risk})
 
+    def _landed_writes(self, ids: list[str], token: str) -> set[str]:
+        """Of ``ids`` whose write failed or conflicted, those whose stored document carries
+        ``token``: an earlier attempt of this very write landed (answered late, retried)."""
+        if not ids:
+            return set()
+        try:
+            stored = mget_docs(self._es, self._names.alias("mentions"), ids)
+        except (ApiError, TransportError):
+            return set()  # unknown: reported failed; a re-sent crawl sees its token-less twin
+        return {mid for mid, doc in stored.items() if doc.source.get(WRITE_TOKEN) == token}
+
     def _plan(
-        self, ids: list[str], incoming: dict[str, list[Mention]], report: BulkReport
+        self, ids: list[str], incoming: dict[str, list[Mention]], report: BulkReport, token: str
     ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, bool]]]:
         """Bulk actions for ``ids`` against what is stored now; counts unchanged ones."""
         index = self._names.alias("mentions")
@@ -150,7 +171,8 @@ class MentionsMixin:
                 merged = with_first_point(items[0])
                 for later in items[1:]:
                     merged = merge_recrawl(merged, later)
-                actions.append({"_op_type": "create", "_index": index, "_id": mid, "_source": mention_source(merged)})
+                actions.append({"_op_type": "create", "_index": index, "_id": mid,
+                                "_source": {**mention_source(merged), WRITE_TOKEN: token}})
                 kinds[mid] = ("create", False)
                 continue
             try:
@@ -164,8 +186,8 @@ class MentionsMixin:
             if same_mention(merged, old):
                 report.unchanged += 1
                 continue
-            actions.append({"_op_type": "index", "_index": index, "_id": mid, "_source": mention_source(merged),
-                            **doc.token})
+            actions.append({"_op_type": "index", "_index": index, "_id": mid,
+                            "_source": {**mention_source(merged), WRITE_TOKEN: token}, **doc.token})
             kinds[mid] = ("update", merged.analysis is not None)
         return actions, kinds
 
@@ -199,6 +221,7 @@ class MentionsMixin:
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
+            token = new_write_token()
             stored = mget_docs(self._es, index_name, pending)
             actions: list[dict[str, Any]] = []
             for mid in pending:
@@ -217,17 +240,18 @@ class MentionsMixin:
                     report.unchanged += 1
                     continue
                 actions.append({"_op_type": "index", "_index": index_name, "_id": mid,
-                                "_source": mention_source(new), **stored[mid].token})
-            pending = self._count_writes(run_bulk(self._es, actions), report)
+                                "_source": {**mention_source(new), WRITE_TOKEN: token}, **stored[mid].token})
+            items = run_bulk(self._es, actions)
+            pending = self._count_writes(items, report, self._landed_writes([i.id for i in items if not i.ok], token))
         for mid in pending:
             report.failed.append(ItemError(id=mid, error=f"conflict: changed concurrently {MAX_ROUNDS} times"))
         return report
 
     @staticmethod
-    def _count_writes(items: list[BulkItem], report: BulkReport) -> list[str]:
+    def _count_writes(items: list[BulkItem], report: BulkReport, ours: set[str]) -> list[str]:
         retry: list[str] = []
         for item in items:
-            if item.ok:
+            if item.ok or item.id in ours:
                 report.updated += 1
             elif item.conflict:
                 retry.append(item.id)

@@ -3,7 +3,8 @@
 A claim searches due candidates and then writes each one (``status=sending``, lease,
 attempts + 1) with ``if_seq_no``/``if_primary_term`` of the version it saw; a 409 means
 another dispatcher won it, so two dispatchers never hold the same delivery, and the
-claim pages on past it. Outcomes
+claim pages on past it (a lease carries a token, so one the server applied but answered
+late, then retried into a 409, is still recognised as won). Outcomes
 (sent/failed/dead) are conditional writes by the worker that still holds the lease.
 """
 
@@ -13,8 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from core.domain import Delivery, DeliveryStatus
-from core.store.elastic.client import claim_by_search, get_doc, index_if_unchanged, iso, now_utc, run_bulk, search_hits
+from core.store.elastic.client import (
+    claim_by_search, get_doc, index_if_unchanged, iso, mget_docs, new_write_token, now_utc, run_bulk, search_hits,
+)
 from core.store.port import ConflictError, NotFoundError, StoreError
+
+
+LEASE_TOKEN = "bg_lease"
+
+
+def delivery_from_source(source: dict[str, Any]) -> Delivery:
+    """A stored delivery document back as a Delivery (the lease token dropped)."""
+    return Delivery.model_validate({k: v for k, v in source.items() if k != LEASE_TOKEN})
 
 
 class OutboxMixin:
@@ -54,21 +65,28 @@ class OutboxMixin:
     def _lease_deliveries(self, index: str, hits: list[dict[str, Any]], worker: str, until: datetime) -> list[Delivery]:
         planned: dict[str, Delivery] = {}
         actions: list[dict[str, Any]] = []
+        token = new_write_token()
         for hit in hits:
-            d = Delivery.model_validate(hit["_source"])
+            d = delivery_from_source(hit["_source"])
             d = d.model_copy(update={"status": DeliveryStatus.sending, "lease_owner": worker, "lease_until": until,
                                      "attempts": d.attempts + 1})
             planned[d.id] = d
-            actions.append({"_op_type": "index", "_index": index, "_id": d.id, "_source": d.model_dump(mode="json"),
+            actions.append({"_op_type": "index", "_index": index, "_id": d.id,
+                            "_source": {**d.model_dump(mode="json"), LEASE_TOKEN: token},
                             "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
-        return [planned[i.id] for i in run_bulk(self._es, actions) if i.ok]  # 409: another dispatcher won
+        items = run_bulk(self._es, actions)
+        won = {i.id for i in items if i.ok}
+        unsure = [i.id for i in items if not i.ok]  # 409: another dispatcher won -- or our late, retried lease
+        if unsure:
+            won |= {doc.id for doc in mget_docs(self._es, index, unsure).values() if doc.source.get(LEASE_TOKEN) == token}
+        return [d for i, d in planned.items() if i in won]
 
     def _settle(self, delivery_id: str, worker: str, update: dict[str, Any]) -> bool:
         index = self._names.alias("deliveries")
         doc = get_doc(self._es, index, delivery_id)
         if doc is None:
             return False
-        d = Delivery.model_validate(doc.source)
+        d = delivery_from_source(doc.source)
         if d.status != DeliveryStatus.sending or d.lease_owner != worker:
             return False
         new = d.model_copy(update={"lease_owner": None, "lease_until": None, **update})
@@ -94,7 +112,7 @@ class OutboxMixin:
     def get_delivery(self, delivery_id: str) -> Delivery | None:
         """The delivery (realtime), or None."""
         doc = get_doc(self._es, self._names.alias("deliveries"), delivery_id)
-        return Delivery.model_validate(doc.source) if doc else None
+        return delivery_from_source(doc.source) if doc else None
 
     def list_deliveries(
         self, *, alert_id: str | None = None, status: str | None = None, limit: int = 100
@@ -104,7 +122,7 @@ class OutboxMixin:
                    for field, value in (("alert_id", alert_id), ("status", status)) if value is not None]
         hits = search_hits(self._es, self._names.alias("deliveries"), size=limit,
                            query={"bool": {"filter": filters}}, sort=[{"created_at": "asc"}, {"id": "asc"}])
-        return [Delivery.model_validate(h["_source"]) for h in hits]
+        return [delivery_from_source(h["_source"]) for h in hits]
 
     def redeliver(self, delivery_id: str, now: datetime | None = None) -> Delivery:
         """Make a delivery pending again, due now, with its attempts reset."""
@@ -112,7 +130,7 @@ class OutboxMixin:
         doc = get_doc(self._es, index, delivery_id)
         if doc is None:
             raise NotFoundError(f"delivery {delivery_id!r} not found")
-        d = Delivery.model_validate(doc.source).model_copy(update={
+        d = delivery_from_source(doc.source).model_copy(update={
             "status": DeliveryStatus.pending, "attempts": 0, "next_attempt_at": now_utc(now),
             "lease_owner": None, "lease_until": None,
         })

@@ -14,16 +14,25 @@ over cannot remove or fail the new holder's item.
 
 Enqueueing is one bulk of scripted ``update``s with an ``upsert``: a new id is
 created; an id leased right now gets ``rerun_ms`` (queued again, from that time, after its ack); a
-dead one is revived; an id already waiting is a ``noop``.
+dead one is revived; an id already waiting is a ``noop``. An ``_update`` reads and then writes,
+so one racing a lease, an ack or another enqueue gets 409: ``retry_on_conflict`` makes the
+server read again, and items still refused (409 or 429 after the bulk helper's back-off) are
+sent again by the adapter (``ENQUEUE_ROUNDS``) before it gives up loudly. The script is
+idempotent, so a retried enqueue never queues twice.
+
+A lease write carries a lease token: a lease the server applied but answered late (the
+client retries, gets 409) is recognised as won instead of being left to expire.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Iterable
 
 from core.store.elastic.client import (
-    claim_by_search, from_ms, get_doc, index_if_unchanged, mget_docs, now_utc, run_bulk, search_hits, to_ms,
+    claim_by_search, from_ms, get_doc, index_if_unchanged, mget_docs, new_write_token, now_utc, run_bulk,
+    search_hits, to_ms,
 )
 from core.store.port import StoreError, WorkItem
 
@@ -33,6 +42,10 @@ ENQUEUE_SCRIPT = (
     " ctx._source.due_ms = params.due; }"
     " else { ctx.op = 'noop'; }"
 )
+
+
+RETRY_ON_CONFLICT = 5  # server-side re-reads of one contended enqueue
+ENQUEUE_ROUNDS = 5  # adapter-side re-sends of items still refused
 
 
 def queue_id(stage: str, mention_id: str) -> str:
@@ -53,17 +66,27 @@ class QueueMixin:
         if not due:
             return 0
         index = self._names.alias("queue")
-        actions = [{
-            "_op_type": "update", "_index": index, "_id": queue_id(stage, mid),
-            "script": {"source": ENQUEUE_SCRIPT, "lang": "painless", "params": {"due": t}},
-            "upsert": {"stage": stage, "mention_id": mid, "enqueued_ms": t, "due_ms": t, "attempts": 0,
-                       "lease_owner": None, "rerun_ms": None, "dead": False, "last_error": None},
-        } for mid, t in due.items()]
-        items = run_bulk(self._es, actions)
-        failed = [f"{i.id}: {i.error}" for i in items if not i.ok]
+        pending = dict(due)
+        counted = 0
+        failed: list[str] = []
+        for round_no in range(ENQUEUE_ROUNDS):
+            actions = [{
+                "_op_type": "update", "_index": index, "_id": queue_id(stage, mid), "retry_on_conflict": RETRY_ON_CONFLICT,
+                "script": {"source": ENQUEUE_SCRIPT, "lang": "painless", "params": {"due": t}},
+                "upsert": {"stage": stage, "mention_id": mid, "enqueued_ms": t, "due_ms": t, "attempts": 0,
+                           "lease_owner": None, "rerun_ms": None, "dead": False, "last_error": None},
+            } for mid, t in pending.items()]
+            items = run_bulk(self._es, actions)
+            counted += sum(1 for i in items if i.ok and i.result in ("created", "updated"))
+            retry = {i.id.partition(":")[2] for i in items if not i.ok and (i.conflict or i.status in (429, 503))}
+            failed = [f"{i.id}: {i.error}" for i in items if not i.ok]
+            pending = {mid: t for mid, t in pending.items() if mid in retry}
+            if not pending or len(failed) > len(retry):
+                break
+            time.sleep(min(2.0, 0.05 * 2 ** round_no))
         if failed:
             raise StoreError(f"could not queue {len(failed)} item(s) for {stage!r}: " + "; ".join(failed[:5]))
-        return sum(1 for i in items if i.result in ("created", "updated"))
+        return counted
 
     def claim(
         self, stage: str, worker: str, limit: int, lease_seconds: float, now: datetime | None = None
@@ -83,16 +106,22 @@ class QueueMixin:
 
     def _lease_items(self, index: str, hits: list[dict[str, Any]], worker: str, until: int) -> list[WorkItem]:
         actions, planned = [], {}
+        token = new_write_token()
         for hit in hits:
-            src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun_ms=None,
+            src = dict(hit["_source"], lease_owner=worker, due_ms=until, rerun_ms=None, lease_token=token,
                        attempts=int(hit["_source"].get("attempts", 0)) + 1)
             planned[hit["_id"]] = src
             actions.append({"_op_type": "index", "_index": index, "_id": hit["_id"], "_source": src,
                             "if_seq_no": hit["_seq_no"], "if_primary_term": hit["_primary_term"]})
-        return [  # 409: another worker won that one
-            WorkItem(stage=planned[i.id]["stage"], mention_id=planned[i.id]["mention_id"],
-                     attempts=planned[i.id]["attempts"], enqueued_at=from_ms(planned[i.id]["enqueued_ms"]))
-            for i in run_bulk(self._es, actions) if i.ok
+        items = run_bulk(self._es, actions)
+        won = {i.id for i in items if i.ok}
+        unsure = [i.id for i in items if not i.ok]
+        if unsure:  # 409 from another worker's win, or from our own lease answered late and retried
+            won |= {d.id for d in mget_docs(self._es, index, unsure).values() if d.source.get("lease_token") == token}
+        return [
+            WorkItem(stage=planned[i]["stage"], mention_id=planned[i]["mention_id"],
+                     attempts=planned[i]["attempts"], enqueued_at=from_ms(planned[i]["enqueued_ms"]))
+            for i in planned if i in won
         ]
 
     def ack(self, stage: str, worker: str, mention_ids: Iterable[str]) -> int:

@@ -4,7 +4,9 @@ filters, sorts with ``search_after`` cursors, facets and a date histogram.
 Compilation (``compile_query``) of a ``core.query`` AST, against ``bg.body`` (the
 mention's title + text in ``normalize_for_match`` form, analysed with ``bg_persian``):
 
-- ``Term``     -> ``match`` (operator ``and``); a prefix term -> ``match_phrase_prefix``
+- ``Term``     -> ``match`` (operator ``and``); a prefix term -> ``match_bool_prefix`` (its last
+                  word is a ``prefix`` query: every matching term, not ``match_phrase_prefix``'s
+                  first 50 expansions, which miss on a big index)
 - ``Phrase``   -> ``match_phrase`` OR ``match`` of the words written together
                   (``"دیجی کالا"`` also finds ``دیجیکالا``, as ``core.query.matches`` does)
 - ``Hashtag``/``Handle`` -> ``term`` on the ``bg.hashtags``/``bg.handles`` keyword fields
@@ -40,7 +42,7 @@ def compile_node(node: Node) -> dict[str, Any]:
     """One query-language node as an Elasticsearch query clause."""
     if isinstance(node, Term):
         if node.prefix:
-            return {"match_phrase_prefix": {BODY: {"query": node.text}}}
+            return {"match_bool_prefix": {BODY: {"query": node.text, "operator": "and"}}}
         return {"match": {BODY: {"query": node.text, "operator": "and"}}}
     if isinstance(node, Phrase):
         return {"bool": {"should": [
