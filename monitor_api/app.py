@@ -17,6 +17,7 @@ from monitor_api.deps import TouchThrottle
 from monitor_api.limits import BodySizeLimit
 from monitor_api.metrics import AppMetrics
 from monitor_api.problems import install_problem_handlers
+from monitor_api.ratelimit import SearchRateLimit
 
 API_PREFIX = "/v1"
 DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers and poll risk flags.
@@ -42,6 +43,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.state.model_ready = model_ready
     app.state.key_touch = TouchThrottle()
     app.state.metrics = AppMetrics(store, app.state.clock)
+    app.state.search_limit = SearchRateLimit(settings.api.search_rate_per_minute)
 
     install_problem_handlers(app)
     app.add_middleware(_Metrics, metrics=app.state.metrics)

@@ -47,6 +47,10 @@ class NotFoundError(StoreError):
     """The record does not exist."""
 
 
+class SearchTooCostly(StoreError):
+    """A search ran past its time budget and was stopped (narrow the query or the dates)."""
+
+
 class ItemError(BaseModel):
     """One item of a bulk write that was not stored, and why."""
 
@@ -105,6 +109,9 @@ class MentionQuery(BaseModel):
     cursor: str | None = None  # opaque, from the previous page's next_cursor
     facets: list[FacetName] = Field(default_factory=list)
     histogram: Literal["hour", "day", "week"] | None = None  # date histogram of matches
+    # Seconds of evaluation before the search is stopped with SearchTooCostly (None: no limit,
+    # for internal callers; the API passes ``api.search_budget_seconds``).
+    budget_s: float | None = Field(default=None, gt=0)
 
 
 class FacetBucket(BaseModel):
