@@ -13,10 +13,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from core.links import safe_http_url
 from monitor_api.security import SESSION_COOKIE, Principal, authenticate
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["http_url"] = safe_http_url  # crawled links: http(s) only, else no link
 COOKIE_MAX_AGE = 12 * 3600
 
 
