@@ -6,6 +6,7 @@ size limit, per-app Prometheus metrics, the operations endpoints and the dashboa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Callable
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from core.clock import Clock, SystemClock
 from core.config import Settings
 from core.store.port import Store
+from monitor_api.dashboard.sessions import DashboardSessions
 from monitor_api.deps import TouchThrottle
 from monitor_api.headers import SecurityHeaders, docs_policy
 from monitor_api.limits import BodySizeLimit
@@ -57,6 +59,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.state.key_touch = TouchThrottle()
     app.state.metrics = AppMetrics(store, app.state.clock)
     app.state.search_limit = SearchRateLimit(settings.api.search_rate_per_minute)
+    app.state.sessions = DashboardSessions(timedelta(hours=settings.api.session_hours))
 
     install_problem_handlers(app)
     app.add_middleware(_Metrics, metrics=app.state.metrics)

@@ -4,8 +4,9 @@
   ``eval``), no plugins, forms post only to us, and ``frame-ancestors 'none'`` (no
   click-jacking); the OpenAPI page gets its own policy (``docs_policy``).
 - ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` (older browsers).
-- ``Referrer-Policy: no-referrer``: following a crawled link must not tell a stranger's
-  site which alert or customer page it was opened from.
+- ``Referrer-Policy: same-origin``: following a crawled link must not tell a stranger's
+  site which alert or customer page it was opened from (``no-referrer`` would also make
+  browsers send ``Origin: null`` on our own form posts, which the CSRF check refuses).
 - ``Cache-Control: no-store`` on dashboard pages (they show personal data).
 """
 
@@ -20,7 +21,7 @@ DASHBOARD_CSP = (
 COMMON_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
 }
 
 Scope = dict[str, Any]
