@@ -83,8 +83,9 @@ def coerce_mention(item: Any) -> Mention:
 
 
 def erased_stub(customer: Customer) -> Customer:
-    """The anonymous remains of an erased customer: tier, value and ticket counts only."""
-    tickets = [t.model_copy(update={"subject": None}) for t in customer.tickets]
+    """The anonymous remains of an erased customer: tier, value and ticket counts only
+    (ticket ids are personal data too: they become ``erased-1``, ``erased-2`` …)."""
+    tickets = [t.model_copy(update={"id": f"erased-{i}", "subject": None}) for i, t in enumerate(customer.tickets, 1)]
     return customer.model_copy(update={
         "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
         "tickets": tickets, "erased": True, "updated_at": utcnow(),

@@ -13,7 +13,7 @@ Conventions shared by every operation:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -148,6 +148,11 @@ class MentionStore(Protocol):
 
     def patch_mentions(self, patches: Iterable[MentionPatch]) -> BulkReport: ...
 
+    def replace_mentions(self, mentions: Sequence[Mention]) -> int:
+        """Overwrite stored mentions wholesale (same ids; text index, author and links
+        re-indexed; nothing queued). For erasure: returns how many were replaced."""
+        ...
+
     def search_mentions(self, query: MentionQuery) -> SearchPage: ...
 
     def count_mentions(self, query: MentionQuery) -> int: ...
@@ -227,6 +232,11 @@ class CustomerStore(Protocol):
     def append_audit(self, event: AuditEvent) -> None: ...
 
     def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
+
+    def rewrite_audit(self, subject: str, transform: Callable[[AuditEvent], AuditEvent]) -> int:
+        """Replace each event of ``subject`` by ``transform(event)`` in place (erasure
+        pseudonymises it; the log stays append-only otherwise). Returns how many changed."""
+        ...
 
 
 # ---------------------------------------------------------------- threads & campaigns
@@ -316,6 +326,11 @@ class OutboxStore(Protocol):
         """Make a dead (or failed) delivery pending again with attempts reset."""
 
     def count_deliveries_by_status(self) -> dict[str, int]: ...
+
+    def rewrite_delivery_payloads(self, alert_id: str, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace the stored payload of each delivery of ``alert_id`` by ``transform(payload)``
+        (erasure: a re-sent delivery must not carry erased data). Returns how many changed."""
+        ...
 
 
 # ---------------------------------------------------------------- risk flags & api keys
