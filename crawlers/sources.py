@@ -74,4 +74,6 @@ def check_settings(settings: Settings) -> list[str]:
             problems.append(f"{where}.urls: at least one URL is needed")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
+        if not isinstance(source.options.get("allow_private_networks", False), bool):
+            problems.append(f"{where}.options.allow_private_networks: must be true or false")
     return problems

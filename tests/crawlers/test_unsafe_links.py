@@ -23,7 +23,7 @@ def _item(url: str, author_url: str | None = None) -> PostItem:
 @pytest.mark.parametrize("url", HOSTILE)
 def test_unsafe_links_are_dropped_and_counted_and_the_post_kept(url: str) -> None:
     crawler = get_crawler()
-    crawler.stats.open_spider(None)
+    crawler.stats.open_spider()
     pipeline = CleanTextPipeline.from_crawler(crawler)
     item = pipeline.process_item(_item(url, author_url=url))
     assert item.url is None and item.author_url is None
@@ -33,7 +33,7 @@ def test_unsafe_links_are_dropped_and_counted_and_the_post_kept(url: str) -> Non
 
 def test_http_links_are_kept_canonical() -> None:
     crawler = get_crawler()
-    crawler.stats.open_spider(None)
+    crawler.stats.open_spider()
     item = CleanTextPipeline.from_crawler(crawler).process_item(
         _item("HTTPS://Forum.Example:443/t/1?utm_source=x&p=2#frag", "http://forum.example/u/mina_r"))
     assert item.url == "https://forum.example/t/1?p=2" and item.author_url == "http://forum.example/u/mina_r"
