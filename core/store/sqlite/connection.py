@@ -129,7 +129,8 @@ class SqliteBase:
         try:
             yield conn
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # an interrupted write (a search past its budget) already rolled back
+                conn.execute("COMMIT")
 
     # ------------------------------------------------------------ lifecycle
 

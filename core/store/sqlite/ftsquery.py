@@ -97,7 +97,8 @@ def _compile_and(children: tuple[Node, ...]) -> FtsPlan:
 
 
 LEAF_MATCH_FUNCTION = "bg_leaf_match"
-_LEAF_CHECK = f"{LEAF_MATCH_FUNCTION}(?, json_extract(m.doc, '$.title'), json_extract(m.doc, '$.text'))"
+_LEAF_CHECK = f"{LEAF_MATCH_FUNCTION}(?, m.doc)"
+_SIGILS = {Hashtag: "#\ufe5f\uff03", Handle: "@\ufe6b\uff20"}  # the sigil and what NFKC folds onto it
 _FTS_IN = "m.rk IN (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ?)"
 
 
@@ -123,9 +124,15 @@ def compile_sql(node: Node) -> tuple[str, list[str]]:
         inner, params = compile_sql(node.child)
         return f"NOT ({inner})", params
     if isinstance(node, (And, Or)):
-        parts = [compile_sql(child) for child in node.children]
+        # The same child twice (``#a OR #a …``) is evaluated once.
+        unique = dict.fromkeys((sql, tuple(params)) for sql, params in map(compile_sql, node.children))
+        parts = [(sql, list(params)) for sql, params in unique]
         glue = " AND " if isinstance(node, And) else " OR "
         return "(" + glue.join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+    check = _LEAF_CHECK
+    if isinstance(node, (Hashtag, Handle)):  # a row without the sigil cannot match: decided in C
+        sigils = _SIGILS[Hashtag if isinstance(node, Hashtag) else Handle]
+        check = "(" + " OR ".join(f"instr(m.doc, '{c}')" for c in sigils) + f") AND {check}"
     if plan.expr is not None:  # the FTS superset first, then the exact check on those rows only
-        return f"({_FTS_IN} AND {_LEAF_CHECK})", [plan.expr, leaf_query(node)]
-    return _LEAF_CHECK, [leaf_query(node)]
+        return f"({_FTS_IN} AND {check})", [plan.expr, leaf_query(node)]
+    return f"({check})", [leaf_query(node)]

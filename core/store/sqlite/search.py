@@ -16,10 +16,13 @@ stopped with :class:`SearchTooCostly` when it runs past that many seconds.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Iterator
 
@@ -120,16 +123,31 @@ def _after(q: MentionQuery, key: str, pos: list[Any]) -> tuple[str, list[Any]]:
     return f"{key} < ?", [pos[-1]]
 
 
-def _leaf_match(leaf: str, title: str | None, text: str | None) -> int:
-    """``bg_leaf_match``: does a mention's title + text match one hashtag/handle leaf?"""
-    body = f"{title}\n{text}" if title else (text or "")
-    return int(matches(parse_query(leaf), MatchText.of(body)))
+# The sigil of a hashtag/handle leaf and the characters NFKC folds onto it: a row without any
+# of them cannot match, and is answered without normalising its text (the costly part).
+_SIGILS = {"#": re.compile("[#\ufe5f\uff03]"), "@": re.compile("[@\ufe6b\uff20]")}
+
+
+def _leaf_match(leaf: str, doc: str) -> int:
+    """``bg_leaf_match``: does a stored mention (its JSON) match one hashtag/handle leaf?"""
+    sigil = _SIGILS.get(leaf[:1])
+    if sigil is not None and sigil.search(doc) is None:
+        return 0
+    return int(matches(parse_query(leaf), _prepared(doc)))
+
+
+@lru_cache(maxsize=8)
+def _prepared(doc: str) -> MatchText:
+    # A query with several hashtag leaves checks one row once per leaf: parse and prepare it once.
+    data = json.loads(doc)
+    title, text = data.get("title"), data.get("text") or ""
+    return MatchText.of(f"{title}\n{text}" if title else text)
 
 
 @contextmanager
 def _budget(conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
     """Stop every statement run inside after ``seconds`` with SearchTooCostly."""
-    conn.create_function(LEAF_MATCH_FUNCTION, 3, _leaf_match, deterministic=True)
+    conn.create_function(LEAF_MATCH_FUNCTION, 2, _leaf_match, deterministic=True)
     if not seconds:
         yield
         return
