@@ -4,6 +4,9 @@ The payload is a plain JSON dict, so the dispatcher needs nothing but the delive
 every notifier renders the same facts: brand, severity, WHY (the risk reasons), the post
 excerpt and link, author and reach, the linked customer (tier, open ticket) and the
 dashboard link. ``is_rtl`` decides right-to-left display for Persian/Arabic text.
+
+Links from crawled pages enter the payload only when they are http(s)
+(``core.links.safe_http_url``); each notifier still escapes every text for its own format.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from alerts.rules.key_customer import open_ticket
 from core.config import Settings
 from core.domain import Alert, Customer, Mention
+from core.links import safe_http_url
 from core.textnorm import arabic_script_share
 
 EXCERPT_CHARS = 280
@@ -54,12 +58,12 @@ def build_message(
     if mention is not None:
         text = excerpt(mention.text)
         message["mention"] = {
-            "id": mention.id, "platform": mention.platform, "url": mention.url, "excerpt": text,
+            "id": mention.id, "platform": mention.platform, "url": safe_http_url(mention.url), "excerpt": text,
             "rtl": is_rtl(text), "lang": mention.lang or (mention.analysis.lang if mention.analysis else None),
             "published_at": mention.published_at.isoformat(),
             "author": {
                 "handle": mention.author.handle, "name": mention.author.name,
-                "profile_url": mention.author.profile_url, "followers": mention.author.followers,
+                "profile_url": safe_http_url(mention.author.profile_url), "followers": mention.author.followers,
             },
             "engagement": mention.engagement.model_dump(exclude_none=True),
         }
@@ -90,7 +94,7 @@ def text_lines(message: dict[str, Any]) -> list[str]:
         reach = f", {author['followers']:,} followers" if author.get("followers") is not None else ""
         lines.append(f"Post ({mention['platform']}) by {who}{reach}:")
         lines.append(f"  {mention['excerpt']}")
-        if mention.get("url"):
+        if safe_http_url(mention.get("url")):
             lines.append(f"  {mention['url']}")
     customer = message.get("customer")
     if customer:

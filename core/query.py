@@ -10,6 +10,13 @@ Syntax (operators in upper case; terms are case-insensitive)::
 Texts and terms go through ``core.textnorm.normalize_for_match``, so Arabic ي/ك,
 diacritics, ZWNJ, and Persian digits do not matter. A phrase also matches its words
 written together (``"دیجی کالا"`` matches ``دیجیکالا``).
+
+Queries come from API callers, so the parser bounds their cost: at most
+``MAX_QUERY_CHARS`` characters, ``MAX_TERMS`` terms (``MAX_PREFIX_TERMS`` of them
+prefixes of at least ``MIN_PREFIX_CHARS`` letters) and ``MAX_DEPTH`` levels of nested
+parentheses/``NOT``/``-``. Every limit is a :class:`QueryError` naming the position, and
+no query can drive any of the recursive walkers (matching, FTS5 and Elasticsearch
+compilation) near Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -20,6 +27,12 @@ from functools import lru_cache
 from typing import Union
 
 from core.textnorm import normalize_for_match
+
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 64
+MAX_PREFIX_TERMS = 8
+MIN_PREFIX_CHARS = 2
+MAX_DEPTH = 12  # Elasticsearch refuses bool queries nested deeper than 30 levels
 
 
 class QueryError(ValueError):
@@ -102,8 +115,31 @@ class _Lexer:
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters", MAX_QUERY_CHARS, query)
         self.tokens = _Lexer(query).lex()
         self.i = 0
+        self.depth = 0
+        self.terms = 0
+        self.prefixes = 0
+
+    def _enter(self, pos: int) -> None:
+        # Each '(' , NOT and '-' nests one level deeper; the limit keeps every walker shallow.
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"query nested deeper than {MAX_DEPTH} levels (parentheses, NOT and '-')", pos, self.query)
+
+    def _leaf(self, node: Node, pos: int) -> Node:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise QueryError(f"query has more than {MAX_TERMS} terms", pos, self.query)
+        if isinstance(node, Term) and node.prefix:
+            self.prefixes += 1
+            if self.prefixes > MAX_PREFIX_TERMS:
+                raise QueryError(f"query has more than {MAX_PREFIX_TERMS} prefix terms (word*)", pos, self.query)
+            if len(node.text) < MIN_PREFIX_CHARS:
+                raise QueryError(f"a prefix term needs at least {MIN_PREFIX_CHARS} letters before '*'", pos, self.query)
+        return node
 
     def parse(self) -> Node:
         if not self.tokens:
@@ -134,8 +170,12 @@ class _Parser:
 
     def _not(self) -> Node:
         if self._peek() == "NOT":
+            pos = self.tokens[self.i][2]
             self.i += 1
-            return Not(self._not())
+            self._enter(pos)
+            node = Not(self._not())
+            self.depth -= 1
+            return node
         return self._atom()
 
     def _atom(self) -> Node:
@@ -144,25 +184,36 @@ class _Parser:
         kind, value, pos = self.tokens[self.i]
         self.i += 1
         if kind == "lp":
+            self._enter(pos)
             node = self._or()
             if self._peek() != "rp":
                 where = self.tokens[self.i][2] if self.i < len(self.tokens) else len(self.query)
                 raise QueryError("expected ')' to close the '(' at position %d" % pos, where, self.query)
             self.i += 1
+            self.depth -= 1
             return node
         if kind == "phrase":
             words = tuple(_WORD_RE.findall(normalize_for_match(value[1:-1])))
             words = tuple(w.lstrip("#@") for w in words)
             if not words:
                 raise QueryError("empty phrase", pos, self.query)
-            return Phrase(words) if len(words) > 1 else Term(words[0])
+            return self._leaf(Phrase(words) if len(words) > 1 else Term(words[0]), pos)
         if kind == "word":
             return self._word(value, pos)
         raise QueryError(f"expected a term, found {value!r}", pos, self.query)
 
     def _word(self, value: str, pos: int) -> Node:
-        if value.startswith("-") and len(value) > 1:
-            return Not(self._word(value[1:], pos + 1))
+        negations = 0  # '--x' is NOT NOT x; counted in a loop, not by recursion
+        while value.startswith("-") and len(value) > 1:
+            self._enter(pos)
+            value, pos, negations = value[1:], pos + 1, negations + 1
+        node = self._leaf(self._bare_word(value, pos), pos)
+        for _ in range(negations):
+            node = Not(node)
+        self.depth -= negations
+        return node
+
+    def _bare_word(self, value: str, pos: int) -> Node:
         prefix = value.endswith("*")
         raw = value.rstrip("*")
         norm = normalize_for_match(raw)
@@ -182,7 +233,8 @@ class _Parser:
 
 @lru_cache(maxsize=1024)
 def parse_query(query: str) -> Node:
-    """Parse a query; raises :class:`QueryError` naming the position of the problem."""
+    """Parse a query; raises :class:`QueryError` naming the position of the problem
+    (syntax, or a length, term-count or nesting limit)."""
     if not isinstance(query, str):
         raise TypeError("query must be a string")
     return _Parser(query).parse()

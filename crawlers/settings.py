@@ -31,6 +31,8 @@ RETRY_AFTER_MAX_SECONDS = 600  # a longer Retry-After gives up on the request (l
 RETRY_AFTER_DEFAULT_SECONDS = 5  # 429/503 without the header
 
 DOWNLOADER_MIDDLEWARES = {
+    # First: no request to a private/loopback/metadata address a page or feed supplied.
+    "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
     # Scrapy's own lets requests through that wait for robots.txt together (see the module).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,

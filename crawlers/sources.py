@@ -82,4 +82,6 @@ def check_settings(settings: Settings) -> list[str]:
             problems.append(f"{where}.options.token_env: environment variable {token_env} is not set")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
+        if not isinstance(source.options.get("allow_private_networks", False), bool):
+            problems.append(f"{where}.options.allow_private_networks: must be true or false")
     return problems

@@ -43,7 +43,11 @@ def canonical_url(url: str | None) -> str | None:
     """Lower-case scheme/host, no fragment, no tracking parameters, no default port."""
     if not url:
         return url
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # e.g. 'http://[::1' from a hostile page: left for safe_http_url to refuse
+        return url.strip()
     if not parts.scheme or not parts.netloc:
         return url.strip()
     netloc = parts.netloc.lower()

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.domain import AuditEvent, Customer, LinkStatus
+from core.erasure import erase_personal_data
 from core.store.port import BulkReport, ItemError, NotFoundError, Store
 from monitor_api.problems import field_path
 
@@ -71,8 +72,11 @@ def decide_link(store: Store, crm_id: str, author_key: str, confirm: bool, actor
     _requeue_author(store, author_key, now)
 
 
-def erase(store: Store, crm_id: str, actor: str, now: datetime) -> None:
-    """Erase a customer (PII and links removed, counts kept); the risk engineer's version also clears the flag."""
+def erase(store: Store, crm_id: str, actor: str, now: datetime, pseudonym_key: bytes) -> None:
+    """Erase a customer: every copy of their personal data is scrubbed first (mentions,
+    threads, alerts, delivery payloads, audit log: ``core.erasure``), then the record, its
+    identity keys and links go (counts kept); the risk engineer's version also clears the flag."""
+    erase_personal_data(store, crm_id, pseudonym_key)
     identity = _optional("risk.identity")
     if identity is not None and hasattr(identity, "erase_customer"):
         identity.erase_customer(store, crm_id, actor, now)

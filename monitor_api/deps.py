@@ -71,7 +71,7 @@ def current_principal(
     header: Annotated[str | None, Security(header_scheme)] = None,
 ) -> Principal:
     """The authenticated caller; 401 problem when no valid key was presented."""
-    token = presented_key(request, bearer, header, None)
+    token = presented_key(request, bearer, header)
     if not token:
         raise unauthorized()
     principal = authenticate(store, token)

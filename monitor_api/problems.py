@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.query import QueryError
-from core.store.port import ConflictError, NotFoundError, StoreError
+from core.store.port import ConflictError, NotFoundError, SearchTooCostly, StoreError
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "https://brandguard.dev/problems/"
@@ -116,6 +116,10 @@ def _bad_query(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(400, "Bad request", str(exc), kind="bad-request", instance=request.url.path)
 
 
+def _too_costly(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(400, "Search too costly", str(exc), kind="search-too-costly", instance=request.url.path)
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(500, "Internal server error", "the error was logged", instance=request.url.path)
@@ -130,6 +134,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)  # type: ignore[arg-type]
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(QueryError, _bad_query)
+    app.add_exception_handler(SearchTooCostly, _too_costly)
     app.add_exception_handler(StoreError, _bad_query)  # invalid cursors and the like
     app.add_exception_handler(Exception, _unexpected)
 
@@ -137,5 +142,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": text}
     for code, text in ((400, "Bad request"), (401, "Missing or invalid API key"), (403, "The key lacks a required scope"),
-                       (404, "Not found"), (409, "Conflict"), (413, "Request too large"), (422, "Invalid request"))
+                       (404, "Not found"), (409, "Conflict"), (413, "Request too large"), (422, "Invalid request"),
+                       (429, "Too many requests (search rate limit per key)"))
 }

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Iterable
 
 from fastapi import Request
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from core.domain import ApiKey, utcnow
 from core.domain.keys import SCOPES
@@ -24,7 +24,7 @@ from core.store.port import ApiKeyStore
 from monitor_api.problems import ApiProblem
 
 KEY_PREFIX = "bg"
-SESSION_COOKIE = "bg_session"
+SESSION_COOKIE = "bg_session"  # the dashboard's session id (monitor_api.dashboard.sessions), never a key
 
 
 @dataclass(frozen=True)
@@ -101,24 +101,22 @@ def authenticate(store: ApiKeyStore, token: str | None, now: datetime | None = N
 # Security schemes, so OpenAPI documents how to authenticate (auto_error off: we answer 401 ourselves).
 bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer bg_<id>_<secret>`")
 header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key, `bg_<id>_<secret>`")
-cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Dashboard session (the API key)")
 
 
-def presented_key(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None,
-                  cookie: str | None) -> str | None:
-    """The key from the Authorization header, X-API-Key, or the dashboard cookie (in that order)."""
+def presented_key(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
+    """The key from the Authorization header or X-API-Key. The API never reads cookies:
+    the dashboard's session cookie is scoped to /ui and is not a key."""
     if bearer is not None and bearer.credentials:
         return bearer.credentials
-    return header or cookie or None
+    return header or None
 
 
-def principal_from_request(request: Request) -> Principal | None:
-    """Authenticate a request without FastAPI's dependency system (the dashboard uses this)."""
-    store = request.app.state.store
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else None
-    token = token or request.headers.get("x-api-key") or request.cookies.get(SESSION_COOKIE)
-    return authenticate(store, token)
+def principal_for_key_id(store: ApiKeyStore, key_id: str) -> Principal | None:
+    """The principal of a dashboard session's key, or None once the key is revoked or gone."""
+    key = store.get_api_key(key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    return Principal(key_id=key.id, name=key.name, scopes=frozenset(key.scopes))
 
 
 def unauthorized(detail: str = "an API key is required (Authorization: Bearer bg_<id>_<secret>)") -> ApiProblem:

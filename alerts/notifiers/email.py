@@ -18,6 +18,7 @@ from alerts.message import text_lines
 from alerts.notifiers.base import DeliveryError, Notifier, NotifierConfigError, missing_fields, read_secret, secret_problems
 from core.config import ChannelSettings
 from core.domain import Delivery
+from core.links import safe_http_url
 
 
 def email_html(message: dict) -> str:
@@ -41,7 +42,7 @@ def email_html(message: dict) -> str:
         lang = f' lang="{e(mention["lang"])}"' if mention.get("lang") else ""
         parts.append(f'<p><b>Post</b> on {e(mention["platform"])} by <span dir="auto">{e(who)}</span>{reach}</p>')
         parts.append(f'<blockquote dir="auto"{lang}>{e(mention["excerpt"])}</blockquote>')
-        if mention.get("url"):
+        if safe_http_url(mention.get("url")):
             parts.append(f'<p><a href="{e(mention["url"], quote=True)}">Open the post</a></p>')
     customer = message.get("customer")
     if customer:
@@ -69,7 +70,8 @@ class EmailNotifier(Notifier):
             raise NotifierConfigError(f"channel {self.name!r}: email needs mail_from and mail_to")
         payload = delivery.payload
         msg = EmailMessage()
-        msg["Subject"] = f"[{payload['severity'].upper()}] {payload['title']}"
+        # One line: a crawled title with CR/LF must not add headers (or make the delivery fail).
+        msg["Subject"] = " ".join(f"[{payload['severity'].upper()}] {payload['title']}".split())[:250]
         msg["From"] = self.channel.mail_from
         msg["To"] = ", ".join(self.channel.mail_to)
         # A stable Message-ID per delivery lets mail systems drop a re-sent duplicate.

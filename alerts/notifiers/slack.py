@@ -1,4 +1,11 @@
-"""Slack incoming webhook with Block Kit: header, why, the post, the customer, a dashboard button."""
+"""Slack incoming webhook with Block Kit: header, why, the post, the customer, a dashboard button.
+
+Every text that reaches a ``mrkdwn`` field (and the top-level ``text``, which Slack also
+parses) is escaped: ``&``, ``<`` and ``>`` become entities, so a crawled ``<!channel>``,
+``<@U123>`` or ``<https://evil|label>`` is shown as text and never pings or links. The post
+link is written only for an http(s) URL without ``|``, ``<``, ``>`` or spaces
+(``core.links.safe_http_url``), so a URL cannot close the link and open another.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from alerts.message import text_lines
 from alerts.notifiers.base import HttpNotifier, NotifierConfigError, http_url_problems, missing_fields, post
 from core.config import ChannelSettings
 from core.domain import Delivery
+from core.links import safe_http_url
 
 SEVERITY_EMOJI = {"info": ":information_source:", "warning": ":warning:", "high": ":large_orange_circle:", "critical": ":rotating_light:"}
 
@@ -35,16 +43,17 @@ def slack_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
         author = mention["author"]
         who = "@" + author["handle"] if author.get("handle") else (author.get("name") or "unknown")
         reach = f" · {author['followers']:,} followers" if author.get("followers") is not None else ""
-        link = f"\n<{mention['url']}|Open the post>" if mention.get("url") else ""
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*Post* on {mention['platform']} by {_mrkdwn(who)}{reach}\n>{_mrkdwn(mention['excerpt'])}{link}")[:3000]}})
+        url = safe_http_url(mention.get("url"))
+        link = f"\n<{_mrkdwn(url)}|Open the post>" if url else ""
+        text = f"*Post* on {_mrkdwn(mention['platform'])} by {_mrkdwn(who)}{reach}\n>{_mrkdwn(mention['excerpt'])}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[: 3000 - len(link)] + link}})
     customer = message.get("customer")
     if customer:
         ticket = customer.get("open_ticket")
-        ticket_text = f" · open ticket *{ticket['id']}* ({ticket['status']})" if ticket else ""
+        ticket_text = f" · open ticket *{_mrkdwn(ticket['id'])}* ({_mrkdwn(ticket['status'])})" if ticket else ""
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"Customer *{_mrkdwn(customer.get('name') or customer['crm_id'])}* ({customer['crm_id']}) · "
-            f"tier {customer.get('tier') or '-'}{ticket_text}")}]})
+            f"Customer *{_mrkdwn(customer.get('name') or customer['crm_id'])}* ({_mrkdwn(customer['crm_id'])}) · "
+            f"tier {_mrkdwn(customer.get('tier') or '-')}{ticket_text}")}]})
     blocks.append({"type": "actions", "elements": [{
         "type": "button", "text": {"type": "plain_text", "text": "Open in dashboard"},
         "url": message["dashboard_url"], "action_id": "open_alert",
@@ -62,5 +71,5 @@ class SlackNotifier(HttpNotifier):
     def send(self, delivery: Delivery) -> None:
         if not self.channel.url:
             raise NotifierConfigError(f"channel {self.name!r}: slack needs the incoming webhook url")
-        body = {"text": "\n".join(text_lines(delivery.payload))[:3000], "blocks": slack_blocks(delivery.payload)}
+        body = {"text": _mrkdwn("\n".join(text_lines(delivery.payload)))[:3000], "blocks": slack_blocks(delivery.payload)}
         post(self.client, self.channel.url, channel=self.name, json=body)

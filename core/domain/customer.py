@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from core.domain.common import DomainModel, UtcDatetime, utcnow
+
+
+# Bounds on every list a CRM (or an API caller) sends: a record is a person, not a data dump.
+MAX_CONTACTS = 50  # emails, phones, handles per platform
+MAX_PLATFORMS = 20
+MAX_ORDERS = 5000
+MAX_TICKETS = 1000
+ShortText = Annotated[str, StringConstraints(max_length=320)]
 
 
 class TicketStatus(StrEnum):
@@ -42,15 +50,16 @@ class Customer(DomainModel):
 
     crm_id: str
     name: str | None = None
-    emails: list[str] = Field(default_factory=list)
-    phones: list[str] = Field(default_factory=list)
-    handles: dict[str, list[str]] = Field(default_factory=dict)
-    order_ids: list[str] = Field(default_factory=list)
+    emails: list[ShortText] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    phones: list[ShortText] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    handles: dict[ShortText, Annotated[list[ShortText], Field(max_length=MAX_CONTACTS)]] = Field(
+        default_factory=dict, max_length=MAX_PLATFORMS)
+    order_ids: list[ShortText] = Field(default_factory=list, max_length=MAX_ORDERS)
     tier: str | None = None  # e.g. bronze/silver/gold/platinum
     segment: str | None = None
     rfm: RFM | None = None
     lifetime_value: float | None = None
-    tickets: list[SupportTicket] = Field(default_factory=list)
+    tickets: list[SupportTicket] = Field(default_factory=list, max_length=MAX_TICKETS)
     consent: Consent = Field(default_factory=Consent)
     erased: bool = False  # PII removed on request; anonymous counts kept
     updated_at: UtcDatetime = Field(default_factory=utcnow)

@@ -7,7 +7,7 @@ checks behaviour, these functions make it one implementation.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
@@ -83,8 +83,9 @@ def coerce_mention(item: Any) -> Mention:
 
 
 def erased_stub(customer: Customer) -> Customer:
-    """The anonymous remains of an erased customer: tier, value and ticket counts only."""
-    tickets = [t.model_copy(update={"subject": None}) for t in customer.tickets]
+    """The anonymous remains of an erased customer: tier, value and ticket counts only
+    (ticket ids are personal data too: they become ``erased-1``, ``erased-2`` …)."""
+    tickets = [t.model_copy(update={"id": f"erased-{i}", "subject": None}) for i, t in enumerate(customer.tickets, 1)]
     return customer.model_copy(update={
         "name": None, "emails": [], "phones": [], "handles": {}, "order_ids": [],
         "tickets": tickets, "erased": True, "updated_at": utcnow(),
@@ -105,14 +106,42 @@ def patched_mention(old: Mention, patch: MentionPatch) -> Mention:
     return Mention.model_validate({**old.model_dump(), **update})
 
 
+INT64_MAX = 2**63 - 1
+_CURSOR_TYPES = {"int": (int,), "num": (int, float), "str": (str,)}
+
+
+def check_cursor_parts(parts: Any, shape: Sequence[str], what: str) -> list[Any]:
+    """``parts`` (decoded from a client's cursor) checked against ``shape``: one of
+    ``int``/``num``/``str`` per part, ``?`` suffix for "or null"; integers must fit a
+    signed 64-bit column. StoreError names the part otherwise (forged cursors -> 400)."""
+    if not isinstance(parts, list) or len(parts) != len(shape):
+        raise StoreError(f"invalid {what} cursor: expected {len(shape)} values")
+    for index, (value, kind) in enumerate(zip(parts, shape)):
+        if value is None and kind.endswith("?"):
+            continue
+        types = _CURSOR_TYPES[kind.rstrip("?")]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise StoreError(f"invalid {what} cursor: value {index} is not a {kind.rstrip('?')}")
+        if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise StoreError(f"invalid {what} cursor: value {index} is out of range")
+        if isinstance(value, float) and value != value:  # NaN never compares; a forged cursor
+            raise StoreError(f"invalid {what} cursor: value {index} is not a number")
+        if isinstance(value, str) and len(value) > 500:
+            raise StoreError(f"invalid {what} cursor: value {index} is too long")
+    return parts
+
+
 def feed_cursor_seq(cursor: str | None) -> int:
     """The last ``seq`` a risk-flag feed cursor says was served (0 for no cursor)."""
     if not cursor:
         return 0
     try:
-        return int(cursor)
+        seq = int(cursor)
     except ValueError as exc:
-        raise StoreError(f"invalid risk flag feed cursor {cursor!r}: expected a number") from exc
+        raise StoreError(f"invalid risk flag feed cursor {cursor[:40]!r}: expected a number") from exc
+    if not 0 <= seq <= INT64_MAX:
+        raise StoreError(f"invalid risk flag feed cursor {cursor[:40]!r}: out of range")
+    return seq
 
 
 def validated_customer(item: Any, index: int, report: BulkReport) -> Customer | None:

@@ -13,7 +13,7 @@ Conventions shared by every operation:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,10 @@ class ConflictError(StoreError):
 
 class NotFoundError(StoreError):
     """The record does not exist."""
+
+
+class SearchTooCostly(StoreError):
+    """A search ran past its time budget and was stopped (narrow the query or the dates)."""
 
 
 class ItemError(BaseModel):
@@ -105,6 +109,9 @@ class MentionQuery(BaseModel):
     cursor: str | None = None  # opaque, from the previous page's next_cursor
     facets: list[FacetName] = Field(default_factory=list)
     histogram: Literal["hour", "day", "week"] | None = None  # date histogram of matches
+    # Seconds of evaluation before the search is stopped with SearchTooCostly (None: no limit,
+    # for internal callers; the API passes ``api.search_budget_seconds``).
+    budget_s: float | None = Field(default=None, gt=0)
 
 
 class FacetBucket(BaseModel):
@@ -140,6 +147,11 @@ class MentionStore(Protocol):
         """Mentions in the order asked; unknown ids are left out."""
 
     def patch_mentions(self, patches: Iterable[MentionPatch]) -> BulkReport: ...
+
+    def replace_mentions(self, mentions: Sequence[Mention]) -> int:
+        """Overwrite stored mentions wholesale (same ids; text index, author and links
+        re-indexed; nothing queued). For erasure: returns how many were replaced."""
+        ...
 
     def search_mentions(self, query: MentionQuery) -> SearchPage: ...
 
@@ -220,6 +232,11 @@ class CustomerStore(Protocol):
     def append_audit(self, event: AuditEvent) -> None: ...
 
     def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]: ...
+
+    def rewrite_audit(self, subject: str, transform: Callable[[AuditEvent], AuditEvent]) -> int:
+        """Replace each event of ``subject`` by ``transform(event)`` in place (erasure
+        pseudonymises it; the log stays append-only otherwise). Returns how many changed."""
+        ...
 
 
 # ---------------------------------------------------------------- threads & campaigns
@@ -309,6 +326,11 @@ class OutboxStore(Protocol):
         """Make a dead (or failed) delivery pending again with attempts reset."""
 
     def count_deliveries_by_status(self) -> dict[str, int]: ...
+
+    def rewrite_delivery_payloads(self, alert_id: str, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace the stored payload of each delivery of ``alert_id`` by ``transform(payload)``
+        (erasure: a re-sent delivery must not carry erased data). Returns how many changed."""
+        ...
 
 
 # ---------------------------------------------------------------- risk flags & api keys

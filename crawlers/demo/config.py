@@ -39,7 +39,8 @@ def demo_sources(base_url: str) -> list[dict[str, Any]]:
     common = {"schedule_seconds": 60, "revisit_seconds": 600, "revisit_window_hours": 72}
 
     def opts(extra: dict[str, Any]) -> dict[str, Any]:
-        return {**extra, "scrapy": dict(LOCAL_SCRAPY)}
+        # The demo web runs on this machine: private addresses are what it is made of.
+        return {**extra, "scrapy": dict(LOCAL_SCRAPY), "allow_private_networks": True}
 
     return [
         {"name": "demo-forum", "kind": "forum", "urls": [f"{base_url}/forum/"], **common, "options": opts(FORUM_OPTIONS)},

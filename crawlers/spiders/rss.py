@@ -2,7 +2,8 @@
 
 Each run re-reads the feed with ``If-None-Match``/``If-Modified-Since`` from the last
 run (a 304 means nothing new). ``options.full_text: true`` fetches each new entry's page
-and extracts the article with trafilatura. An entry without a link or date is logged
+and extracts the article with trafilatura; when that page cannot be fetched (refused by the
+SSRF guard, an HTTP error, a timeout) the entry is kept with the feed's own text. An entry without a link or date is logged
 and skipped; the other entries are kept.
 """
 
@@ -53,7 +54,8 @@ class RssSpider(SourceSpider):
                 self.skip_malformed(response.url, f"feed entry #{index + 1}", exc)
                 continue
             if source.options.get("full_text") and item.url and state.get(item.url) is None:
-                yield scrapy.Request(item.url, self.parse_article, meta={"source": source.name}, cb_kwargs={"item": item})
+                yield scrapy.Request(item.url, self.parse_article, errback=self.article_failed,
+                                     meta={"source": source.name}, cb_kwargs={"item": item})
             else:
                 yield item
             if item.url:
@@ -68,6 +70,12 @@ class RssSpider(SourceSpider):
         if text:
             item.text, item.is_html = text, False
         yield item
+
+    def article_failed(self, failure: Any) -> Iterable[PostItem]:
+        """The article page could not be fetched: keep the entry with the feed's text."""
+        self.logger.info("full text of %s not fetched (%s); keeping the feed's text",
+                         failure.request.url, failure.getErrorMessage())
+        yield failure.request.cb_kwargs["item"]
 
     def _item(self, entry: Any, response: Response, source: SourceSettings, feed_lang: str | None) -> PostItem:
         link = entry.get("link")

@@ -6,6 +6,7 @@ from :mod:`monitor_api.dashboard.charts`.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from core.domain import Alert, AlertState, Mention
-from core.store.port import AlertFilter, MentionQuery, NotFoundError
+from core.store.port import AlertFilter, MentionQuery, NotFoundError, StoreError
 from monitor_api.dashboard.auth import check_same_origin, page_principal, templates
 from monitor_api.dashboard.charts import Series, line_chart, stacked_bars
 
@@ -106,17 +107,20 @@ def mention_search(
 ) -> Response:
     principal = page_principal(request, "mentions:read")
     filters = {"q": q, "brand": brand, "lang": lang, "sentiment": sentiment, "platform": platform}
-    error = None
+    error, page = None, None
+    wait = request.app.state.search_limit.take(principal.key_id)
     try:
+        if wait > 0:
+            raise StoreError(f"too many searches: this key may search again in {math.ceil(wait)} s")
+        # Facets and the chart come from SQL/Elasticsearch aggregations on the first page only.
         page = request.app.state.store.search_mentions(MentionQuery(
             text=q.strip() or None, brands=[brand] if brand else [], langs=[lang] if lang else [],
             sentiments=[sentiment] if sentiment else [], platforms=[platform] if platform else [],
-            cursor=cursor, limit=50, facets=FACETS, histogram="hour" if not cursor else None,
+            cursor=cursor, limit=50, facets=FACETS if not cursor else [], histogram="hour" if not cursor else None,
+            budget_s=request.app.state.settings.api.search_budget_seconds,
         ))
-    except ValueError as exc:  # query syntax errors name the position
-        error, page = str(exc), None
-    except Exception as exc:  # noqa: BLE001 - e.g. a stale cursor: show it instead of failing the page
-        error, page = f"search failed: {exc}", None
+    except (ValueError, StoreError) as exc:  # syntax errors name the position; bad cursors; too costly
+        error = str(exc)
     chart = Markup(stacked_bars(_hourly(page.histogram), "Mentions per hour, negative in red")) if page else Markup("")
     next_url = "/ui/mentions?" + urlencode({**filters, "cursor": page.next_cursor}) if page and page.next_cursor else None
     return _render(request, "mentions.html", {"principal": principal, "page": page, "filters": filters, "error": error,

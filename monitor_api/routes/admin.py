@@ -20,7 +20,7 @@ Scope = Literal["mentions:read", "alerts:read", "alerts:write", "customers:write
 
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"\S")
-    scopes: list[Scope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=6)
 
 
 class KeyOut(BaseModel):

@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from core.domain import Alert, AlertState, Delivery, DeliveryStatus, Mention, Severity, Silence
 from core.store.port import AlertFilter
@@ -40,10 +40,15 @@ class AlertAction(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
 
 
+MAX_MATCHERS = 20  # a silence names a situation, not a list of everything
+MAX_LIST = 50
+
+
 class SilenceIn(BaseModel):
     """Mute notifications of alerts whose labels match every matcher until ``ends_at``."""
 
-    matchers: dict[str, str] = Field(min_length=1, description='e.g. {"brand": "Sepehr Mobile", "rule": "spike"}')
+    matchers: dict[Annotated[str, StringConstraints(max_length=100)], Annotated[str, StringConstraints(max_length=500)]] = Field(
+        min_length=1, max_length=MAX_MATCHERS, description='e.g. {"brand": "Sepehr Mobile", "rule": "spike"}')
     ends_at: Rfc3339
     starts_at: Rfc3339 | None = None
     comment: str = Field(default="", max_length=2000)
@@ -53,9 +58,9 @@ class SilenceIn(BaseModel):
 def list_alerts(
     store: StoreDep,
     _: AlertsReader,
-    state: Annotated[list[AlertState], Query()] = [],  # noqa: B006
-    severity: Annotated[list[Severity], Query()] = [],  # noqa: B006
-    brand: Annotated[list[str], Query()] = [],  # noqa: B006
+    state: Annotated[list[AlertState], Query(max_length=10)] = [],  # noqa: B006
+    severity: Annotated[list[Severity], Query(max_length=10)] = [],  # noqa: B006
+    brand: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Query(max_length=MAX_LIST)] = [],  # noqa: B006
     rule: str | None = None,
     customer_id: str | None = None,
     assignee: str | None = None,

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
 
 from core.domain import Customer, IdentityLink, Mention, RiskFlag
+from core.privacy import pseudonym_key
 from core.store.port import BulkReport, MentionQuery
 from monitor_api.customers import bulk_upsert, decide_link, erase
-from monitor_api.deps import ClockDep, CustomersWriter, RiskReader, StoreDep
+from monitor_api.deps import ClockDep, CustomersWriter, RiskReader, SettingsDep, StoreDep
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
 router = APIRouter(tags=["customers"], responses=PROBLEM_RESPONSES)
@@ -71,7 +72,11 @@ def reject_link(crm_id: str, body: LinkDecision, store: StoreDep, clock: ClockDe
 
 
 @router.delete("/customers/{crm_id}", status_code=204, summary="Erase a customer (removes PII and links)")
-def erase_customer(crm_id: str, store: StoreDep, clock: ClockDep, principal: CustomersWriter) -> Response:
+def erase_customer(crm_id: str, store: StoreDep, settings: SettingsDep, clock: ClockDep,
+                   principal: CustomersWriter) -> Response:
+    """Erases every copy of the customer's personal data: the record, identity keys and links,
+    the link from their mentions (whose author becomes a pseudonym), alert texts ("erased
+    customer"), stored delivery payloads and the audit log (keyed-hash pseudonyms)."""
     _customer_or_404(store, crm_id)
-    erase(store, crm_id, principal.actor, clock.now())
+    erase(store, crm_id, principal.actor, clock.now(), pseudonym_key(settings.data_dir))
     return Response(status_code=204)

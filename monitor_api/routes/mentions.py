@@ -6,42 +6,46 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, StringConstraints
 
 from core.domain import Campaign, Mention, Thread
 from core.store.port import FacetName, MentionQuery, SearchPage
-from monitor_api.deps import MentionsReader, StoreDep
+from monitor_api.deps import MentionsReader, SettingsDep, StoreDep
 from monitor_api.params import Rfc3339
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
 router = APIRouter(tags=["mentions"], responses=PROBLEM_RESPONSES)
 
-Many = Annotated[list[str], Query()]
+MAX_VALUES = 50  # values per repeated filter (?brand=a&brand=b...)
+Value = Annotated[str, StringConstraints(max_length=300)]
+Many = Annotated[list[Value], Query(max_length=MAX_VALUES)]
 
 
 @router.get("/mentions", response_model=SearchPage, summary="Search mentions")
 def search_mentions(
+    request: Request,
     store: StoreDep,
-    _: MentionsReader,
+    settings: SettingsDep,
+    principal: MentionsReader,
     q: Annotated[str | None, Query(max_length=2000, description='Brand query language, e.g. `"sepehr mobile" AND NOT praise`')] = None,
     brand: Many = [],  # noqa: B006 - FastAPI copies defaults
     lang: Many = [],  # noqa: B006
-    sentiment: Annotated[list[Literal["negative", "neutral", "positive"]], Query()] = [],  # noqa: B006
+    sentiment: Annotated[list[Literal["negative", "neutral", "positive"]], Query(max_length=3)] = [],  # noqa: B006
     emotion: Many = [],  # noqa: B006
     source: Many = [],  # noqa: B006
     platform: Many = [],  # noqa: B006
-    author: Annotated[list[str], Query(description="author key `platform:handle`")] = [],  # noqa: B006
-    customer_id: str | None = None,
-    thread_id: str | None = None,
-    campaign_id: str | None = None,
+    author: Annotated[list[Value], Query(max_length=MAX_VALUES, description="author key `platform:handle`")] = [],  # noqa: B006
+    customer_id: Annotated[str | None, Query(max_length=300)] = None,
+    thread_id: Annotated[str | None, Query(max_length=300)] = None,
+    campaign_id: Annotated[str | None, Query(max_length=300)] = None,
     since: Rfc3339 | None = None,
     until: Rfc3339 | None = None,
     min_risk: Annotated[float | None, Query(ge=0, le=100)] = None,
     sort: Literal["newest", "oldest", "risk"] = "newest",
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    facets: Annotated[list[FacetName], Query()] = [],  # noqa: B006
+    facets: Annotated[list[FacetName], Query(max_length=8)] = [],  # noqa: B006
     histogram: Literal["hour", "day", "week"] | None = None,
 ) -> SearchPage:
     """Mentions matching ``q`` and every filter, newest first by default.
@@ -53,9 +57,11 @@ def search_mentions(
         platforms=platform, sources=source, authors=[a.lower() for a in author], customer_id=customer_id,
         thread_id=thread_id, campaign_id=campaign_id, since=since, until=until, min_risk=min_risk, sort=sort,
         limit=limit, cursor=cursor, facets=list(facets), histogram=histogram,
+        budget_s=settings.api.search_budget_seconds,
     )
     if since and until and since >= until:
         raise ApiProblem(400, "Bad request", "'since' must be before 'until'", kind="bad-request")
+    request.app.state.search_limit.check(principal.key_id)
     return store.search_mentions(query)
 
 

@@ -139,3 +139,20 @@ def make_mention(
         published_at=now - timedelta(hours=hours_ago), crawled_at=crawled_at or now,
         engagement=Engagement(likes=likes, shares=shares), brands=list(brands), **extra,
     )
+
+
+@pytest.fixture
+def api_client(store: Any, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
+    """The HTTP API over ``store`` (each adapter) and a function making ``Authorization`` headers."""
+    from fastapi.testclient import TestClient
+
+    from monitor_api.app import create_app
+    from monitor_api.security import create_api_key
+
+    app = create_app(Settings(data_dir=tmp_path, api={"search_rate_per_minute": 100_000}), store)
+
+    def headers(*scopes: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {create_api_key(store, 'contract', scopes)[1]}"}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, headers

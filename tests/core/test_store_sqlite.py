@@ -14,7 +14,7 @@ from core.query import parse_query
 from core.store import open_store
 from core.store.port import MentionQuery, Store
 from core.store.sqlite import SqliteStore, open_sqlite_store
-from core.store.sqlite.ftsquery import anti_join_expr, compile_fts
+from core.store.sqlite.ftsquery import compile_fts, compile_sql
 from core.identity import customer_identity_keys, normalize_phone
 from core.store.sqlite.mentions import SLOT_BITS
 from core.store.sqlite.schema import MIGRATIONS
@@ -128,7 +128,8 @@ def test_three_word_phrase_finds_every_gluing(store) -> None:
     store.upsert_mentions([make_mention(f"g{i}", t) for i, t in enumerate(texts)])
     found = {m.text for m in store.search_mentions(MentionQuery(text='"دیجی کالا مارکت"')).items}
     assert found == set(texts[:3])
-    assert anti_join_expr(parse_query("NOT acme")) == '"acme"'
+    assert compile_sql(parse_query("NOT acme")) == ('NOT (m.rk IN (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ?))',
+                                                   ['"acme"'])
 
 
 def test_phone_and_identity_rules() -> None:

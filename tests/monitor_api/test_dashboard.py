@@ -13,6 +13,11 @@ from monitor_api.security import SESSION_COOKIE, create_api_key
 from tests.monitor_api.seed import MINA_FA
 
 
+@pytest.fixture(autouse=True)
+def same_origin(client: TestClient) -> None:
+    client.headers["Origin"] = "http://testserver"  # what a browser sends with our own forms
+
+
 @pytest.fixture
 def signed_in(client: TestClient, store: Any, story: Any) -> TestClient:
     _, key = create_api_key(store, "sara-support", ["alerts:read", "alerts:write", "mentions:read", "risk:read"])

@@ -185,7 +185,7 @@ class AlertsMixin:
         body: dict[str, Any] = {"size": flt.limit + 1, "query": {"bool": {"filter": filters}},
                                 "sort": [{"updated_at": "desc"}, {"id": "desc"}]}
         if flt.cursor:
-            body["search_after"] = decode_cursor("alerts", flt.cursor)
+            body["search_after"] = decode_cursor("alerts", flt.cursor, ("int", "str"))
         hits = search_hits(self._es, self._names.alias("alerts"), **body)
         more = len(hits) > flt.limit
         hits = hits[: flt.limit]

@@ -31,6 +31,7 @@ from elasticsearch import ConflictError as EsConflictError
 from elasticsearch.helpers import streaming_bulk
 
 from core.config import StoreSettings
+from core.store.common import check_cursor_parts
 from core.store.port import StoreError
 
 BULK_CHUNK = 500  # actions per _bulk request
@@ -152,16 +153,17 @@ def encode_cursor(kind: str, values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str) -> list[Any]:
-    """The ``search_after`` values of a cursor made by ``encode_cursor(kind, ...)``."""
+def decode_cursor(kind: str, cursor: str, shape: Sequence[str]) -> list[Any]:
+    """The ``search_after`` values of a cursor made by ``encode_cursor(kind, ...)``, each
+    of the type ``shape`` names (``core.store.common.check_cursor_parts``)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if data.get("k") != kind or not isinstance(data.get("a"), list):
             raise ValueError(f"it belongs to {data.get('k')!r}")
-        return data["a"]
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise StoreError(f"invalid {kind} cursor {cursor[:40]!r}: {exc}") from None
+    return check_cursor_parts(data["a"], shape, kind)
 
 
 # ------------------------------------------------------------------ reads

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 
 from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
 from core.store.elastic.client import create_if_absent, get_doc, mget_docs, run_bulk, search_hits
 from core.store.common import erased_stub, validated_customer
-from core.store.port import BulkReport, ItemError, NotFoundError
+from core.store.port import BulkReport, ItemError, NotFoundError, StoreError
 from core.identity import customer_identity_keys, normalize_key
 
 MAX_TERMS = 10_000
@@ -171,6 +171,24 @@ class CustomersMixin:
         doc = event.model_dump(mode="json")
         doc["logged_ns"] = time.time_ns()
         create_if_absent(self._es, self._names.alias("audit"), _digest(event.model_dump_json()), doc, refresh=refresh)
+
+    def rewrite_audit(self, subject: str, transform: Callable[[AuditEvent], AuditEvent]) -> int:
+        """Replace each event of ``subject`` by ``transform(event)`` (same document ids)."""
+        index = self._names.alias("audit")
+        self._es.indices.refresh(index=index)
+        hits = search_hits(self._es, index, size=10_000, query={"term": {"subject": subject}})
+        actions = []
+        for hit in hits:
+            source = hit["_source"]
+            old = AuditEvent.model_validate({k: v for k, v in source.items() if k != "logged_ns"})
+            new = transform(old)
+            if new != old:
+                doc = {**new.model_dump(mode="json"), "logged_ns": source.get("logged_ns")}
+                actions.append({"_op_type": "index", "_index": index, "_id": hit["_id"], "_source": doc})
+        failed = [item for item in run_bulk(self._es, actions, refresh="wait_for") if item.error]
+        if failed:
+            raise StoreError(f"rewriting {len(failed)} audit event(s) failed: {failed[0].error}")
+        return len(actions)
 
     def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         """The newest ``limit`` events (of ``subject``), oldest first."""

@@ -37,7 +37,7 @@ from core.query import MatchText
 from elasticsearch import ApiError, TransportError
 
 from core.store.elastic.client import WRITE_TOKEN, BulkItem, mget_docs, new_write_token, now_utc, run_bulk, to_ms
-from core.store.port import BulkReport, ItemError, MentionPatch
+from core.store.port import BulkReport, ItemError, MentionPatch, StoreError
 from core.store.common import (
     bulk_item_id,
     coerce_mention,
@@ -204,6 +204,17 @@ class MentionsMixin:
         return [mention_from_source(found[i].source) for i in mention_ids if i in found]
 
     # ------------------------------------------------------------ patches
+
+    def replace_mentions(self, mentions: Sequence[Mention]) -> int:
+        """Overwrite stored mentions wholesale (erasure); visible to searches on return."""
+        index = self._names.alias("mentions")
+        stored = mget_docs(self._es, index, [m.id for m in mentions])
+        actions = [{"_op_type": "index", "_index": index, "_id": m.id, "_source": mention_source(m)}
+                   for m in mentions if m.id in stored]
+        failed = [item for item in run_bulk(self._es, actions, refresh="wait_for") if item.error]
+        if failed:
+            raise StoreError(f"replacing {len(failed)} mention(s) failed: {failed[0].error}")
+        return len(actions)
 
     def patch_mentions(self, patches: Iterable[MentionPatch]) -> BulkReport:
         """Set the given fields of stored mentions (conditional writes, retried on

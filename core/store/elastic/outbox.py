@@ -11,7 +11,7 @@ late, then retried into a 409, is still recognised as won). Outcomes
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from core.domain import Delivery, DeliveryStatus
 from core.store.elastic.client import (
@@ -113,6 +113,24 @@ class OutboxMixin:
         """The delivery (realtime), or None."""
         doc = get_doc(self._es, self._names.alias("deliveries"), delivery_id)
         return delivery_from_source(doc.source) if doc else None
+
+    def rewrite_delivery_payloads(self, alert_id: str, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace the payload of each delivery of ``alert_id`` by ``transform(payload)``."""
+        index = self._names.alias("deliveries")
+        self._es.indices.refresh(index=index)
+        hits = search_hits(self._es, index, size=10_000, query={"term": {"alert_id": alert_id}})
+        actions = []
+        for hit in hits:
+            old = Delivery.model_validate(hit["_source"])
+            payload = transform(old.payload)
+            if payload != old.payload:
+                new = old.model_copy(update={"payload": payload})
+                actions.append({"_op_type": "index", "_index": index, "_id": hit["_id"],
+                                "_source": new.model_dump(mode="json")})
+        failed = [item for item in run_bulk(self._es, actions, refresh="wait_for") if item.error]
+        if failed:
+            raise StoreError(f"rewriting {len(failed)} delivery payload(s) failed: {failed[0].error}")
+        return len(actions)
 
     def list_deliveries(
         self, *, alert_id: str | None = None, status: str | None = None, limit: int = 100

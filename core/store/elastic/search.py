@@ -11,6 +11,10 @@ mention's title + text in ``normalize_for_match`` form, analysed with ``bg_persi
                   (``"دیجی کالا"`` also finds ``دیجیکالا``, as ``core.query.matches`` does)
 - ``Hashtag``/``Handle`` -> ``term`` on the ``bg.hashtags``/``bg.handles`` keyword fields
 - ``And``/``Or``/``Not`` -> ``bool`` ``must`` (+ ``must_not``) / ``should`` / ``must_not``
+
+The parser's depth limit (``core.query.MAX_DEPTH``) keeps the compiled bool query well
+under Elasticsearch's 30-level limit. A search with ``budget_s`` is sent with ``timeout``;
+a response that says ``timed_out`` (partial results) becomes :class:`SearchTooCostly`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 from core.query import And, Handle, Hashtag, Node, Not, Or, Phrase, Term, parse_query
 from core.store.elastic.client import decode_cursor, encode_cursor, iso
 from core.store.elastic.mentions import mention_from_source
-from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage
+from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage, SearchTooCostly
 
 BODY = "bg.body"
 FACET_FIELDS = {
@@ -34,6 +38,7 @@ SORTS: dict[str, list[dict[str, Any]]] = {
     "oldest": [{"published_at": "asc"}, {"id": "asc"}],
     "risk": [{"bg.risk": "desc"}, {"published_at": "desc"}, {"id": "desc"}],
 }
+CURSOR_SHAPES = {"newest": ("int", "str"), "oldest": ("int", "str"), "risk": ("num?", "int", "str")}
 INTERVALS = {"hour": "1h", "day": "1d", "week": "1w"}
 TOTAL_LIMIT = 10_000  # exact totals up to here; beyond, ``total`` is None
 
@@ -125,7 +130,9 @@ def build_search_body(q: MentionQuery) -> dict[str, Any]:
         "track_total_hits": TOTAL_LIMIT,
     }
     if q.cursor:
-        body["search_after"] = decode_cursor(f"mentions:{q.sort}", q.cursor)
+        body["search_after"] = decode_cursor(f"mentions:{q.sort}", q.cursor, CURSOR_SHAPES[q.sort])
+    if q.budget_s:
+        body["timeout"] = f"{max(1, int(q.budget_s * 1000))}ms"
     aggs = build_aggs(q)
     if aggs:
         body["aggs"] = aggs
@@ -156,6 +163,9 @@ class SearchMixin:
     def search_mentions(self, query: MentionQuery) -> SearchPage:
         """One page of matches, newest/oldest/riskiest first, with facets and histogram."""
         resp = self._es.search(index=self._names.alias("mentions"), **build_search_body(query)).body
+        if resp.get("timed_out"):  # Elasticsearch returns what it found so far; partial pages would mislead
+            raise SearchTooCostly(f"the search ran longer than its budget of {query.budget_s:g} s and was stopped;"
+                                  " narrow it with a date range, a brand or a word every match must contain")
         hits = resp["hits"]["hits"]
         more = len(hits) > query.limit
         hits = hits[: query.limit]

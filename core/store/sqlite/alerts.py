@@ -100,7 +100,7 @@ class AlertsMixin:
                 where.append(f"{column} = ?")
                 params.append(value)
         if flt.cursor:
-            _, updated, last_id = decode_cursor(flt.cursor, "alerts", 3)
+            _, updated, last_id = decode_cursor(flt.cursor, "alerts", ("int", "str"))
             where.append("(updated_ms < ? OR (updated_ms = ? AND id < ?))")
             params.extend([updated, updated, last_id])
         sql = "SELECT id, updated_ms, doc FROM alerts"

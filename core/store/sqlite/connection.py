@@ -14,9 +14,10 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from core.domain import utcnow
+from core.store.common import check_cursor_parts
 from core.store.port import StoreError
 from core.store.sqlite.schema import apply_migrations
 
@@ -48,16 +49,17 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, kind: str, size: int) -> list[Any]:
-    """Parts of a cursor made by :func:`encode_cursor` whose first part is ``kind``."""
+def decode_cursor(cursor: str, kind: str, shape: Sequence[str]) -> list[Any]:
+    """Parts of a cursor made by :func:`encode_cursor` whose first part is ``kind`` and
+    whose other parts have ``shape`` (see ``core.store.common.check_cursor_parts``)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
-        raise StoreError(f"invalid cursor {cursor!r}: {exc}") from exc
-    if not isinstance(parts, list) or len(parts) != size or parts[0] != kind:
-        raise StoreError(f"invalid cursor {cursor!r}: not a {kind!r} cursor")
-    return parts
+        raise StoreError(f"invalid cursor {cursor[:40]!r}: {exc}") from None
+    if not isinstance(parts, list) or not parts or parts[0] != kind:
+        raise StoreError(f"invalid cursor {cursor[:40]!r}: not a {kind!r} cursor")
+    return [kind, *check_cursor_parts(parts[1:], shape, kind)]
 
 
 class SqliteBase:
@@ -127,7 +129,8 @@ class SqliteBase:
         try:
             yield conn
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # an interrupted write (a search past its budget) already rolled back
+                conn.execute("COMMIT")
 
     # ------------------------------------------------------------ lifecycle
 

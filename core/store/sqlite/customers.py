@@ -8,7 +8,7 @@ with its counts, and writes an audit event, all in one transaction.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 
 from core.domain import AuditEvent, Customer, IdentityKey, IdentityLink, LinkStatus
@@ -149,6 +149,18 @@ class CustomersMixin:
             "INSERT INTO audit_log(at_ms, subject, doc) VALUES (?, ?, ?)",
             (to_ms(event.at), event.subject, event.model_dump_json()),
         )
+
+    def rewrite_audit(self, subject: str, transform: Callable[[AuditEvent], AuditEvent]) -> int:
+        """Replace each event of ``subject`` by ``transform(event)``, in place (same order)."""
+        changed = 0
+        with self._write() as conn:
+            for seq, doc in conn.execute("SELECT seq, doc FROM audit_log WHERE subject = ?", (subject,)).fetchall():
+                old = AuditEvent.model_validate_json(doc)
+                new = transform(old)
+                if new != old:
+                    conn.execute("UPDATE audit_log SET doc = ? WHERE seq = ?", (new.model_dump_json(), seq))
+                    changed += 1
+        return changed
 
     def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
         """The newest ``limit`` events (of ``subject``), oldest first."""

@@ -3,9 +3,13 @@
 The expression selects a *superset* of the true matches; ``exact`` says whether it
 is the exact set. Hashtags and handles (``#acme``, ``@acme``) and words containing
 '_' are indexed as plain words, so their expressions are supersets and the search
-re-checks candidates with ``core.query.matches``. A NOT over an inexact part is left
-to the re-check. FTS5 has no unary NOT, so a query that is only ``NOT x`` has no
-expression here; the search handles it with an anti-join instead.
+narrows candidates with this expression and checks them exactly with ``compile_sql``.
+FTS5 has no unary NOT, so a query that is only ``NOT x`` has no expression here.
+
+``compile_sql`` turns a whole query into an exact SQL condition on ``m.rk`` (FTS5
+sub-selects for the exact parts, the ``bg_leaf_match`` function for hashtag/handle
+leaves), so the search never re-reads rows in a Python loop and SQLite's progress
+handler can stop any query that runs past its budget.
 """
 
 from __future__ import annotations
@@ -79,7 +83,7 @@ def _compile_and(children: tuple[Node, ...]) -> FtsPlan:
             if inner.expr is not None and inner.exact:
                 negatives.append(inner.expr)
             else:
-                exact = False  # left to the re-check
+                exact = False  # left to the exact SQL check (compile_sql)
             continue
         plan = compile_fts(child)
         exact = exact and plan.exact
@@ -92,10 +96,43 @@ def _compile_and(children: tuple[Node, ...]) -> FtsPlan:
     return FtsPlan(expr, exact)
 
 
-def anti_join_expr(node: Node) -> str | None:
-    """For a query that is only ``NOT x`` with an exact ``x``: the MATCH of ``x``."""
+LEAF_MATCH_FUNCTION = "bg_leaf_match"
+_LEAF_CHECK = f"{LEAF_MATCH_FUNCTION}(?, m.doc)"
+_SIGILS = {Hashtag: "#\ufe5f\uff03", Handle: "@\ufe6b\uff20"}  # the sigil and what NFKC folds onto it
+_FTS_IN = "m.rk IN (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ?)"
+
+
+def leaf_query(node: Node) -> str:
+    """A query string that parses back to the leaf ``node`` (for ``bg_leaf_match``)."""
+    if isinstance(node, Hashtag):
+        return "#" + node.tag
+    if isinstance(node, Handle):
+        return "@" + node.handle
+    if isinstance(node, Term):
+        return node.text + ("*" if node.prefix else "")
+    if isinstance(node, Phrase):
+        return '"' + " ".join(node.words) + '"'
+    raise TypeError(f"not a leaf: {node!r}")
+
+
+def compile_sql(node: Node) -> tuple[str, list[str]]:
+    """An exact SQL condition (over ``m``) selecting the mentions that match ``node``."""
+    plan = compile_fts(node)
+    if plan.expr is not None and plan.exact:
+        return _FTS_IN, [plan.expr]
     if isinstance(node, Not):
-        inner = compile_fts(node.child)
-        if inner.expr is not None and inner.exact:
-            return inner.expr
-    return None
+        inner, params = compile_sql(node.child)
+        return f"NOT ({inner})", params
+    if isinstance(node, (And, Or)):
+        # The same child twice (``#a OR #a …``) is evaluated once.
+        unique = dict.fromkeys((sql, tuple(params)) for sql, params in map(compile_sql, node.children))
+        parts = [(sql, list(params)) for sql, params in unique]
+        glue = " AND " if isinstance(node, And) else " OR "
+        return "(" + glue.join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+    check = _LEAF_CHECK
+    if isinstance(node, (Hashtag, Handle)):  # a row without the sigil cannot match: decided in C
+        sigils = _SIGILS[Hashtag if isinstance(node, Hashtag) else Handle]
+        check = "(" + " OR ".join(f"instr(m.doc, '{c}')" for c in sigils) + f") AND {check}"
+    if plan.expr is not None:  # the FTS superset first, then the exact check on those rows only
+        return f"({_FTS_IN} AND {check})", [plan.expr, leaf_query(node)]
+    return f"({check})", [leaf_query(node)]

@@ -258,6 +258,22 @@ class MentionsMixin:
                     return candidate
             ms += 1  # more than 1,024 mentions in one millisecond: use the next one
 
+    def replace_mentions(self, mentions: Sequence[Mention]) -> int:
+        """Overwrite stored mentions (same ids and keys), re-indexing their text and brands."""
+        with self._write() as conn:
+            stored = self._load_by_ids(conn, [m.id for m in mentions])
+            for m in mentions:
+                if m.id not in stored:
+                    continue
+                rk, old = stored[m.id]
+                conn.execute("INSERT INTO mention_fts(mention_fts, rowid, body) VALUES('delete', ?, ?)", (rk, fts_body(old)))
+                conn.execute("INSERT INTO mention_fts(rowid, body) VALUES (?, ?)", (rk, fts_body(m)))
+                conn.execute(_UPDATE_MENTION, (rk, *row_values(m), mention_doc(m), rk))
+                conn.execute("DELETE FROM mention_brands WHERE rk = ?", (rk,))
+                conn.executemany("INSERT OR IGNORE INTO mention_brands(rk, brand) VALUES (?, ?)",
+                                 [(rk, b) for b in dict.fromkeys(m.brands)])
+        return sum(1 for m in mentions if m.id in stored)
+
     def _load_by_ids(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[int, Mention]]:
         out: dict[str, tuple[int, Mention]] = {}
         for start in range(0, len(ids), _IN_CHUNK):

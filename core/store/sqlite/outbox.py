@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from core.domain import Delivery, DeliveryStatus
 from core.store.port import NotFoundError
@@ -111,6 +111,19 @@ class OutboxMixin:
         """The delivery, or None."""
         row = self._conn().execute("SELECT doc FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         return Delivery.model_validate_json(row[0]) if row else None
+
+    def rewrite_delivery_payloads(self, alert_id: str, transform: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+        """Replace the payload of each delivery of ``alert_id`` by ``transform(payload)``."""
+        changed = 0
+        with self._write() as conn:
+            for delivery_id, doc in conn.execute("SELECT id, doc FROM deliveries WHERE alert_id = ?", (alert_id,)).fetchall():
+                old = Delivery.model_validate_json(doc)
+                payload = transform(old.payload)
+                if payload != old.payload:
+                    new = old.model_copy(update={"payload": payload})
+                    conn.execute("UPDATE deliveries SET doc = ? WHERE id = ?", (new.model_dump_json(), delivery_id))
+                    changed += 1
+        return changed
 
     def list_deliveries(
         self, *, alert_id: str | None = None, status: str | None = None, limit: int = 100

@@ -5,26 +5,32 @@ Plans (chosen per query):
 - a full-text query with an FTS5 expression drives the scan from the FTS index in
   key order (newest first: ``rowid DESC``) with the date range pushed down as rowid
   bounds, joined to ``mentions`` for the other filters, and stops after the page;
-- ``NOT x`` alone becomes an anti-join against the FTS matches of ``x``;
 - otherwise the ``mentions`` table is scanned in key order with the filters.
 
-When the FTS expression is only a superset (hashtags, handles), rows are re-checked
-with ``core.query.matches`` in batches until the page is full. Facets and the
-histogram are computed over every match only when asked for.
+When the FTS expression is only a superset (hashtags, handles, a NOT inside an OR),
+the whole query is added as an exact SQL condition (``ftsquery.compile_sql``), so
+pages, counts, facets and the histogram are all plain SQL statements, never a Python
+loop over rows. A query with ``budget_s`` runs under SQLite's progress handler and is
+stopped with :class:`SearchTooCostly` when it runs past that many seconds.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Iterator
 
 from core.domain import Mention
-from core.query import MatchText, Node, matches, parse_query
-from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage
+from core.query import MatchText, matches, parse_query
+from core.store.port import FacetBucket, HistogramBucket, MentionQuery, SearchPage, SearchTooCostly
 from core.store.sqlite.connection import decode_cursor, encode_cursor, from_ms, to_ms
-from core.store.sqlite.ftsquery import anti_join_expr, compile_fts
+from core.store.sqlite.ftsquery import LEAF_MATCH_FUNCTION, compile_fts, compile_sql
 from core.store.sqlite.mentions import SLOT_BITS, key_floor
 
 # Facet name -> column of the temporary hits table (copied from ``mentions``).
@@ -41,7 +47,7 @@ _BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
 _WEEK_OFFSET_MS = 4 * 86_400_000  # 1970-01-01 was a Thursday; weeks start on Monday
 FACET_SIZE = 50
 MAX_HISTOGRAM_GAPS = 5000
-RECHECK_BATCH = 500
+PROGRESS_EVERY = 2000  # SQLite VM steps between budget checks (~a few microseconds each)
 
 
 @dataclass
@@ -50,7 +56,6 @@ class _Plan:
     key: str  # the key expression ordering rows (f.rowid under FTS, else m.rk)
     where: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
-    recheck: Node | None = None
 
 
 def _in(column: str, values: list[str]) -> tuple[str, list[str]]:
@@ -62,16 +67,13 @@ def _plan(q: MentionQuery) -> _Plan:
     fts = compile_fts(node) if node is not None else None
     if fts is not None and fts.expr is not None:
         plan = _Plan("mention_fts f CROSS JOIN mentions m ON m.rk = f.rowid", "f.rowid",
-                     ["mention_fts MATCH ?"], [fts.expr], None if fts.exact else node)
+                     ["mention_fts MATCH ?"], [fts.expr])
     else:
         plan = _Plan("mentions m", "m.rk")
-        if node is not None:
-            anti = anti_join_expr(node)
-            if anti is not None:
-                plan.where.append("m.rk NOT IN (SELECT rowid FROM mention_fts WHERE mention_fts MATCH ?)")
-                plan.params.append(anti)
-            else:
-                plan.recheck = node
+    if node is not None and fts is not None and not (fts.expr is not None and fts.exact):
+        condition, params = compile_sql(node)
+        plan.where.append(condition)
+        plan.params.extend(params)
     for column, values in (("m.lang", q.langs), ("m.sentiment", q.sentiments), ("m.emotion", q.emotions),
                            ("m.platform", q.platforms), ("m.source", q.sources),
                            ("m.author_key", [a.lower() for a in q.authors])):
@@ -121,11 +123,46 @@ def _after(q: MentionQuery, key: str, pos: list[Any]) -> tuple[str, list[Any]]:
     return f"{key} < ?", [pos[-1]]
 
 
-def _recheck_ok(node: Node | None, doc_text: tuple[str | None, str]) -> bool:
-    if node is None:
-        return True
-    title, text = doc_text
-    return matches(node, MatchText.of(f"{title}\n{text}" if title else text))
+# The sigil of a hashtag/handle leaf and the characters NFKC folds onto it: a row without any
+# of them cannot match, and is answered without normalising its text (the costly part).
+_SIGILS = {"#": re.compile("[#\ufe5f\uff03]"), "@": re.compile("[@\ufe6b\uff20]")}
+
+
+def _leaf_match(leaf: str, doc: str) -> int:
+    """``bg_leaf_match``: does a stored mention (its JSON) match one hashtag/handle leaf?"""
+    sigil = _SIGILS.get(leaf[:1])
+    if sigil is not None and sigil.search(doc) is None:
+        return 0
+    return int(matches(parse_query(leaf), _prepared(doc)))
+
+
+@lru_cache(maxsize=8)
+def _prepared(doc: str) -> MatchText:
+    # A query with several hashtag leaves checks one row once per leaf: parse and prepare it once.
+    data = json.loads(doc)
+    title, text = data.get("title"), data.get("text") or ""
+    return MatchText.of(f"{title}\n{text}" if title else text)
+
+
+@contextmanager
+def _budget(conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
+    """Stop every statement run inside after ``seconds`` with SearchTooCostly."""
+    conn.create_function(LEAF_MATCH_FUNCTION, 2, _leaf_match, deterministic=True)
+    if not seconds:
+        yield
+        return
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_EVERY)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        raise SearchTooCostly(
+            f"the search ran longer than its budget of {seconds:g} s and was stopped; "
+            "narrow it with a date range, a brand or a word every match must contain") from None
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 class SearchMixin:
@@ -135,8 +172,8 @@ class SearchMixin:
         """One page of matches, with the cursor of the next page and, when asked,
         facets, a date histogram and the exact total."""
         plan = _plan(query)
-        with self._snapshot() as conn:
-            pos = decode_cursor(query.cursor, f"m:{query.sort}", 3)[1:] if query.cursor else None
+        pos = decode_cursor(query.cursor, f"m:{query.sort}", ("num?", "int"))[1:] if query.cursor else None
+        with self._snapshot() as conn, _budget(conn, query.budget_s):
             rows = self._page(conn, plan, query, pos)
             more = len(rows) > query.limit
             rows = rows[: query.limit]
@@ -152,42 +189,20 @@ class SearchMixin:
     def count_mentions(self, query: MentionQuery) -> int:
         """How many mentions match (cursor, sort and limit are ignored)."""
         plan = _plan(query)
-        with self._snapshot() as conn:
-            if plan.recheck is None:
-                sql = f"SELECT count(*) FROM {plan.sql_from}{_where(plan.where)}"
-                return int(conn.execute(sql, plan.params).fetchone()[0])
-            return sum(1 for _ in self._all_matches(conn, plan))
+        with self._snapshot() as conn, _budget(conn, query.budget_s):
+            sql = f"SELECT count(*) FROM {plan.sql_from}{_where(plan.where)}"
+            return int(conn.execute(sql, plan.params).fetchone()[0])
 
     # ------------------------------------------------------------ pages
 
     def _page(self, conn: sqlite3.Connection, plan: _Plan, q: MentionQuery, pos: list[Any] | None) -> list[tuple]:
-        want = q.limit + 1
-        out: list[tuple] = []
-        batch = want if plan.recheck is None else max(want * 4, RECHECK_BATCH)
-        select = (f"SELECT {plan.key}, m.risk, m.doc, json_extract(m.doc, '$.title'),"
-                  f" json_extract(m.doc, '$.text') FROM {plan.sql_from}")
-        while len(out) < want:
-            where, params = list(plan.where), list(plan.params)
-            if pos is not None:
-                clause, extra = _after(q, plan.key, pos)
-                where.append(clause)
-                params.extend(extra)
-            sql = select + _where(where) + _order(q, plan.key) + " LIMIT ?"
-            rows = conn.execute(sql, (*params, batch)).fetchall()
-            for rk, risk, doc, title, text in rows:
-                if _recheck_ok(plan.recheck, (title, text)):
-                    out.append((rk, risk, doc))
-            if len(rows) < batch:
-                break
-            pos = [rows[-1][1], rows[-1][0]]
-        return out[:want]
-
-    def _all_matches(self, conn: sqlite3.Connection, plan: _Plan) -> Iterator[int]:
-        sql = (f"SELECT {plan.key}, json_extract(m.doc, '$.title'), json_extract(m.doc, '$.text')"
-               f" FROM {plan.sql_from}{_where(plan.where)}")
-        for rk, title, text in conn.execute(sql, plan.params):
-            if _recheck_ok(plan.recheck, (title, text)):
-                yield rk
+        where, params = list(plan.where), list(plan.params)
+        if pos is not None:
+            clause, extra = _after(q, plan.key, pos)
+            where.append(clause)
+            params.extend(extra)
+        sql = f"SELECT {plan.key}, m.risk, m.doc FROM {plan.sql_from}" + _where(where) + _order(q, plan.key) + " LIMIT ?"
+        return conn.execute(sql, (*params, q.limit + 1)).fetchall()
 
     # ------------------------------------------------------------ facets & histogram
 
@@ -197,17 +212,8 @@ class SearchMixin:
         conn.execute(_HITS_TABLE)
         conn.execute("DELETE FROM temp.search_hits")
         columns = f"{plan.key}, " + ", ".join(f"m.{c}" for c in _HIT_COLUMNS)
-        if plan.recheck is None:
-            conn.execute(f"INSERT INTO temp.search_hits SELECT {columns} FROM {plan.sql_from}{_where(plan.where)}",
-                         plan.params)
-        else:
-            sql = (f"SELECT {columns}, json_extract(m.doc, '$.title'), json_extract(m.doc, '$.text')"
-                   f" FROM {plan.sql_from}{_where(plan.where)}")
-            width = 1 + len(_HIT_COLUMNS)
-            conn.executemany(
-                f"INSERT INTO temp.search_hits VALUES ({','.join('?' * width)})",
-                (row[:width] for row in conn.execute(sql, plan.params) if _recheck_ok(plan.recheck, row[width:])),
-            )
+        conn.execute(f"INSERT INTO temp.search_hits SELECT {columns} FROM {plan.sql_from}{_where(plan.where)}",
+                     plan.params)
         page.total = int(conn.execute("SELECT count(*) FROM temp.search_hits").fetchone()[0])
         for name in q.facets:
             if name == "brands":
