@@ -4,6 +4,10 @@
 optimistic concurrency, re-reading and re-merging on conflict: two workers racing on one
 situation end with one alert, and only the write that won carries deliveries, so nothing is
 sent twice. Silences and inhibition decide whether a notifying change gets deliveries.
+
+A situation whose key changed (a thread's author linked to a customer after the thread was
+alerted) is found under its previous key (``RuleMatch.fallback_fingerprints``) while that
+alert is unresolved, and moves to the new key in the same write.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import time
 from datetime import datetime
 
 from alerts.grouping import GroupChange, merge_match
+from alerts.growth import GrowthPolicy
 from alerts.message import build_message
 from alerts.outbox import deliveries_for
 from alerts.rules.base import Rule, RuleMatch
 from alerts.silences import MuteChecker
 from core.config import Settings
-from core.domain import Alert, AlertEvent, Customer, Delivery, Mention
+from core.domain import Alert, AlertEvent, AlertState, Customer, Delivery, Mention
 from core.store.port import ConflictError, Store
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,7 @@ def write_change(
     if change.notify_kind:
         deliveries = attach_deliveries(
             store, settings, alert, kind=change.notify_kind, change=change.change, version=version,
-            channels=list(alert.channels), now=now, mention=mention, customer=customer, muter=muter,
+            channels=list(change.notify_channels if change.notify_channels is not None else alert.channels), now=now, mention=mention, customer=customer, muter=muter,
         )
     if change.is_new:
         written = store.create_alert(alert, deliveries)
@@ -74,6 +79,18 @@ def write_change(
     return written
 
 
+def find_situation_alert(store: Store, match: RuleMatch) -> Alert | None:
+    """The alert of ``match``'s situation: under its key, else an unresolved one under a previous key."""
+    existing = store.find_alert_by_fingerprint(match.fingerprint)
+    if existing is not None and existing.state != AlertState.resolved:
+        return existing
+    for fingerprint in match.fallback_fingerprints:
+        previous = store.find_alert_by_fingerprint(fingerprint)
+        if previous is not None and previous.state != AlertState.resolved:
+            return previous
+    return existing
+
+
 def publish_match(
     store: Store, settings: Settings, rule: Rule, match: RuleMatch, now: datetime, customer: Customer | None = None,
     muter: MuteChecker | None = None,
@@ -82,8 +99,8 @@ def publish_match(
     for attempt in range(CONFLICT_RETRIES):
         if attempt:
             time.sleep(random.uniform(0, 0.005 * attempt))  # jitter: racing workers stop colliding in lockstep
-        existing = store.find_alert_by_fingerprint(match.fingerprint)
-        change = merge_match(existing, match, rule, now)
+        existing = find_situation_alert(store, match)
+        change = merge_match(existing, match, rule, now, GrowthPolicy.from_settings(settings))
         if change is None:
             return None
         try:
