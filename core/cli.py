@@ -104,13 +104,18 @@ def _check_plugin_sections(settings: Settings) -> list[str]:
 
 @store_app.command("stats")
 def store_stats(config: ConfigOption = None) -> None:
-    """Print record counts and queue depths as JSON."""
+    """Print record counts, queue depths and each brand's baseline (learning or ready) as JSON."""
+    from datetime import datetime, timezone
+
+    from core.baseline import baselines
     from core.store import open_store
 
     settings = settings_from_cli(config)
     store = open_store(settings)
     try:
-        typer.echo(json.dumps(store.stats(), indent=2, default=str, ensure_ascii=False))
+        stats = store.stats()
+        stats["baselines"] = baselines(store, settings, datetime.now(timezone.utc))
+        typer.echo(json.dumps(stats, indent=2, default=str, ensure_ascii=False))
     finally:
         store.close()
 

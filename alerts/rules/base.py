@@ -121,6 +121,7 @@ class Rule:
     type_name: ClassVar[str] = ""
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     periodic: ClassVar[bool] = False  # True: evaluated on a schedule against the store
+    learning_hours: float = 24.0  # baseline rules: history a brand needs first (settings.alerts.learning_hours)
 
     def __init__(self, common: CommonOptions, options: RuleOptions, brand_names: list[str]) -> None:
         self.common = common

@@ -186,7 +186,7 @@ def test_spike_rule_never_fires_on_a_quiet_brand(env) -> None:
 
 def test_spike_rule_fires_on_a_real_spike_against_a_quiet_baseline(env) -> None:
     settings, store, worker = env(SPIKE)
-    baseline = _negatives(6, NOW - timedelta(hours=20), timedelta(hours=3), "b")  # ~0.25 per hour
+    baseline = _negatives(6, NOW - timedelta(hours=26), timedelta(hours=3), "b")  # ~0.25 per hour, past the learning day
     spike = _negatives(12, NOW - timedelta(minutes=55), timedelta(minutes=4), "s")
     seed(store, baseline + spike, queue=False)
     worker.tick(force=True)
