@@ -350,7 +350,7 @@ def merge_match(existing: Alert | None, match: RuleMatch, rule: Rule, now: datet
 
 
 def _reminder_due(alert: Alert, rule: Rule, now: datetime) -> bool:
-    if rule.common.repeat_minutes is None or alert.state != AlertState.open:
+    if rule.common.repeat_minutes is None or alert.state != AlertState.open or alert.calmed_at is not None:
         return False
     last = alert.last_notified_at or alert.created_at
     return now - last >= timedelta(minutes=rule.common.repeat_minutes)

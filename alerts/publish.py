@@ -24,7 +24,7 @@ from alerts.outbox import deliveries_for
 from alerts.rules.base import Rule, RuleMatch
 from alerts.silences import MuteChecker
 from core.config import Settings
-from core.domain import Alert, AlertEvent, AlertState, Customer, Delivery, Mention
+from core.domain import Alert, AlertEvent, AlertState, Customer, Delivery, Mention, Severity
 from core.store.port import ConflictError, Store
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,29 @@ def attach_deliveries(
         alert.timeline.append(AlertEvent(at=now, kind=decision.kind, note=decision.detail, data=decision.data or {}))
     if decision.muted or not channels:
         return []
-    payload = build_message(alert, kind, change, settings, mention, customer)
-    payload["version"] = version
-    deliveries = deliveries_for(alert.id, version, kind, channels, payload, now)
+    digested = digest_channels(settings, alert.severity, kind)
+    at_once = [c for c in dict.fromkeys(channels) if c not in digested]
+    later = [c for c in dict.fromkeys(channels) if c in digested]  # in the channel's next digest (alerts.calm)
+    deliveries: list[Delivery] = []
+    if at_once:
+        payload = build_message(alert, kind, change, settings, mention, customer)
+        payload["version"] = version
+        deliveries = deliveries_for(alert.id, version, kind, at_once, payload, now)
     alert.last_notified_at = now
-    alert.timeline.append(AlertEvent(at=now, kind="notified", data={
-        "kind": kind, "channels": [d.channel for d in deliveries], "delivery_ids": [d.id for d in deliveries]}))
+    data: dict = {"kind": kind, "channels": [d.channel for d in deliveries], "delivery_ids": [d.id for d in deliveries]}
+    if later:
+        data["digest_channels"] = later
+    alert.timeline.append(AlertEvent(at=now, kind="notified", data=data))
     return deliveries
+
+
+def digest_channels(settings: Settings, severity: Severity, kind: str) -> set[str]:
+    """Channels that take a notification of ``severity`` in their digest instead of at once
+    (escalations always go at once)."""
+    if kind == "escalation":
+        return set()
+    return {name for name, ch in settings.alerts.channels.items()
+            if ch.digest_minutes and severity.value in ch.digest_severities}
 
 
 def write_change(

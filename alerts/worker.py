@@ -4,9 +4,10 @@ Per batch: claim scored mentions from the ``alert`` work queue, read what the ru
 (the mention's risk, its thread and campaign, the linked customer and risk flag), evaluate
 the per-mention rules, place each match in its situation (``alerts.situation``: a thread's
 customer is its author's), combine the batch's matches per situation and publish each (grouped,
-silenced/inhibited, alert + deliveries in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts, send
-reminders and wake alerts whose snooze ended; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
-term) for the window ending now.
+silenced/inhibited, alert + deliveries in one optimistic write). Then, at most every
+``tick_seconds``: escalate overdue alerts, send reminders, wake alerts whose snooze ended,
+announce situations that calmed down and send channel digests (``alerts.calm``); and every
+``periodic_seconds``: evaluate the periodic rules (spike, surging term) for the window ending now.
 
 Restart safety: queue items are acked only after their alerts are written; a replayed item is
 a no-op (its mention is already on the alert). The periodic checkpoint records the last
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from alerts.calm import calm_down, send_digests
 from alerts.escalation import escalate_due, send_reminders, wake_snoozed
 from alerts.grouping import combine_matches
 from alerts.publish import publish_match
@@ -50,6 +52,7 @@ class AlertWorker:
         self.mention_rules = [r for r in self.rules if not r.periodic]
         self.periodic_rules = [r for r in self.rules if r.periodic]
         self._last_tick: datetime | None = None
+        self._last_sweep: datetime | None = None
 
     # ------------------------------------------------------------------ queue
     def run_once(self) -> int:
@@ -156,6 +159,10 @@ class AlertWorker:
         handled = escalate_due(self.store, self.settings, now)
         handled += send_reminders(self.store, self.settings, self.rules, now)
         handled += wake_snoozed(self.store, self.settings, self.rules, now)
+        if force or self._last_sweep is None or (now - self._last_sweep).total_seconds() >= self.periodic_seconds:
+            self._last_sweep = now  # calm-down and digest sweeps read many alerts: once a periodic interval
+            handled += calm_down(self.store, self.settings, now)
+            handled += send_digests(self.store, self.settings, now)
         handled += self.run_periodic(now, force=force)
         return handled
 
