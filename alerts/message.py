@@ -23,6 +23,7 @@ EXCERPT_CHARS = 280
 HEADLINES = {
     "notify": "New alert", "reminder": "Reminder", "escalation": "ESCALATED: not acknowledged in time",
     "reopened": "Reopened", "severity_raised": "Severity raised", "resolved": "Resolved",
+    "calmed": "Calmed down", "flared": "Flared up again",
 }
 
 

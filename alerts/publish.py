@@ -4,6 +4,10 @@
 optimistic concurrency, re-reading and re-merging on conflict: two workers racing on one
 situation end with one alert, and only the write that won carries deliveries, so nothing is
 sent twice. Silences and inhibition decide whether a notifying change gets deliveries.
+
+A situation whose key changed (a thread's author linked to a customer after the thread was
+alerted) is found under its previous key (``RuleMatch.fallback_fingerprints``) while that
+alert is unresolved, and moves to the new key in the same write.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import time
 from datetime import datetime
 
 from alerts.grouping import GroupChange, merge_match
+from alerts.growth import GrowthPolicy
 from alerts.message import build_message
 from alerts.outbox import deliveries_for
 from alerts.rules.base import Rule, RuleMatch
 from alerts.silences import MuteChecker
 from core.config import Settings
-from core.domain import Alert, AlertEvent, Customer, Delivery, Mention
+from core.domain import Alert, AlertEvent, AlertState, Customer, Delivery, Mention, Severity
 from core.store.port import ConflictError, Store
 
 log = logging.getLogger(__name__)
@@ -43,13 +48,29 @@ def attach_deliveries(
         alert.timeline.append(AlertEvent(at=now, kind=decision.kind, note=decision.detail, data=decision.data or {}))
     if decision.muted or not channels:
         return []
-    payload = build_message(alert, kind, change, settings, mention, customer)
-    payload["version"] = version
-    deliveries = deliveries_for(alert.id, version, kind, channels, payload, now)
+    digested = digest_channels(settings, alert.severity, kind)
+    at_once = [c for c in dict.fromkeys(channels) if c not in digested]
+    later = [c for c in dict.fromkeys(channels) if c in digested]  # in the channel's next digest (alerts.calm)
+    deliveries: list[Delivery] = []
+    if at_once:
+        payload = build_message(alert, kind, change, settings, mention, customer)
+        payload["version"] = version
+        deliveries = deliveries_for(alert.id, version, kind, at_once, payload, now)
     alert.last_notified_at = now
-    alert.timeline.append(AlertEvent(at=now, kind="notified", data={
-        "kind": kind, "channels": [d.channel for d in deliveries], "delivery_ids": [d.id for d in deliveries]}))
+    data: dict = {"kind": kind, "channels": [d.channel for d in deliveries], "delivery_ids": [d.id for d in deliveries]}
+    if later:
+        data["digest_channels"] = later
+    alert.timeline.append(AlertEvent(at=now, kind="notified", data=data))
     return deliveries
+
+
+def digest_channels(settings: Settings, severity: Severity, kind: str) -> set[str]:
+    """Channels that take a notification of ``severity`` in their digest instead of at once
+    (escalations always go at once)."""
+    if kind == "escalation":
+        return set()
+    return {name for name, ch in settings.alerts.channels.items()
+            if ch.digest_minutes and severity.value in ch.digest_severities}
 
 
 def write_change(
@@ -63,7 +84,7 @@ def write_change(
     if change.notify_kind:
         deliveries = attach_deliveries(
             store, settings, alert, kind=change.notify_kind, change=change.change, version=version,
-            channels=list(alert.channels), now=now, mention=mention, customer=customer, muter=muter,
+            channels=list(change.notify_channels if change.notify_channels is not None else alert.channels), now=now, mention=mention, customer=customer, muter=muter,
         )
     if change.is_new:
         written = store.create_alert(alert, deliveries)
@@ -74,6 +95,18 @@ def write_change(
     return written
 
 
+def find_situation_alert(store: Store, match: RuleMatch) -> Alert | None:
+    """The alert of ``match``'s situation: under its key, else an unresolved one under a previous key."""
+    existing = store.find_alert_by_fingerprint(match.fingerprint)
+    if existing is not None and existing.state != AlertState.resolved:
+        return existing
+    for fingerprint in match.fallback_fingerprints:
+        previous = store.find_alert_by_fingerprint(fingerprint)
+        if previous is not None and previous.state != AlertState.resolved:
+            return previous
+    return existing
+
+
 def publish_match(
     store: Store, settings: Settings, rule: Rule, match: RuleMatch, now: datetime, customer: Customer | None = None,
     muter: MuteChecker | None = None,
@@ -82,8 +115,8 @@ def publish_match(
     for attempt in range(CONFLICT_RETRIES):
         if attempt:
             time.sleep(random.uniform(0, 0.005 * attempt))  # jitter: racing workers stop colliding in lockstep
-        existing = store.find_alert_by_fingerprint(match.fingerprint)
-        change = merge_match(existing, match, rule, now)
+        existing = find_situation_alert(store, match)
+        change = merge_match(existing, match, rule, now, GrowthPolicy.from_settings(settings))
         if change is None:
             return None
         try:

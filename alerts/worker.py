@@ -2,10 +2,12 @@
 
 Per batch: claim scored mentions from the ``alert`` work queue, read what the rules look at
 (the mention's risk, its thread and campaign, the linked customer and risk flag), evaluate
-the per-mention rules, combine the batch's matches per situation and publish each (grouped,
-silenced/inhibited, alert + deliveries in one optimistic write). Then, at most every ``tick_seconds``: escalate overdue alerts, send
-reminders and wake alerts whose snooze ended; and every ``periodic_seconds``: evaluate the periodic rules (spike, surging
-term) for the window ending now.
+the per-mention rules, place each match in its situation (``alerts.situation``: a thread's
+customer is its author's), combine the batch's matches per situation and publish each (grouped,
+silenced/inhibited, alert + deliveries in one optimistic write). Then, at most every
+``tick_seconds``: escalate overdue alerts, send reminders, wake alerts whose snooze ended,
+announce situations that calmed down and send channel digests (``alerts.calm``); and every
+``periodic_seconds``: evaluate the periodic rules (spike, surging term) for the window ending now.
 
 Restart safety: queue items are acked only after their alerts are written; a replayed item is
 a no-op (its mention is already on the alert). The periodic checkpoint records the last
@@ -18,11 +20,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from alerts.calm import calm_down, send_digests
 from alerts.escalation import escalate_due, send_reminders, wake_snoozed
 from alerts.grouping import combine_matches
 from alerts.publish import publish_match
 from alerts.rules import MentionContext, Rule, RuleMatch, load_rules, severity_rank
+from alerts.rules.base import ThreadRoot
 from alerts.silences import MuteChecker
+from alerts.situation import assign_situation, thread_root
 from core.clock import Clock
 from core.config import Settings
 from core.domain import Customer, Mention
@@ -47,6 +52,7 @@ class AlertWorker:
         self.mention_rules = [r for r in self.rules if not r.periodic]
         self.periodic_rules = [r for r in self.rules if r.periodic]
         self._last_tick: datetime | None = None
+        self._last_sweep: datetime | None = None
 
     # ------------------------------------------------------------------ queue
     def run_once(self) -> int:
@@ -66,12 +72,13 @@ class AlertWorker:
         groups: dict[tuple[str, str], list[RuleMatch]] = {}
         rules_by_name: dict[str, Rule] = {r.name: r for r in self.mention_rules}
         customers: dict[str, Customer | None] = {}
+        roots: dict[str, ThreadRoot] = {}
         for item in items:
             mention = mentions.get(item.mention_id)
             if mention is None:
                 continue  # deleted/erased since it was queued: nothing to alert on
             try:
-                ctx = self.context_for(mention, now)
+                ctx = self.context_for(mention, now, roots)
                 for rule, match in self.evaluate(ctx):
                     groups.setdefault((rule.name, match.fingerprint), []).append(match)
                 if ctx.customer is not None:
@@ -85,8 +92,11 @@ class AlertWorker:
         for (rule_name, _), matches in ordered:  # criticals first, so they inhibit this batch's warnings
             match = combine_matches(matches)
             try:
+                customer_id = match.customer_id or ""
+                if customer_id and customer_id not in customers:
+                    customers[customer_id] = self.store.get_customer(customer_id)
                 publish_match(self.store, self.settings, rules_by_name[rule_name], match, now,
-                              customers.get(match.customer_id or ""), muter)
+                              customers.get(customer_id), muter)
             except Exception as exc:  # noqa: BLE001 - retry these mentions later; the rest go on
                 log.exception("could not write alert %s", match.fingerprint)
                 for mention_id in match.mention_ids:
@@ -96,10 +106,18 @@ class AlertWorker:
         self.store.ack(STAGE, self.name, [i.mention_id for i in items if i.mention_id not in failed])
         return len(items)
 
-    def context_for(self, mention: Mention, now: datetime) -> MentionContext:
-        """What the rules look at for ``mention``: its thread, campaign, customer and risk flag."""
+    def context_for(self, mention: Mention, now: datetime, roots: dict[str, ThreadRoot] | None = None) -> MentionContext:
+        """What the rules look at for ``mention``: its thread (and who started it), campaign, customer
+        and risk flag. ``roots`` caches thread roots across one batch."""
         store = self.store
+        root = None
+        if mention.thread_id:
+            roots = {} if roots is None else roots
+            if mention.thread_id not in roots:
+                roots[mention.thread_id] = thread_root(store, mention.thread_id)
+            root = roots[mention.thread_id]
         return MentionContext(
+            thread_root=root,
             mention=mention, now=now,
             thread=store.get_thread(mention.thread_id) if mention.thread_id else None,
             campaign=store.get_campaign(mention.campaign_id) if mention.campaign_id else None,
@@ -111,14 +129,23 @@ class AlertWorker:
         """Every per-mention rule's matches for one mention (nothing before it is scored)."""
         if ctx.mention.risk is None and ctx.mention.analysis is None:
             return []  # not analysed yet: the risk stage will queue it again
-        return [(rule, match) for rule in self.mention_rules for match in rule.evaluate(ctx)]
+        shares = ctx.mention.engagement.shares
+        out = []
+        for rule in self.mention_rules:
+            for match in rule.evaluate(ctx):
+                assign_situation(match, ctx.mention, ctx.thread_root)
+                if shares is not None and match.subject_kind != "campaign":
+                    match.growth.setdefault("shares", float(shares))  # reach: its growth raises severity
+                out.append((rule, match))
+        return out
 
     def evaluate_mention(self, mention: Mention, now: datetime) -> int:
         """Evaluate and publish one mention on its own; returns alerts written."""
         ctx = self.context_for(mention, now)
         written = 0
         for rule, match in self.evaluate(ctx):
-            if publish_match(self.store, self.settings, rule, match, now, ctx.customer) is not None:
+            customer = self.store.get_customer(match.customer_id) if match.customer_id else None
+            if publish_match(self.store, self.settings, rule, match, now, customer) is not None:
                 written += 1
         return written
 
@@ -132,6 +159,10 @@ class AlertWorker:
         handled = escalate_due(self.store, self.settings, now)
         handled += send_reminders(self.store, self.settings, self.rules, now)
         handled += wake_snoozed(self.store, self.settings, self.rules, now)
+        if force or self._last_sweep is None or (now - self._last_sweep).total_seconds() >= self.periodic_seconds:
+            self._last_sweep = now  # calm-down and digest sweeps read many alerts: once a periodic interval
+            handled += calm_down(self.store, self.settings, now)
+            handled += send_digests(self.store, self.settings, now)
         handled += self.run_periodic(now, force=force)
         return handled
 

@@ -147,7 +147,10 @@ def settings_to_start(config: Optional[Path], modules: tuple[str, ...] = COMMAND
 
 @store_app.command("stats")
 def store_stats(config: ConfigOption = None) -> None:
-    """Print record counts and queue depths as JSON."""
+    """Print record counts, queue depths and each brand's baseline (learning or ready) as JSON."""
+    from datetime import datetime, timezone
+
+    from core.baseline import baselines
     from core.store import StoreError, open_store
 
     settings = settings_from_cli(config)
@@ -156,7 +159,9 @@ def store_stats(config: ConfigOption = None) -> None:
     except StoreError as exc:
         raise fail(f"store stats: {exc}") from None
     try:
-        typer.echo(json.dumps(store.stats(), indent=2, default=str, ensure_ascii=False))
+        stats = store.stats()
+        stats["baselines"] = baselines(store, settings, datetime.now(timezone.utc))
+        typer.echo(json.dumps(stats, indent=2, default=str, ensure_ascii=False))
     finally:
         store.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -111,6 +111,11 @@ class ChannelSettings(_Section):
     bot_token_env: str | None = None
     chat_id: str | None = None
     timeout_seconds: float = Field(default=10, gt=0)
+    # Digest: info/warning notifications to this channel are collected and sent as one summary
+    # every ``digest_minutes`` (None: each is sent at once); higher severities always go at once.
+    digest_minutes: float | None = Field(default=None, gt=0)
+    digest_severities: list[Literal["info", "warning", "high", "critical"]] = Field(
+        default_factory=lambda: ["info", "warning"])
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -121,6 +126,15 @@ class AlertSettings(_Section):
     dashboard_url: str = "http://127.0.0.1:8080"
     max_attempts: int | None = Field(default=None, ge=1)  # None: retry until max_age_hours
     max_age_hours: float = Field(default=24, gt=0)
+    # Severity follows growth: each multiple of a figure's value at first alert raises one level.
+    growth_steps: list[Annotated[float, Field(gt=1)]] = Field(default_factory=lambda: [10.0, 100.0], min_length=1)
+    growth_min_base: float = Field(default=10, gt=0)  # a figure opening lower counts from here
+    # Baseline rules (negative_spike, surging_term) stay quiet until a brand has this much history.
+    learning_hours: float = Field(default=24, ge=0)
+    # A situation with no matching evidence for this long has calmed down: one "calmed down"
+    # notification to the channels that got it, and resolved when ``auto_resolve``.
+    calm_after_minutes: float = Field(default=120, gt=0)
+    auto_resolve: bool = False
 
 
 class RiskSettings(_Section):

@@ -81,7 +81,9 @@ def build_rule(index: int, raw: Any, settings: Settings) -> Rule:
     if common.name is None:
         common.name = f"{rule_type}-{index}"
     own_brands = [b.name for b in settings.brands if not b.competitor]
-    return cls(common, options, own_brands)
+    rule = cls(common, options, own_brands)
+    rule.learning_hours = settings.alerts.learning_hours
+    return rule
 
 
 def check_rules(settings: Settings) -> list[str]:

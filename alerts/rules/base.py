@@ -50,6 +50,15 @@ class CommonOptions(RuleOptions):
 
 
 @dataclass
+class ThreadRoot:
+    """A thread's first stored post: its author (linked customer) owns the thread."""
+
+    mention_id: str | None
+    customer_id: str | None
+    campaign_id: str | None
+
+
+@dataclass
 class MentionContext:
     """Everything a per-mention rule may look at, read once per mention by the worker."""
 
@@ -59,6 +68,12 @@ class MentionContext:
     campaign: Campaign | None = None
     customer: Customer | None = None
     risk_flag: RiskFlag | None = None
+    thread_root: ThreadRoot | None = None
+
+    @property
+    def thread_customer_id(self) -> str | None:
+        """The customer who started the mention's thread (not whoever replied)."""
+        return self.thread_root.customer_id if self.thread_root is not None else None
 
 
 @dataclass
@@ -79,11 +94,25 @@ class RuleMatch:
     facts: dict[str, Any] = field(default_factory=dict)  # extra figures for the message
     # (score, reasons) per piece of evidence when several matches were combined (see grouping.evidence_of)
     evidence: dict[str, tuple[float | None, list[str]]] = field(default_factory=dict)
+    # Figures whose growth raises severity (reach "shares", velocity "shares/h", "accounts"): see alerts.growth
+    growth: dict[str, float] = field(default_factory=dict)
+    # The situation this match belongs to (see alerts.situation); the rule's own subject when unset
+    situation_kind: str | None = None
+    situation_id: str | None = None
+    fallback_fingerprints: list[str] = field(default_factory=list)
+
+    @property
+    def situation(self) -> tuple[str, str]:
+        """``(kind, id)`` of the situation: one alert per situation, across rules."""
+        if self.situation_kind and self.situation_id:
+            return self.situation_kind, self.situation_id
+        return self.subject_kind, self.subject_id
 
     @property
     def fingerprint(self) -> str:
-        """rule + brand + subject: every match of one situation shares it."""
-        return f"{self.rule}|{self.brand or '*'}|{self.subject_kind}:{self.subject_id}"
+        """brand + situation: every rule's match of one situation shares it."""
+        kind, ident = self.situation
+        return f"{self.brand or '*'}|{kind}:{ident}"
 
 
 class Rule:
@@ -92,6 +121,7 @@ class Rule:
     type_name: ClassVar[str] = ""
     Options: ClassVar[type[RuleOptions]] = RuleOptions
     periodic: ClassVar[bool] = False  # True: evaluated on a schedule against the store
+    learning_hours: float = 24.0  # baseline rules: history a brand needs first (settings.alerts.learning_hours)
 
     def __init__(self, common: CommonOptions, options: RuleOptions, brand_names: list[str]) -> None:
         self.common = common

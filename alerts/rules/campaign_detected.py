@@ -37,9 +37,10 @@ class CampaignDetectedRule(Rule):
             RuleMatch(
                 rule=self.name, brand=brand, subject_kind="campaign", subject_id=campaign.id,
                 severity=severity, title=f"{brand or 'Brand'}: coordinated campaign ({authors} accounts)",
-                reasons=reasons, mention_ids=[mention.id], customer_id=mention.customer_id,
+                reasons=reasons, mention_ids=[mention.id], customer_id=None,  # a campaign is nobody's own
                 score=campaign.risk.score if campaign.risk else None, mention=mention,
                 facts={"campaign_size": len(campaign.mention_ids), "campaign_authors": authors},
+                growth={"accounts": float(authors)},
             )
             for brand in brands
         ]

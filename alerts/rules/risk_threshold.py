@@ -38,7 +38,8 @@ class RiskThresholdRule(Rule):
             RuleMatch(
                 rule=self.name, brand=brand, subject_kind=opts.subject, subject_id=subject_id,
                 severity=severity, title=f"{brand or 'Brand'}: risky {label} (risk {score:.0f}/100)",
-                reasons=list(reasons), mention_ids=[mention.id], customer_id=mention.customer_id,
+                reasons=list(reasons), mention_ids=[mention.id],
+                customer_id=ctx.thread_customer_id if opts.subject == "thread" else mention.customer_id,
                 score=score, mention=mention,
             )
             for brand in self.brands_of(mention)

@@ -2,7 +2,7 @@
 
 "New" means it was (almost) absent from the brand's mentions during the baseline period;
 "surging" means at least ``min_authors`` distinct authors used it in the window, mostly
-negatively.
+negatively. Quiet while the brand is learning (``core.baseline``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from alerts.rules.base import Rule, RuleMatch, RuleOptions
+from core.baseline import baseline_status
 from core.domain import Mention
 from core.store.port import MentionQuery
 from core.textnorm import normalize_for_match
@@ -53,6 +54,8 @@ class SurgingTermRule(Rule):
         baseline_start = window_start - timedelta(hours=opts.baseline_hours)
         matches: list[RuleMatch] = []
         for brand in self.brands:
+            if not baseline_status(store, brand, now, self.learning_hours, record=True).ready:
+                continue  # on a fresh store every term is "new": wait for a baseline
             page = store.search_mentions(
                 MentionQuery(brands=[brand], sentiments=["negative"], since=window_start, until=now, limit=opts.scan_limit)
             )

@@ -60,13 +60,17 @@ class ThreadVelocityRule(Rule):
         subject_kind = "thread" if mention.thread_id else "mention"
         subject_id = mention.thread_id or mention.id
         reasons = [f"{opts.metric} +{rate:.0f}/h"] + (list(mention.risk.reasons) if mention.risk else [])
+        # A thread's customer is whoever started it, not the post that tipped the rule.
+        customer_id = ctx.thread_customer_id if mention.thread_id else mention.customer_id
+        current = getattr(mention.engagement, opts.metric)
+        growth = {f"{opts.metric}/h": rate, **({opts.metric: float(current)} if current is not None else {})}
         return [
             RuleMatch(
                 rule=self.name, brand=brand, subject_kind=subject_kind, subject_id=subject_id,
                 severity=severity, title=f"{brand or 'Brand'}: negative thread spreading fast ({opts.metric} +{rate:.0f}/h)",
-                reasons=reasons, mention_ids=[mention.id], customer_id=mention.customer_id,
+                reasons=reasons, mention_ids=[mention.id], customer_id=customer_id,
                 score=mention.risk.score if mention.risk else None, mention=mention,
-                facts={"velocity_per_hour": round(rate, 1), "metric": opts.metric},
+                facts={"velocity_per_hour": round(rate, 1), "metric": opts.metric}, growth=dict(growth),
             )
             for brand in self.brands_of(mention)
         ]

@@ -43,8 +43,9 @@ class Alert(DomainModel):
     """
 
     id: str
-    fingerprint: str  # rule + brand + thread/campaign/customer
-    rule: str
+    fingerprint: str  # brand + situation (customer, campaign, thread, post, brand or term)
+    rule: str  # the lead rule: the one that opened the alert or last raised its severity
+    rules: list[str] = Field(default_factory=list)  # every rule that matched this situation
     brand: str | None = None
     severity: Severity
     state: AlertState = AlertState.open
@@ -64,6 +65,9 @@ class Alert(DomainModel):
     created_at: UtcDatetime = Field(default_factory=utcnow)
     updated_at: UtcDatetime = Field(default_factory=utcnow)
     last_notified_at: UtcDatetime | None = None
+    last_evidence_at: UtcDatetime | None = None  # the last time a rule matched (calm-down clock)
+    calmed_at: UtcDatetime | None = None  # set when the situation calmed down; cleared when it flares
+    growth: dict[str, Any] = Field(default_factory=dict)  # figures at first alert and peak (alerts.growth)
     timeline: list[AlertEvent] = Field(default_factory=list)
     version: int = 0
 

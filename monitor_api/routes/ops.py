@@ -1,10 +1,13 @@
-"""Operations endpoints: liveness, readiness (store reachable, model loaded), Prometheus metrics."""
+"""Operations endpoints: liveness, readiness (store reachable, model loaded; brands' baseline
+learning shown for information), Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from core.baseline import baselines
 
 router = APIRouter(tags=["operations"])
 
@@ -28,7 +31,15 @@ def readyz(request: Request) -> JSONResponse:
     except Exception:  # noqa: BLE001
         checks["model"] = False
     ready = all(checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+    body: dict = {"status": "ready" if ready else "not ready", "checks": checks}
+    if checks["store"]:
+        # Informational: a brand still learning its baseline does not make the API unready, but
+        # spike and surging-term alerts stay quiet for it until it is "ready".
+        try:
+            body["baselines"] = baselines(request.app.state.store, request.app.state.settings, request.app.state.clock.now())
+        except Exception:  # noqa: BLE001 - readiness must answer even when this lookup fails
+            body["baselines"] = None
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -41,7 +41,7 @@ def test_fifty_matches_in_one_thread_make_one_alert_notified_once(tmp_path: Path
         alert = _stored(change)
     assert notifications == ["created"]
     assert len(alert.mention_ids) == 50 and alert.version == 50
-    assert alert.fingerprint == "risk_threshold-0|Sepehr Mobile|thread:th-1"
+    assert alert.fingerprint == "Sepehr Mobile|thread:th-1"  # the situation, not the rule
     assert sum(e.data.get("count", 0) for e in alert.timeline if e.kind == "evidence") == 49
 
 

@@ -113,24 +113,26 @@ def test_unreadable_silence_store_fails_towards_notifying(env, monkeypatch) -> N
     assert "malformed" in event.note
 
 
-def test_critical_alert_inhibits_related_warnings(env) -> None:
-    settings, store, worker = env(KEY_RULE, POST_RULE)
-    post = mention("m1", MINA_EN, handle="mina_r", customer_id="C-1042")
+def test_critical_alert_inhibits_related_warnings_of_other_situations(env) -> None:
+    campaign_rule = {"type": "campaign_detected", "name": "campaign", "min_authors": 3, "channels": ["inbox"]}
+    settings, store, worker = env(KEY_RULE, campaign_rule, POST_RULE)
+    # Mina's post is also one of the copies of a campaign: the campaign (warning) shares evidence
+    # with her critical key-customer alert, so it is recorded but muted.
+    post = mention("m1", MINA_EN, handle="mina_r", customer_id="C-1042", campaign_id="camp-x")
     stranger = mention("m2", COPY_EN, handle="stranger", published=NOW - timedelta(minutes=1))
-    seed(store, [post], customers=[mina()])
+    seed(store, [post], customers=[mina()], campaigns=[campaign("camp-x", [post.id], ["a:1", "a:2", "a:3"])])
     drain(worker)
     seed(store, [stranger])
     drain(worker)
-    by_rule = {}
-    for a in all_alerts(store):
-        by_rule.setdefault(a.rule, []).append(a)
-    [critical] = by_rule["key-customer"]
-    assert critical.severity == Severity.critical and len(store.list_deliveries(alert_id=critical.id)) == 1
-    warnings = {a.subject_id: a for a in by_rule["risky-post"]}
-    inhibited = warnings[post.id]  # same customer as the critical alert: muted
+    by_subject = {a.subject_id: a for a in all_alerts(store)}
+    critical = by_subject["C-1042"]
+    # Her post matched key-customer and risky-post: one alert, one notification.
+    assert critical.severity == Severity.critical and critical.rules == ["key-customer", "risky-post"]
+    assert len(store.list_deliveries(alert_id=critical.id)) == 1
+    inhibited = by_subject["camp-x"]
     assert store.list_deliveries(alert_id=inhibited.id) == []
     assert any(e.kind == "inhibited" and e.data["by"] == critical.id for e in inhibited.timeline)
-    unrelated = warnings[stranger.id]  # nothing in common with it: still notified
+    unrelated = by_subject[stranger.id]  # nothing in common with it: still notified
     assert len(store.list_deliveries(alert_id=unrelated.id)) == 1
 
 
@@ -184,7 +186,7 @@ def test_spike_rule_never_fires_on_a_quiet_brand(env) -> None:
 
 def test_spike_rule_fires_on_a_real_spike_against_a_quiet_baseline(env) -> None:
     settings, store, worker = env(SPIKE)
-    baseline = _negatives(6, NOW - timedelta(hours=20), timedelta(hours=3), "b")  # ~0.25 per hour
+    baseline = _negatives(6, NOW - timedelta(hours=26), timedelta(hours=3), "b")  # ~0.25 per hour, past the learning day
     spike = _negatives(12, NOW - timedelta(minutes=55), timedelta(minutes=4), "s")
     seed(store, baseline + spike, queue=False)
     worker.tick(force=True)
@@ -246,10 +248,10 @@ def test_two_workers_side_by_side_make_one_alert_and_one_notification(env, tmp_p
     from core.clock import SimulatedClock
 
     settings, store, _ = env(THREAD_RULE)
+    clock = SimulatedClock(NOW, speed=1.0)  # real time passing, in the story's calendar (any date works)
     posts = [mention(f"p{i}", f"{COPY_EN} {i}", handle=f"a{i}", thread_id="th-race") for i in range(60)]
     seed(store, posts, threads=[thread("th-race", [p.id for p in posts], risk=80)])
     second_store = open_test_store(settings)  # its own connections, as a second process would have
-    clock = SimulatedClock(NOW, speed=1.0)  # real time passing, in the story's calendar (any date works)
     workers = [AlertWorker(settings, store, clock, "w1", batch=5), AlertWorker(settings, second_store, clock, "w2", batch=5)]
     errors: list[BaseException] = []
 
