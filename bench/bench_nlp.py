@@ -7,7 +7,7 @@ a fraction of this machine's measured fp32 matmul ceiling (the best GEMM GFLOP/s
 Runtime reach with the same thread count), counting only useful encoder FLOPs per mention (from
 the stream's real token lengths: padding is not counted).
 
-    python bench/bench_nlp.py                 # 400 mentions, 2 threads, all runtimes
+    BRANDGUARD_TRAIN_DATA=../shared/data python bench/bench_nlp.py   # 400 mentions, 2 threads, all runtimes
     python bench/bench_nlp.py --n 100 --runtimes torch,onnx-int8
 
 Needs ``brandguard nlp prepare --onnx`` (the encoder and its ONNX exports).
@@ -22,14 +22,22 @@ import statistics
 import time
 from pathlib import Path
 
-DATA = Path("/work/shared/data")
+
+def data_folder(option: Path | None, settings) -> Path:  # noqa: ANN001
+    """The labeled-data folder the stream is drawn from: ``--data``, else ``models.train_data_dir``
+    (``BRANDGUARD_TRAIN_DATA``); exits with a clear message when neither is set."""
+    folder = option or settings.models.train_data_dir
+    if folder is None or not Path(folder).is_dir():
+        raise SystemExit("the benchmark stream is drawn from the labeled data: pass --data DIR or set "
+                         "BRANDGUARD_TRAIN_DATA (brandguard nlp data lists the files)")
+    return Path(folder)
 
 
-def mixed_stream(n: int, seed: int) -> list[str]:
+def mixed_stream(n: int, seed: int, data: Path) -> list[str]:
     rng = random.Random(seed)
 
     def texts(name: str) -> list[str]:
-        return [json.loads(line)["text"] for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [json.loads(line)["text"] for line in (data / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
     en_short = [t for t in texts("tweeteval_sentiment_val.jsonl") + texts("tweeteval_emotion_train.jsonl") if len(t) < 200]
     fa_short = [t for t in texts("armanemo_train.jsonl") if len(t) < 200]
@@ -121,6 +129,7 @@ def main() -> None:
     parser.add_argument("--runtimes", default="torch,onnx,onnx-int8")
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data", type=Path, default=None, help="labeled-data folder (default: BRANDGUARD_TRAIN_DATA)")
     args = parser.parse_args()
 
     import torch
@@ -133,7 +142,7 @@ def main() -> None:
     settings.models.batch_size = 32
     if args.batch_tokens:
         settings.models.batch_tokens = args.batch_tokens
-    texts = mixed_stream(args.n, args.seed)
+    texts = mixed_stream(args.n, args.seed, data_folder(args.data, settings))
     encoder = load_encoder(settings)
     lengths = encoder.token_lengths(texts)
     per_mention = flops_per_mention(encoder.model.config, lengths)

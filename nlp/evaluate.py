@@ -1,10 +1,13 @@
 """``brandguard nlp eval``: run the configured analyser's models on a labeled JSONL file.
 
 Gold labels are mapped with ``nlp.datasets`` (SentiPers 5 → 3 classes, ArmanEmo
-angry/hate → anger). Predictions come from the same ``Analyzer`` the worker uses; the
-language of each row is the file's ``lang`` when given, else detected. The report has
-accuracy, macro-F1, per-class P/R/F1 and the confusion matrix overall and per language,
-plus ``anger_f1`` (anger vs the rest) for emotion.
+angry/hate → anger, complaint/not_complaint). Predictions come from the same ``Analyzer`` the
+worker uses — the same calibrated probabilities and the same decision thresholds
+(``models.thresholds``, else the head's card); the language of each row is the file's
+``lang`` when given, else detected. The report has accuracy, macro-F1, per-class P/R/F1 and
+the confusion matrix overall and per language, plus ``anger_f1`` (anger vs the rest) for
+emotion, ``complaint_f1`` for complaint, and the expected calibration error (``ece``, top
+label) wherever a trained head gave the probabilities.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from core.config import Settings
 from nlp.analyzer import Analyzer, head_lang
-from nlp.datasets import EMOTION_LABELS, SENTIMENT_LABELS, read_jsonl
+from nlp.calibration import ece_from
+from nlp.datasets import COMPLAINT_LABELS, EMOTION_LABELS, SENTIMENT_LABELS, DataError, read_jsonl
 from nlp.langid import detect_language
 from nlp.metrics import classification_report
+
+TASKS = ("sentiment", "emotion", "complaint")
 
 
 def evaluate_file(settings: Settings, task: str, path: Path, analyzer: Analyzer | None = None) -> dict:
@@ -25,29 +33,30 @@ def evaluate_file(settings: Settings, task: str, path: Path, analyzer: Analyzer 
     texts = [e.text for e in examples]
     langs = [e.lang or detect_language(e.text) for e in examples]
     started = time.monotonic()
-    predicted = predict(analyzer, task, texts, langs)
+    predicted, probs = predict(analyzer, task, texts, langs)
     seconds = time.monotonic() - started
     gold = [e.label for e in examples]
     if task == "emotion":
         # Anger vs the rest is what the risk score uses; other emotions are scored on the file's own label set.
         labels = [label for label in EMOTION_LABELS if label in set(gold) | set(predicted)]
     else:
-        labels = list(SENTIMENT_LABELS)
+        labels = list(COMPLAINT_LABELS if task == "complaint" else SENTIMENT_LABELS)
     report: dict = {"task": task, "file": str(path), "model": analyzer.model_id, "runtime": settings.models.runtime,
-                    "seconds": round(seconds, 2), "overall": _report(gold, predicted, labels, task)}
+                    "seconds": round(seconds, 2), "overall": _report(gold, predicted, probs, labels, task)}
     report["per_language"] = {
         lang: _report([g for g, l in zip(gold, langs) if l == lang], [p for p, l in zip(predicted, langs) if l == lang],
-                      labels, task)
+                      [p for p, l in zip(probs, langs) if l == lang], labels, task)
         for lang in sorted(set(langs))
     }
     return report
 
 
-def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -> list[str]:
-    """Predicted label per text for ``task``, using the head/checkpoint of each text's language."""
+def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -> tuple[list[str], list[dict | None]]:
+    """Decided label and probabilities (None from a checkpoint) per text for ``task``, by each text's language."""
     from core.textnorm import normalize_persian
 
-    out = [""] * len(texts)
+    out: list[str] = [""] * len(texts)
+    probs_out: list[dict | None] = [None] * len(texts)
     groups: dict[str, list[int]] = {}
     for i, lang in enumerate(langs):
         groups.setdefault(head_lang(lang), []).append(i)
@@ -55,17 +64,22 @@ def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -
     for lang, idx in groups.items():
         if (task, lang) in analyzer.checkpoints:
             scores = analyzer.checkpoints[task, lang].predict([model_texts[i] for i in idx], analyzer.batch_size)
-            labels = [max(s, key=s.get) for s in scores]
-        else:
+            labels = [analyzer.decide(task, lang, s) for s in scores]
+            row_probs: list[dict | None] = [None] * len(idx)
+        elif (task, lang) in analyzer.heads:
             head = analyzer.heads[task, lang]
             probs = head.predict_proba(analyzer.encoder.embed([model_texts[i] for i in idx], analyzer.batch_size))
-            labels = [head.labels[int(row.argmax())] for row in probs]
-        for i, label in zip(idx, labels):
+            labels = head.decide(probs, analyzer.thresholds)
+            row_probs = [dict(zip(head.labels, row.tolist())) for row in probs]
+        else:
+            raise DataError(f"no {task} model for language {lang!r} (heads folder without {task}-{lang})")
+        for i, label, p in zip(idx, labels, row_probs):
             out[i] = label
-    return out
+            probs_out[i] = p
+    return out, probs_out
 
 
-def _report(gold: list[str], predicted: list[str], labels: list[str], task: str) -> dict:
+def _report(gold: list[str], predicted: list[str], probs: list[dict | None], labels: list[str], task: str) -> dict:
     if not gold:
         return {"n": 0}
     report = classification_report(gold, predicted, labels)
@@ -73,4 +87,10 @@ def _report(gold: list[str], predicted: list[str], labels: list[str], task: str)
         binary = classification_report(["anger" if g == "anger" else "rest" for g in gold],
                                        ["anger" if p == "anger" else "rest" for p in predicted], ["anger", "rest"])
         report["anger_f1"] = binary["per_class"]["anger"]["f1"]
+    if task == "complaint":
+        report["complaint_f1"] = report["per_class"]["complaint"]["f1"]
+    if probs and all(p is not None for p in probs):
+        confidence = [max(p.values()) for p in probs]  # type: ignore[union-attr]
+        correct = [max(p, key=p.get) == g for p, g in zip(probs, gold)]  # type: ignore[arg-type]
+        report["ece"] = round(ece_from(np.array(confidence), np.array(correct)), 4)
     return report

@@ -5,6 +5,11 @@ with class-weighted cross-entropy, so macro-F1 does not collapse on rare classes
 weighs ``(n / (K * n_k)) ** class_weight_power`` (1 = inverse frequency, 0.5 = its square root,
 0 = unweighted). Inference
 is a couple of numpy matmuls, negligible next to the encoder.
+
+Probabilities are calibrated: the card's ``calibration.temperature`` divides the logits
+(fitted on held-out data by ``nlp.calibration``; 1 when absent). Decisions may use per-label
+thresholds (``decide``): the card's ``thresholds`` (tuned on held-out data), overridden by the
+``models.thresholds`` setting.
 """
 
 from __future__ import annotations
@@ -29,18 +34,82 @@ class Head:
     weights: dict[str, np.ndarray]
     card: dict[str, Any] = field(default_factory=dict)
 
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
+    def logits(self, embeddings: np.ndarray, prefix: str = "") -> np.ndarray:
+        """Uncalibrated logits (before the temperature) of the network whose weights start with ``prefix``."""
         x = embeddings.astype(np.float32)
-        if "w1" in self.weights:
-            x = np.maximum(x @ self.weights["w1"].T + self.weights["b1"], 0.0)
-        logits = x @ self.weights["w2"].T + self.weights["b2"]
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        if f"{prefix}w1" in self.weights:
+            x = np.maximum(x @ self.weights[f"{prefix}w1"].T + self.weights[f"{prefix}b1"], 0.0)
+        return x @ self.weights[f"{prefix}w2"].T + self.weights[f"{prefix}b2"]
+
+    @property
+    def temperature(self) -> float:
+        return float(self.card.get("calibration", {}).get("temperature", 1.0))
+
+    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities, one row per embedding.
+
+        A *mixture* head (card ``mixture``) holds one expert per text domain (e.g. ``review`` and
+        ``social``), each with its own weights (prefix ``<domain>.``) and temperature, and a
+        gate (prefix ``gate.``) giving each text's domain probabilities; the output is the
+        gate-weighted mean of the experts' calibrated probabilities.
+        """
+        mixture = self.card.get("mixture")
+        if not mixture:
+            return softmax(self.logits(embeddings) / self.temperature)
+        gate = softmax(self.logits(embeddings, "gate."))
+        out = np.zeros((len(embeddings), len(self.labels)), dtype=np.float64)
+        for column, domain in enumerate(mixture["domains"]):
+            expert = softmax(self.logits(embeddings, f"{domain}.") / float(mixture["temperatures"].get(domain, 1.0)))
+            out += gate[:, column:column + 1] * expert
+        return out
+
+    def expert(self, domain: str) -> "Head":
+        """One domain's expert of a mixture head as a plain head (its own temperature in the card)."""
+        prefix = f"{domain}."
+        weights = {k[len(prefix):]: v for k, v in self.weights.items() if k.startswith(prefix)}
+        if not weights:
+            raise KeyError(f"{self.name} has no {domain!r} expert")
+        return Head(self.task, self.lang, self.labels, weights,
+                    {"calibration": {"temperature": self.card["mixture"]["temperatures"].get(domain, 1.0)}})
+
+    def thresholds(self, overrides: dict[str, float] | None = None) -> dict[str, float]:
+        """Per-label decision thresholds: the card's, then ``models.thresholds`` entries for this head."""
+        out = {k: float(v) for k, v in self.card.get("thresholds", {}).items()}
+        prefix = f"{self.name}:"
+        out.update({k[len(prefix):]: float(v) for k, v in (overrides or {}).items() if k.startswith(prefix)})
+        return out
+
+    def decide(self, probs: np.ndarray, overrides: dict[str, float] | None = None) -> list[str]:
+        """The decided label per row (see ``decide_labels``)."""
+        return decide_labels(probs, self.labels, self.thresholds(overrides))
 
     @property
     def name(self) -> str:
         return f"{self.task}-{self.lang}"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(z)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def decide_labels(probs: np.ndarray, labels: list[str], thresholds: dict[str, float]) -> list[str]:
+    """A thresholded label wins when its probability reaches its threshold (the one furthest above
+    its threshold if several do); otherwise the most probable label among the rest."""
+    out = []
+    index = {label: i for i, label in enumerate(labels)}
+    gated = [(index[label], t) for label, t in thresholds.items() if label in index]
+    for row in probs:
+        passing = [(row[i] - t, i) for i, t in gated if row[i] >= t]
+        if passing:
+            out.append(labels[max(passing)[1]])
+            continue
+        masked = row.copy()
+        for i, _ in gated:
+            masked[i] = -1.0
+        out.append(labels[int(masked.argmax())] if len(gated) < len(labels) else labels[int(row.argmax())])
+    return out
 
 
 def save_head(head: Head, directory: Path) -> Path:

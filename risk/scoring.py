@@ -17,6 +17,14 @@ reason or switching to a competitor is itself dissatisfaction. So negativity is
 (positive probability below ``POSITIVE_VETO``), and calls to share or tagging a
 competitor are not complaint evidence: "share this, Sepehr Mobile is great!" stays low.
 
+The NLP stage's complaint head says the same thing directly: ``analysis.complaint`` is the
+calibrated probability that the post is a complaint (trained on customers' posts to brands,
+not on sentiment). Where the score means "is this a complaint?", it reads that probability,
+not the negative-sentiment one: a likely complaint (at least ``COMPLAINT_LIKELY``) implies
+negativity ``MAX_CUE_NEGATIVITY * complaint``, taken like the cue level (the larger wins),
+and the reasons say ``complaint 0.91``. Analyses written before the head existed have no
+complaint probability and score as before.
+
 Every score carries its ``components`` and short ``reasons`` a person can read, e.g.
 ``angry 0.93 · 'share this everywhere' · shares +420/h · linked to C-1042, gold tier,
 ticket T-881 unresolved 9 days``. Reasons never name the customer (only the CRM id).
@@ -43,6 +51,7 @@ COMPLAINT_NEGATIVITY = {
     "reason_switching": 0.5, "reason_service": 0.3, "reason_product": 0.3, "reason_price": 0.25,
 }
 MAX_CUE_NEGATIVITY = 0.85  # complaint words never count for more than a clearly negative model
+COMPLAINT_LIKELY = 0.5  # a calibrated complaint probability from here on counts as complaint evidence
 POSITIVE_VETO = 0.5  # a model this sure the post is positive overrides the cues (praise that says "switched to us")
 REASON_WEIGHTS = {"reason_switching": 1.0, "reason_service": 0.8, "reason_product": 0.7, "reason_price": 0.5}
 TIER_VALUES = {"platinum": 1.0, "vip": 1.0, "gold": 0.8, "silver": 0.5, "bronze": 0.25}
@@ -75,22 +84,34 @@ def cue_negativity(analysis: Analysis | None) -> float:
     return min(MAX_CUE_NEGATIVITY, 1.0 - remaining)
 
 
+def complaint_negativity(analysis: Analysis | None) -> float:
+    """The negativity a likely complaint implies (0 below ``COMPLAINT_LIKELY`` or without a complaint head)."""
+    if analysis is None or analysis.complaint is None or analysis.complaint < COMPLAINT_LIKELY:
+        return 0.0
+    return MAX_CUE_NEGATIVITY * analysis.complaint
+
+
 def negativity_component(analysis: Analysis | None) -> tuple[float, list[str]]:
     """Mean of the negative-sentiment probability and anger, raised to the level the complaint
-    cues imply when the model is unsure; reasons read 'angry 0.93', 'negative 0.88' or
-    'complaint cues imply negative 0.80'."""
+    head or the complaint cues imply when the sentiment model is unsure; reasons read
+    'angry 0.93', 'negative 0.88', 'complaint 0.91' or 'complaint cues imply negative 0.80'."""
     if analysis is None:
         return 0.0, []
     negative = analysis.sentiment_scores.get("negative", 1.0 if analysis.sentiment == "negative" else 0.0)
     positive = analysis.sentiment_scores.get("positive", 1.0 if analysis.sentiment == "positive" else 0.0)
     anger = max(analysis.anger, analysis.emotions.get("anger", 0.0))
     value = 0.5 * negative + 0.5 * anger
-    implied = cue_negativity(analysis) if positive < POSITIVE_VETO else 0.0
+    cues = cue_negativity(analysis) if positive < POSITIVE_VETO else 0.0
+    complaint = complaint_negativity(analysis)
+    implied = max(cues, complaint)
+    complaint_reason = [f"complaint {analysis.complaint:.2f}"] if complaint else []
     if anger >= 0.5:
-        return max(value, implied), [f"angry {anger:.2f}"]
+        return max(value, implied), [f"angry {anger:.2f}"] + complaint_reason
     if implied > value and negative < 0.5:
+        if complaint >= cues:
+            return implied, complaint_reason
         return implied, [f"complaint cues imply negative {implied:.2f}"]
-    return max(value, implied), [f"negative {negative:.2f}"] if negative >= 0.5 else []
+    return max(value, implied), ([f"negative {negative:.2f}"] if negative >= 0.5 else []) + complaint_reason
 
 
 def sabotage_component(analysis: Analysis | None) -> tuple[float, list[str]]:

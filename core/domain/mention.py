@@ -74,6 +74,9 @@ class Analysis(DomainModel):
     anger: float = 0.0
     cues: list[Cue] = Field(default_factory=list)
     complaint_reasons: list[str] = Field(default_factory=list)
+    # Calibrated probability that the post is a complaint (a customer voicing a breach of
+    # expectations); None on analyses written before the complaint head existed.
+    complaint: float | None = Field(default=None, ge=0, le=1)
     model: str = ""  # model/version identifier, for audits and re-analysis
     analyzed_at: UtcDatetime = Field(default_factory=utcnow)
 

@@ -24,6 +24,23 @@ def cache_root() -> Path:
     return Path(os.environ.get("BRANDGUARD_TEST_CACHE", Path.home() / ".cache" / "brandguard-test"))
 
 
+def train_data_folder() -> Path | None:
+    """The labeled training data: ``$BRANDGUARD_TRAIN_DATA``, else ``../shared/data`` beside the repository."""
+    configured = os.environ.get("BRANDGUARD_TRAIN_DATA")
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    return folder if (folder / "tweeteval_sentiment_val.jsonl").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def train_data() -> Path:
+    """The training-data folder, or a skip naming where it was looked for."""
+    folder = train_data_folder()
+    if folder is None:
+        pytest.skip("labeled training data not found: set BRANDGUARD_TRAIN_DATA or put it in ../shared/data "
+                    "next to the repository (brandguard nlp data lists the files)")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def encoder_path() -> Path:
     """A converted, verified encoder checkpoint (prepared on first use, then reused)."""

@@ -46,8 +46,8 @@ def test_arabic_uses_persian_heads_and_other_uses_english() -> None:
     assert head_lang("en") == "en" and head_lang("other") == "en"
 
 
-def test_holdout_split_is_seeded_and_disjoint() -> None:
-    rows = read_jsonl(Path("/work/shared/data/tweeteval_sentiment_val.jsonl"), "sentiment")
+def test_holdout_split_is_seeded_and_disjoint(train_data: Path) -> None:
+    rows = read_jsonl(train_data / "tweeteval_sentiment_val.jsonl", "sentiment")
     train_a, held_a = split_holdout(rows, 0.3, seed=13)
     train_b, held_b = split_holdout(rows, 0.3, seed=13)
     assert held_a == held_b

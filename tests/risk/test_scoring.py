@@ -160,3 +160,18 @@ def test_complaint_reasons_are_named_once_in_order():
     score = score_mention(_mina_forum_post(), RISK, NOW)
     assert [r for r in score.reasons if r.startswith("complaint:")] == ["complaint: switching, product"]
     assert score.components["reason"] == 1.0  # switching weighs most, whether written with or without the prefix
+
+
+def test_the_complaint_head_counts_where_a_complaint_is_meant_not_the_sentiment():
+    # A factual Persian complaint with no complaint cues that the sentiment model calls neutral:
+    # the complaint head's calibrated probability carries it (and says so); an old analysis
+    # without a complaint probability scores as before.
+    text = "سه روزه اینترنتم قطعه و هنوز کسی پیگیری نکرده، این چه وضعشه"
+    unsure = _unsure_analysis(text, "fa", [], [])
+    without = score_mention(make_mention("c1", text, analysis=unsure), RISK, NOW)
+    likely = score_mention(make_mention("c2", text, analysis=unsure.model_copy(update={"complaint": 0.92})), RISK, NOW)
+    unlikely = score_mention(make_mention("c3", text, analysis=unsure.model_copy(update={"complaint": 0.3})), RISK, NOW)
+    assert without.components["negativity"] < 0.3 and not any(r.startswith("complaint") for r in without.reasons)
+    assert likely.components["negativity"] > 0.75 and "complaint 0.92" in likely.reasons
+    assert likely.score > without.score
+    assert unlikely.components == without.components and unlikely.reasons == without.reasons
