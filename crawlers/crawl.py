@@ -22,6 +22,10 @@ SPIDERS = {
     "mastodon": "crawlers.spiders.mastodon:MastodonSpider",
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
     "hackernews": "crawlers.spiders.hackernews:HackerNewsSpider",
+    "reddit": "crawlers.spiders.reddit:RedditSpider",
+    "bluesky": "crawlers.spiders.bluesky:BlueskySpider",
+    "youtube": "crawlers.spiders.youtube:YouTubeSpider",
+    "appstore": "crawlers.spiders.appstore:AppStoreSpider",
 }
 
 

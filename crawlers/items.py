@@ -35,6 +35,7 @@ class PostItem:
     replies: int | None = None
     views: int | None = None
     rating: float | None = None  # already normalised to 0-5
+    sentiment_hint: str | None = None  # negative/neutral/positive when the source says (star ratings)
     lang: str | None = None
     # Set by pipelines:
     published_at: datetime | None = None
