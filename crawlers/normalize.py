@@ -61,11 +61,13 @@ def date_post(item: PostItem, now: datetime, zone: tzinfo = timezone.utc) -> Pos
 
 
 class BrandAssigner:
-    """Which brands a post is about: its own text, else its thread's first post, else its author
-    when that author is one of a brand's own handles on a brand-owned source."""
+    """Which brands a post is about: its own text plus the brands its source is known to be about
+    (an app's reviews), else its thread's first post, else its author when that author is one of
+    a brand's own handles on a brand-owned source."""
 
     def __init__(self, settings: Settings) -> None:
         self.matcher = BrandMatcher(settings)
+        self.names = {b.name for b in settings.brands}
         self.brand_owned = {s.name for s in settings.sources if s.brand_owned}
         self.owners: dict[tuple[str, str], list[str]] = {}
         for brand in settings.brands:
@@ -77,6 +79,7 @@ class BrandAssigner:
         """Set ``item.brands``; NotAboutABrand when none match and the source is not brand-owned."""
         owned = item.source in self.brand_owned if brand_owned is None else brand_owned
         brands = self.matcher.match(item.title, item.text)
+        brands += [b for b in item.known_brands if b in self.names and b not in brands]
         if not brands and item.thread_context:
             brands = self.matcher.match(item.thread_context)
         if not brands and owned:

@@ -78,4 +78,8 @@ def check_settings(settings: Settings) -> list[str]:
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
         problems.extend(f"{where}.{p}" for p in check_api_options(source.kind, source.options, source.urls))
+        brand = source.options.get("brand")
+        if brand is not None and settings.brand(str(brand)) is None:
+            known = ", ".join(b.name for b in settings.brands) or "none configured"
+            problems.append(f"{where}.options.brand: no brand named {brand!r} (known: {known})")
     return problems
