@@ -31,6 +31,8 @@ class SourceSpider(scrapy.Spider):
         self.source_names = source
         self.sources: dict[str, SourceSettings] = {}
         self.states: dict[str, SeenState] = {}
+        # Per-source secrets, added at send time by crawlers.middlewares.credentials (never queued on disk).
+        self.credentials: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "SourceSpider":

@@ -16,7 +16,6 @@ page of a search (a ``cursor`` is refused there), so paging needs the signed-in 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode
@@ -48,11 +47,12 @@ class BlueskySpider(SourceSpider):
         password = self.secret_from_env(source, "app_password_env")
         if opts.get("identifier") and password:
             auth = str(opts.get("auth_url") or (source.urls[0] if source.urls else DEFAULT_AUTH)).rstrip("/")
-            body = json.dumps({"identifier": opts["identifier"], "password": password})
+            # The password goes into the body at send time (crawlers.middlewares.credentials), never into JOBDIR.
+            self.credentials[source.name] = {"json_body": {"identifier": opts["identifier"], "password": password}}
             yield scrapy.Request(
-                f"{auth}/xrpc/com.atproto.server.createSession", self.parse_session, method="POST", body=body,
+                f"{auth}/xrpc/com.atproto.server.createSession", self.parse_session, method="POST",
                 headers={"Content-Type": "application/json", "Accept": "application/json"}, dont_filter=True,
-                meta={"source": source.name, "handle_httpstatus_list": [400, 401, 403]},
+                meta={"source": source.name, "credentials": source.name, "handle_httpstatus_list": [400, 401, 403]},
             )
             return
         if opts.get("app_password_env"):
@@ -74,10 +74,11 @@ class BlueskySpider(SourceSpider):
             self.skip_malformed(response.url, "session", "no accessJwt")
             return
         base = (source.urls[0] if source.urls else SIGNED_IN_APPVIEW).rstrip("/")
-        yield from self._begin(source, base, {"Accept": "application/json", "Authorization": f"Bearer {token}"}, signed_in=True)
+        self.credentials[source.name] = {"headers": {"Authorization": f"Bearer {token}"}}
+        yield from self._begin(source, base, {"Accept": "application/json"}, signed_in=True)
 
     def _begin(self, source: SourceSettings, base: str, headers: dict[str, str], signed_in: bool) -> Iterable[scrapy.Request]:
-        meta = {"source": source.name, "base": base, "headers": headers, "signed_in": signed_in}
+        meta = {"source": source.name, "base": base, "headers": headers, "signed_in": signed_in, "credentials": source.name}
         since = datetime.fromtimestamp(self.now.timestamp() - source.revisit_window_hours * 3600, timezone.utc)
         for query in source.options.get("search", []):
             params = {"q": query, "sort": "latest", "limit": 100, "since": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -224,4 +225,4 @@ def _sum(*values: Any) -> int | None:
 
 def _ours(meta: Any) -> dict[str, Any]:
     """Our keys of ``response.meta`` only (never Scrapy's internal ones)."""
-    return {k: meta[k] for k in ("source", "base", "headers", "signed_in", "page", "params") if k in meta}
+    return {k: meta[k] for k in ("source", "base", "headers", "signed_in", "page", "params", "credentials") if k in meta}

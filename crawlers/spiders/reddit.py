@@ -42,9 +42,11 @@ class RedditSpider(SourceSpider):
         token = self.secret_from_env(source, "token_env")
         if source.options.get("token_env") and not token:
             self.logger.warning("source %s: $%s is empty; reading Reddit without a token", source.name, source.options["token_env"])
-        headers = {"Accept": "application/json", **({"Authorization": f"bearer {token}"} if token else {})}
+        if token:
+            self.credentials[source.name] = {"headers": {"Authorization": f"bearer {token}"}}
+        headers = {"Accept": "application/json"}
         base = (source.urls[0] if source.urls else (OAUTH_API if token else PUBLIC_API)).rstrip("/")
-        meta = {"source": source.name, "base": base, "headers": headers, "page": 1}
+        meta = {"source": source.name, "base": base, "headers": headers, "page": 1, "credentials": source.name}
         for sub in source.options.get("subreddits", []):
             url = f"{base}/r/{quote(str(sub).removeprefix('r/'))}/new.json?{urlencode({'limit': 100, 'raw_json': 1})}"
             yield self._listing(url, meta)
@@ -212,4 +214,4 @@ def _reply_count(replies: Any) -> int:
 
 def _ours(meta: Any) -> dict[str, Any]:
     """Our keys of ``response.meta`` only (never Scrapy's internal ones)."""
-    return {k: meta[k] for k in ("source", "base", "headers", "page") if k in meta}
+    return {k: meta[k] for k in ("source", "base", "headers", "page", "credentials") if k in meta}

@@ -58,7 +58,8 @@ class YouTubeSpider(SourceSpider):
             self.crawler.stats.inc_value("brandguard/auth_refused")
             return
         base = (source.urls[0] if source.urls else DEFAULT_API).rstrip("/")
-        meta = {"source": source.name, "base": base, "headers": {"X-Goog-Api-Key": key, "Accept": "application/json"}}
+        self.credentials[source.name] = {"headers": {"X-Goog-Api-Key": key}}  # added at send time only
+        meta = {"source": source.name, "base": base, "headers": {"Accept": "application/json"}, "credentials": source.name}
         lookback = float(source.options.get("lookback_hours", source.revisit_window_hours))
         after = (self.now - timedelta(hours=lookback)).strftime("%Y-%m-%dT%H:%M:%SZ")
         for query in source.options.get("queries", []):
@@ -248,4 +249,4 @@ def _int(value: Any) -> int | None:
 
 def _ours(meta: Any) -> dict[str, Any]:
     """Our keys of ``response.meta`` only (never Scrapy's internal ones)."""
-    return {k: meta[k] for k in ("source", "base", "headers", "page", "params", "video") if k in meta}
+    return {k: meta[k] for k in ("source", "base", "headers", "page", "params", "video", "credentials") if k in meta}
