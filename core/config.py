@@ -171,6 +171,15 @@ class RiskSettings(_Section):
     unresolved_ticket_days: float = Field(default=3, gt=0)
 
 
+class IngestSettings(_Section):
+    """Limits of ``POST /v1/ingest/mentions`` (mentions pushed by a user's own collector)."""
+
+    max_items: int = Field(default=1000, ge=1, le=10_000)  # mentions per request
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)  # also capped by api.max_body_bytes
+    max_text_chars: int = Field(default=20_000, ge=100, le=1_000_000)  # per mention text (and title/context)
+    requests_per_minute: float = Field(default=60, gt=0)  # per API key, with a burst of the same size
+
+
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -179,6 +188,7 @@ class ApiSettings(_Section):
     search_budget_seconds: float = Field(default=0.8, gt=0, le=60)  # a search past this is stopped (400)
     search_rate_per_minute: int = Field(default=60, ge=1, le=100_000)  # per API key / dashboard session
     session_hours: float = Field(default=12, gt=0, le=24 * 30)  # dashboard sign-in lifetime, enforced server-side
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 class Settings(_Section):

@@ -23,7 +23,8 @@ from monitor_api.problems import install_problem_handlers
 from monitor_api.ratelimit import SearchRateLimit
 
 API_PREFIX = "/v1"
-DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers and poll risk flags.
+DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers, poll risk flags and push mentions
+from your own collectors.
 
 Authenticate with an API key (`Authorization: Bearer bg_<id>_<secret>` or `X-API-Key`).
 Each operation names the scope it needs. Errors are `application/problem+json` (RFC 9457).
@@ -49,7 +50,7 @@ def _add_docs_page(app: FastAPI) -> None:
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
                model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
     """Build the API (and dashboard) around an open store."""
-    from monitor_api.routes import admin, alerts, customers, mentions, ops, risk
+    from monitor_api.routes import admin, alerts, customers, ingest, mentions, ops, risk
 
     app = FastAPI(title="brandguard API", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -67,8 +68,9 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.add_middleware(SecurityHeaders)
     _add_docs_page(app)
 
-    for module in (mentions, alerts, customers, risk, admin):
+    for module in (mentions, alerts, customers, risk, admin, ingest):
         app.include_router(module.router, prefix=API_PREFIX)
+    ingest.document_ingest_request(app)
     app.include_router(ops.router)
     if dashboard:
         from monitor_api.dashboard import mount_dashboard
