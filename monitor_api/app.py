@@ -33,7 +33,7 @@ def _Metrics(app: object, metrics: AppMetrics) -> object:  # noqa: N802 - used l
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
                model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
     """Build the API (and dashboard) around an open store."""
-    from monitor_api.routes import admin, alerts, customers, mentions, ops, risk
+    from monitor_api.routes import admin, alerts, customers, exports, mentions, ops, risk, stats
 
     app = FastAPI(title="brandguard API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
@@ -47,7 +47,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.add_middleware(_Metrics, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 
-    for module in (mentions, alerts, customers, risk, admin):
+    for module in (mentions, stats, exports, alerts, customers, risk, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops.router)
     if dashboard:
