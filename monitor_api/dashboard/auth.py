@@ -61,7 +61,7 @@ def login(request: Request, key: Annotated[str, Form(max_length=300)]) -> Respon
     if principal is None:
         return templates.TemplateResponse(request, "login.html", {"error": "That API key is unknown or revoked.",
                                                                    "principal": None}, status_code=401)
-    response = RedirectResponse("/ui/alerts", status_code=303)
+    response = RedirectResponse("/ui/", status_code=303)  # the overview (support keys go on to the inbox)
     response.set_cookie(SESSION_COOKIE, key.strip(), max_age=COOKIE_MAX_AGE, httponly=True, samesite="strict",
                         secure=_secure(request), path="/")
     return response

@@ -12,13 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from core.domain import Analysis, Author, Engagement, Mention, mention_id
+from core.domain import Author, Mention, mention_id
 from monitor_api.problems import MEDIA_TYPE
-from tests.monitor_api.seed import NOW
+from tests.monitor_api.seed import NOW, PERSIAN_BRAND, PERSIAN_COMPLAINT, PERSIAN_TAG, seed_persian_brand
 
-PERSIAN_BRAND = "دیجی‌کالا"
-PERSIAN_TAG = "#دیجی_کالا_پاسخگو_نیست"
-PERSIAN_COMPLAINT = f"سفارشم دو هفته است نرسیده و پشتیبانی دیجی‌کالا جواب نمی‌دهد {PERSIAN_TAG}"
 STATS_ROUTES = ("/v1/stats/overview", "/v1/stats/volume", "/v1/stats/mix", "/v1/stats/threads", "/v1/stats/authors",
                 "/v1/stats/terms")
 
@@ -30,17 +27,7 @@ def reader(key_for: Any) -> dict[str, str]:
 
 @pytest.fixture
 def persian(store: Any) -> list[str]:
-    """Four angry Persian posts by four accounts about a Persian-named brand, in the last hours."""
-    items = [
-        Mention(id=mention_id("forum", f"dk-{i}"), platform="forum", source="digikala-forum", native_id=f"dk-{i}",
-                text=PERSIAN_COMPLAINT, lang="fa", thread_id=f"forum:dk-{i}",
-                author=Author(platform="forum", handle=f"kharidar_{i}", name=f"خریدار {i}", followers=100 * (i + 1)),
-                published_at=NOW - timedelta(hours=i + 1), crawled_at=NOW, engagement=Engagement(replies=i),
-                brands=[PERSIAN_BRAND], analysis=Analysis(lang="fa", sentiment="negative"))
-        for i in range(4)
-    ]
-    assert store.upsert_mentions(items).ok
-    return [m.id for m in items]
+    return seed_persian_brand(store)
 
 
 def test_overview_of_the_story(client: TestClient, story: Any, reader: Any) -> None:
