@@ -32,7 +32,7 @@ from core.store.stats_port import (
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 _SIZE_MS = {"hour": HOUR_MS, "day": DAY_MS, "week": 7 * DAY_MS}
 _OFFSET_MS = {"hour": 0, "day": 0, "week": 4 * DAY_MS}  # 1970-01-01 was a Thursday
-AUTHOR_SCAN_MAX = 20_000  # matching mentions up to which authors are grouped by a range scan
+AUTHOR_SCAN_MAX = 3_000  # matching mentions up to which authors are grouped by a range scan (json per row)
 
 
 def _ceil(ms: int, size: int) -> int:
