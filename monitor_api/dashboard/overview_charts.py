@@ -11,6 +11,7 @@ numbers as ``data-*`` attributes, which the browser tests compare with the API.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from datetime import datetime
 from html import escape
@@ -18,7 +19,7 @@ from typing import Sequence
 
 from core.store.stats_port import MixBucket, VolumeSeries
 
-WIDTH = 720
+WIDTH = 600
 FONT = 'font-family="system-ui, \'Vazirmatn\', \'Noto Sans Arabic\', Tahoma, sans-serif"'
 PALETTE = ("#2563eb", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#475569")
 NEGATIVE = "#dc2626"
@@ -59,6 +60,14 @@ def _empty(title: str, chart_id: str) -> str:
     return _svg(60, title, chart_id, [text(16, 36, f"No mentions for “{title}” in this range.", fill=AXIS)])
 
 
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k (at least 1) not below ``raw``: whole-number axis ticks."""
+    if raw <= 1:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
 def brand_color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
@@ -70,7 +79,7 @@ def share_of_voice(series: Sequence[VolumeSeries], title: str, chart_id: str = "
         return _empty(title, chart_id)
     total = sum(s.count for s in rows)
     top = max(s.count for s in rows)
-    label_w, bar_x, bar_w, row_h = 170, 180, 380, 28
+    label_w, bar_x, bar_w, row_h = 150, 160, 250, 28
     body = []
     for i, s in enumerate(rows):
         y = 14 + i * row_h
@@ -112,11 +121,13 @@ def lines_over_time(series: Sequence[VolumeSeries], interval: str, title: str, c
         return negative / count * 100 if count else None
 
     values = [[value(b.count, b.negative) for b in s.buckets] for s in shown]
-    peak = 100.0 if percent else max(1.0, max(v for row in values for v in row if v is not None))
+    highest = max((v for row in values for v in row if v is not None), default=0.0)
+    tick_step = 25.0 if percent else nice_step(highest / 4)
+    peak = 100.0 if percent else tick_step * max(1, math.ceil(highest / tick_step))
     step = plot_w / max(1, len(starts) - 1)
     body = []
-    for i in range(5):
-        tick = peak * i / 4
+    for i in range(int(round(peak / tick_step)) + 1):
+        tick = i * tick_step
         y = top_pad + plot_h - tick / peak * plot_h
         body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
                     + text(left - 6, y + 4, f"{tick:.0f}{' %' if percent else ''}", anchor="end", size=10, fill=AXIS))

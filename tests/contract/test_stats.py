@@ -197,3 +197,38 @@ def test_bad_filters_are_refused() -> None:
         StatsFilter(since=NOW, until=NOW)
     with pytest.raises(ValueError):
         StatsFilter(since=NOW, until=NOW + timedelta(hours=1), brands=[f"b{i}" for i in range(21)])
+
+
+def test_emerging_terms_and_thread_velocity_on_every_adapter(store: Any) -> None:
+    from core.domain import EngagementPoint
+    from core.stats.emerging import EmergingThresholds, count_at_most, find_emerging_terms
+    from core.stats.overview import top_threads
+    from core.store.port import MentionQuery
+
+    tag = "#سپهر_جواب_بده"
+    angry = [mention(f"surge-{i}", f"{COMPLAINT_FA} {tag}", NOW - timedelta(minutes=10 * i + 5), handle=f"user_{i}",
+                     thread=f"forum:s{i}") for i in range(4)]
+    calm = mention("calm", f"{PRAISE_FA} {tag}", NOW - timedelta(minutes=50), sentiment="positive", handle="calm")
+    old = [mention(f"old-{i}", f"{COMPLAINT_EN} #acmefail", NOW - timedelta(days=2, hours=i), brands=(ACME,),
+                   platform="mastodon", source="mastodon", lang="en", handle=f"old_{i}") for i in range(3)]
+    fresh = [mention(f"acme-{i}", f"{COMPLAINT_EN} #acmefail", NOW - timedelta(minutes=5 + i), brands=(ACME,),
+                     platform="mastodon", source="mastodon", lang="en", handle=f"acme_{i}") for i in range(3)]
+    viral = mention("viral", COMPLAINT_EN, NOW - timedelta(hours=3), brands=(ACME,), platform="mastodon",
+                    source="mastodon", lang="en", handle="loud", thread="mastodon:viral").model_copy(update={
+                        "engagement_history": [EngagementPoint(at=NOW - timedelta(minutes=60), shares=10),
+                                               EngagementPoint(at=NOW - timedelta(minutes=30), shares=110)]})
+    assert store.upsert_mentions([*angry, calm, *old, *fresh, viral]).ok
+    refresh(store)
+    window = (NOW - timedelta(hours=1), NOW)
+    found = find_emerging_terms(store, MentionQuery(), *window, NOW - timedelta(days=7),
+                                EmergingThresholds(min_authors=3))
+    # #acmefail is not new (used two days and three hours ago); the Persian tag is, 4 of 5 uses negative.
+    assert [(t.label, t.authors, t.negative, t.total, t.baseline) for t in found] == [(tag, 4, 4, 5, 0)]
+    assert find_emerging_terms(store, MentionQuery(), *window, NOW - timedelta(days=7),
+                               EmergingThresholds(min_authors=3, min_negative_share=0.9)) == []
+    assert find_emerging_terms(store, MentionQuery(brands=[ACME]), *window, NOW - timedelta(days=7),
+                               EmergingThresholds(min_authors=3, max_baseline=4))[0].label == "#acmefail"
+    assert count_at_most(store, MentionQuery(text=tag), 2) == 3  # stops counting past the cap
+    threads = top_threads(store, StatsFilter(since=NOW - timedelta(hours=24), until=NOW, brands=[ACME]), 10)
+    by_id = {t.thread_id: t for t in threads}
+    assert by_id["mastodon:viral"].shares_per_hour == pytest.approx(200.0)  # +100 shares in 30 minutes
