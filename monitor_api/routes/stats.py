@@ -8,7 +8,7 @@ parameter for several values). Ranges are bounded (``MAX_RANGE``) and so are fil
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -38,6 +38,8 @@ router = APIRouter(prefix="/stats", tags=["stats"], responses=PROBLEM_RESPONSES)
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_RANGE = timedelta(days=366)
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)  # mention keys count milliseconds from 1970
+LATEST = datetime(2999, 12, 31, tzinfo=timezone.utc)
 Value = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Values = Annotated[list[Value], Query(max_length=MAX_FILTER_VALUES)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="how many threads/authors/terms")]
@@ -65,6 +67,9 @@ def stats_filter(
 def resolve_filter(clock: Clock, range_name: str | None, since: object, until: object, brands: list[str],
                    platforms: list[str], langs: list[str], sources: list[str]) -> StatsFilter:
     """A ``StatsFilter`` from already-typed parameters (shared with the dashboard)."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not EARLIEST <= value <= LATEST:  # type: ignore[operator]
+            raise bad_request(f"'{name}' must be between {EARLIEST.year} and {LATEST.year}")
     end = until or clock.now()
     start = since or end - RANGES[range_name or "7d"]
     if start >= end:  # type: ignore[operator]

@@ -89,6 +89,8 @@ def test_scopes(client: TestClient, key_for: Any) -> None:
     ({"min_authors": 1}, 422, "query.min_authors"),
     ({"baseline_hours": 10_000}, 422, "query.baseline_hours"),
     ({"range": "30d", "interval": "hour", "since": "2026-01-01T00:00:00Z"}, 400, "buckets"),
+    ({"until": "0001-01-02T00:00:00Z"}, 400, "between 1970 and 2999"),
+    ({"since": "9999-12-31T00:00:00Z"}, 400, "between 1970 and 2999"),
 ])
 def test_bad_input_is_a_problem_document(client: TestClient, reader: Any, params: Any, status: int,
                                          where: str) -> None:
