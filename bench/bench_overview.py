@@ -135,8 +135,9 @@ def main() -> None:
         build(store, args.mentions, now, args.seed)
     else:
         print(f"reusing {path} ({have:,} mentions)")
-        now = max(now, datetime.fromtimestamp(
-            (store._conn().execute("SELECT max(rk) FROM mentions").fetchone()[0] >> 10) / 1000, tz=timezone.utc))
+        # The ranges end where the data ends (the build's "now"), however long ago it was built.
+        now = datetime.fromtimestamp(
+            (store._conn().execute("SELECT max(rk) FROM mentions").fetchone()[0] >> 10) / 1000 + 1, tz=timezone.utc)
     summary = store._conn().execute("SELECT count(*) FROM mention_counts").fetchone()[0]
     print(f"summary rows: {summary:,}; load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     measure(store, "warm-up", timedelta(days=DAYS), now, 2)

@@ -3,9 +3,10 @@
 One computation for the ``surging_term`` alert rule and the analysts' overview:
 "new" means it was (almost) absent from the matching mentions during the baseline period;
 "surging" means at least ``min_authors`` distinct authors used it in the window, mostly
-negatively. The scan reads the newest ``scan_limit`` negative mentions of the window; each
-candidate then costs two bounded searches (uses in the window, uses before), which stop as
-soon as the answer is known, so a common word never makes it read every mention.
+negatively. The scan reads the newest ``scan_limit`` negative mentions of the window (when
+that is not all of them, the negative share is judged over the part of the window the scan
+covered); each candidate then costs two bounded searches (uses in the window, uses before),
+which stop as soon as the answer is known, so a common word never makes it read every mention.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def find_emerging_terms(
                                    "limit": thresholds.scan_limit, "cursor": None, "text": None,
                                    "facets": [], "histogram": None, "sort": "newest"})
     negatives = store.search_mentions(scan).items
+    # A full scan saw only the newest negatives: judge the negative share over the part of the
+    # window it covered, so a term surging all day is not diluted by uses the scan never read.
+    share_start = window_start
+    if len(negatives) >= thresholds.scan_limit:
+        share_start = max(window_start, min(m.published_at for m in negatives))
     candidates = []
     for term, mentions in candidate_terms(negatives, thresholds.terms).items():
         authors = {m.author.key or m.id for m in mentions}
@@ -115,7 +121,7 @@ def find_emerging_terms(
         uses = base.model_copy(update={"text": label, "sentiments": [], "cursor": None, "facets": [], "histogram": None})
         # Share = negatives / total >= min share  <=>  total <= negatives / min share.
         most = int(len(mentions) / thresholds.min_negative_share + 1e-9)
-        total = count_at_most(store, uses.model_copy(update={"since": window_start, "until": window_end}), most)
+        total = count_at_most(store, uses.model_copy(update={"since": share_start, "until": window_end}), most)
         if total > most:
             continue
         before = count_at_most(store, uses.model_copy(update={"since": baseline_start, "until": window_start}),

@@ -171,13 +171,15 @@ def test_sqlite_walks_the_followers_index_with_the_same_result(sqlite_store: Any
 
 def test_sqlite_summary_is_rebuilt_by_the_migration(tmp_path: Any) -> None:
     from core.store.sqlite import SqliteStore
+    from core.store.sqlite.schema import MIGRATIONS
 
     store = SqliteStore(tmp_path / "m.db")
     assert store.upsert_mentions(corpus()).ok
     expected = store.mention_volume(flt(), "day")
     with store._write() as conn:  # an old file: counts missing, then migration 2 runs again
         conn.execute("DELETE FROM mention_counts")
-        conn.execute("DELETE FROM schema_version WHERE version = 2")
+        conn.execute("DELETE FROM schema_version WHERE version >= 2")
+        conn.execute("DROP INDEX mentions_negative")
         for name in ("mention_counts_insert", "mention_counts_delete", "mention_counts_update"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP INDEX mentions_followers")
@@ -187,7 +189,7 @@ def test_sqlite_summary_is_rebuilt_by_the_migration(tmp_path: Any) -> None:
         conn.execute("DROP TABLE brand_sets")
     store.close()
     reopened = SqliteStore(tmp_path / "m.db")
-    assert reopened.schema_version() == 2
+    assert reopened.schema_version() == MIGRATIONS[-1][0] == 3
     assert reopened.mention_volume(flt(), "day") == expected
     reopened.close()
 
@@ -232,3 +234,22 @@ def test_emerging_terms_and_thread_velocity_on_every_adapter(store: Any) -> None
     threads = top_threads(store, StatsFilter(since=NOW - timedelta(hours=24), until=NOW, brands=[ACME]), 10)
     by_id = {t.thread_id: t for t in threads}
     assert by_id["mastodon:viral"].shares_per_hour == pytest.approx(200.0)  # +100 shares in 30 minutes
+
+
+def test_a_truncated_scan_judges_the_share_over_the_part_it_read(store: Any) -> None:
+    from core.stats.emerging import EmergingThresholds, find_emerging_terms
+    from core.store.port import MentionQuery
+
+    tag = "#قطعی_سپهر"
+    calm = [mention(f"calm-{i}", f"{PRAISE_FA} {tag}", NOW - timedelta(hours=20, minutes=i), sentiment="positive",
+                    handle=f"calm_{i}") for i in range(10)]
+    angry = [mention(f"angry-{i}", f"{COMPLAINT_FA} {tag}", NOW - timedelta(minutes=5 * i + 1), handle=f"angry_{i}")
+             for i in range(12)]
+    assert store.upsert_mentions([*calm, *angry]).ok
+    refresh(store)
+    window = (NOW - timedelta(hours=24), NOW, NOW - timedelta(days=7))
+    # Over the whole day 12 of 22 uses are negative (below 60 %): not emerging when every negative post is read...
+    assert find_emerging_terms(store, MentionQuery(), *window, EmergingThresholds(min_authors=3)) == []
+    # ...but a scan of the newest 10 negatives covers the last 46 minutes, where all 10 uses are negative.
+    found = find_emerging_terms(store, MentionQuery(), *window, EmergingThresholds(min_authors=3, scan_limit=10))
+    assert [(t.label, t.negative, t.total) for t in found] == [(tag, 10, 10)]

@@ -177,6 +177,8 @@ class SearchMixin:
             for rk, risk, doc, title, text in rows:
                 if _recheck_ok(plan.recheck, (title, text)):
                     out.append((rk, risk, doc))
+                    if len(out) >= want:  # the page is full: re-checking the rest of the batch is wasted
+                        break
             if len(rows) < batch:
                 break
             pos = [rows[-1][1], rows[-1][0]]

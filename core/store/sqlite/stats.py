@@ -199,11 +199,9 @@ class StatsMixin:
         where, params = self._mention_filters(flt)
         where += ["m.followers IS NOT NULL", "m.author_key IS NOT NULL"]
         with self._snapshot() as conn:
-            mix = self.mention_mix(flt)
-            if mix.count <= AUTHOR_SCAN_MAX:
-                keys = None
-            else:
-                keys = self._walk_followers(conn, where, params, limit)
+            few = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM mentions m WHERE {' AND '.join(where[:-2])}"
+                               " LIMIT ?)", [*params, AUTHOR_SCAN_MAX + 1]).fetchone()[0] <= AUTHOR_SCAN_MAX
+            keys = None if few else self._walk_followers(conn, where, params, limit)
             if keys is not None:
                 if not keys:
                     return []
