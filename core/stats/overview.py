@@ -20,6 +20,9 @@ RECENT = timedelta(hours=24)
 VELOCITY_WINDOW = timedelta(hours=1)
 THREAD_MEMBERS = 50  # newest mentions of a thread read for its velocity
 MAX_LIMIT = 50
+# The overview scans the newest 250 negative mentions of its last day for emerging terms (the
+# alert rule's default is 500 per hour): parsing them is most of the overview's time at scale.
+OVERVIEW_SCAN = 250
 
 
 def safe_url(url: str | None) -> str | None:
@@ -170,6 +173,7 @@ def build_overview(store: Store, flt: StatsFilter, *, interval: Interval | None 
         platforms=flt.platforms, langs=flt.langs, sources=flt.sources,
         volume=store.mention_volume(flt, chosen), mix=store.mention_mix(flt),
         threads=top_threads(store, now_window, limit), authors=loudest_authors(store, flt, limit),
-        terms=emerging_terms(store, flt, limit, thresholds or EmergingThresholds(min_authors=3), baseline),
+        terms=emerging_terms(store, flt, limit, thresholds or EmergingThresholds(min_authors=3, scan_limit=OVERVIEW_SCAN),
+                             baseline),
     )
 

@@ -180,16 +180,17 @@ def test_sqlite_summary_is_rebuilt_by_the_migration(tmp_path: Any) -> None:
         conn.execute("DELETE FROM mention_counts")
         conn.execute("DELETE FROM schema_version WHERE version >= 2")
         conn.execute("DROP INDEX mentions_negative")
-        for name in ("mention_counts_insert", "mention_counts_delete", "mention_counts_update"):
+        for name in ("mention_counts_insert", "mention_counts_delete", "mention_counts_update", "mention_sets_update"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP INDEX mentions_followers")
         conn.execute("ALTER TABLE mentions DROP COLUMN followers")
         conn.execute("DROP TABLE mention_counts")
+        conn.execute("DROP TABLE mention_sets")
         conn.execute("DROP TABLE brand_set_members")
         conn.execute("DROP TABLE brand_sets")
     store.close()
     reopened = SqliteStore(tmp_path / "m.db")
-    assert reopened.schema_version() == MIGRATIONS[-1][0] == 3
+    assert reopened.schema_version() == MIGRATIONS[-1][0] == 2
     assert reopened.mention_volume(flt(), "day") == expected
     reopened.close()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
-from core.store.sqlite.stats_schema import STATS_TABLES, V2, V3
+from core.store.sqlite.stats_schema import STATS_TABLES, V2
 
 _V1 = """
 CREATE TABLE mentions (
@@ -139,8 +139,8 @@ CREATE TABLE api_keys (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 # Ordered: (version, description, SQL script).
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "mentions with FTS5, work queues, customers, alerts, outbox, risk flags, api keys", _V1),
-    (2, "hourly/daily mention counts per brand set, platform, source, language; followers index", V2),
-    (3, "index of negative mentions by key for the top-negative-threads statistic", V3),
+    (2, "overview statistics: hourly/daily counts per brand set, platform, source, language; followers and "
+        "negative-mention indexes", V2),
 ]
 
 # Tables whose rows drop_all() deletes (the FTS index is cleared separately).

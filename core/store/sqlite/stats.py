@@ -105,10 +105,9 @@ class StatsMixin:
         for start, end in pieces.raw:
             if start < end:
                 parts.append(
-                    "SELECT (m.rk >> 10) AS t, (SELECT id FROM brand_sets"
-                    " WHERE key = coalesce(json_extract(m.doc, '$.brands'), '[]')) AS set_id,"
-                    " m.platform, m.source, coalesce(m.lang, '') AS lang, 1 AS n, (m.sentiment IS 'negative') AS neg"
-                    " FROM mentions m WHERE m.rk >= ? AND m.rk < ?")
+                    "SELECT (m.rk >> 10) AS t, ms.set_id, m.platform, m.source, coalesce(m.lang, '') AS lang, 1 AS n,"
+                    " (m.sentiment IS 'negative') AS neg FROM mentions m CROSS JOIN mention_sets ms ON ms.rk = m.rk"
+                    " WHERE m.rk >= ? AND m.rk < ?")
                 part_params += [key_floor(start), key_floor(end)]
         if not parts:
             return []
@@ -136,8 +135,9 @@ class StatsMixin:
         overall: dict[datetime, tuple[int, int]] = {}
         per_brand: dict[str, dict[datetime, tuple[int, int]]] = {}
         wanted = set(flt.brands)
+        starts_of: dict[int, datetime] = {}
         for b, set_id, n, neg in rows:
-            start = from_ms(b)
+            start = starts_of.get(b) or starts_of.setdefault(b, from_ms(b))
             prev = overall.get(start, (0, 0))
             overall[start] = (prev[0] + n, prev[1] + neg)
             for brand in members.get(set_id, []):

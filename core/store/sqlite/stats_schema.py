@@ -11,8 +11,11 @@ Triggers on ``mentions`` keep the counts right on every insert, update (re-crawl
 patch) and delete, whichever code path writes: no writer can forget them. The migration
 also counts the mentions already stored.
 
-``mentions.followers`` (a virtual column over the stored JSON) with its index lets the
-"loudest authors" statistic walk authors by reach without reading every mention.
+``mention_sets`` names each mention's brand set by key, so the minutes of a range outside
+whole hours are counted without parsing documents. ``mentions.followers`` (a virtual
+column over the stored JSON) with its index lets the "loudest authors" statistic walk
+authors by reach without reading every mention; ``mentions_negative`` covers what the "top
+negative threads" grouping reads.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def _add(row: str, sign: str) -> str:
     )
 
 
+def _set_of(row: str) -> str:
+    brands = _BRANDS.format(row=row)
+    return (f"  INSERT OR REPLACE INTO mention_sets(rk, set_id) SELECT {row}.rk, id FROM brand_sets"
+            f" WHERE key = {brands};\n")
+
+
 _CHANGED = (
     "(OLD.rk >> 10) / 3600000 != (NEW.rk >> 10) / 3600000 OR OLD.platform != NEW.platform"
     " OR OLD.source != NEW.source OR OLD.lang IS NOT NEW.lang OR OLD.sentiment IS NOT NEW.sentiment"
@@ -72,10 +81,16 @@ CREATE TABLE mention_counts (
     neg INTEGER NOT NULL,
     PRIMARY KEY (grain, start_ms, set_id, platform, source, lang)
 ) WITHOUT ROWID;
+CREATE TABLE mention_sets (rk INTEGER PRIMARY KEY, set_id INTEGER NOT NULL);
 CREATE TRIGGER mention_counts_insert AFTER INSERT ON mentions BEGIN
-  {_ensure_set('NEW')}{_add('NEW', '+')}END;
+  {_ensure_set('NEW')}{_add('NEW', '+')}{_set_of('NEW')}END;
 CREATE TRIGGER mention_counts_delete AFTER DELETE ON mentions BEGIN
-{_add('OLD', '-')}END;
+{_add('OLD', '-')}  DELETE FROM mention_sets WHERE rk = OLD.rk;
+END;
+CREATE TRIGGER mention_sets_update AFTER UPDATE ON mentions
+  WHEN OLD.rk != NEW.rk OR {_BRANDS.format(row='OLD')} != {_BRANDS.format(row='NEW')} BEGIN
+  {_ensure_set('NEW')}  DELETE FROM mention_sets WHERE rk = OLD.rk;
+{_set_of('NEW')}END;
 CREATE TRIGGER mention_counts_update AFTER UPDATE ON mentions WHEN {_CHANGED} BEGIN
 {_add('OLD', '-')}  {_ensure_set('NEW')}{_add('NEW', '+')}END;
 INSERT OR IGNORE INTO brand_sets(key) SELECT DISTINCT {_BRANDS.format(row='m')} FROM mentions m;
@@ -86,16 +101,12 @@ INSERT INTO mention_counts(grain, start_ms, set_id, platform, source, lang, n, n
          sum(m.sentiment IS 'negative')
   FROM mentions m, {_GRAINS} g, brand_sets s WHERE s.key = {_BRANDS.format(row='m')}
   GROUP BY g.grain, b, s.id, m.platform, m.source, l;
+INSERT INTO mention_sets(rk, set_id) SELECT m.rk, s.id FROM mentions m, brand_sets s WHERE s.key = {_BRANDS.format(row='m')};
 ALTER TABLE mentions ADD COLUMN followers INTEGER
   GENERATED ALWAYS AS (json_extract(doc, '$.author.followers')) VIRTUAL;
 CREATE INDEX mentions_followers ON mentions(followers, rk) WHERE followers IS NOT NULL;
-"""
-
-# v3: the negative mentions by key, covering what the "top negative threads" grouping reads,
-# so the last day of negative mentions is grouped from the index without reading documents.
-V3 = """
 CREATE INDEX mentions_negative ON mentions(rk, thread_id, risk, platform, source, lang)
   WHERE sentiment = 'negative';
 """
 
-STATS_TABLES = ("mention_counts", "brand_sets", "brand_set_members")
+STATS_TABLES = ("mention_counts", "mention_sets", "brand_sets", "brand_set_members")
