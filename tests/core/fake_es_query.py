@@ -178,7 +178,7 @@ def _terms_buckets(ix: Index, docs: list[dict[str, Any]], terms: dict[str, Any],
     order = order if isinstance(order, list) else [order]
     for spec in reversed(order):  # stable sorts, last criterion first
         (key, direction), = spec.items()
-        if key not in ("_count", "_key") and not (key in sub and "value" in buckets_value_probe(sub[key])):
+        if key not in ("_count", "_key") and not (key in sub and _single_value(sub[key])):
             raise EsError(400, "aggregation_execution_exception", f"fake: invalid terms order path [{key}]")
 
         def value(b: dict[str, Any], key: str = key) -> Any:
@@ -193,9 +193,9 @@ def _terms_buckets(ix: Index, docs: list[dict[str, Any]], terms: dict[str, Any],
     return buckets[: terms.get("size", 10)]
 
 
-def buckets_value_probe(spec: dict[str, Any]) -> dict[str, Any]:
-    """Whether a sub-aggregation is single-valued (can order a terms aggregation)."""
-    return {"value": None} if "max" in spec else {}
+def _single_value(spec: dict[str, Any]) -> bool:
+    """Whether a sub-aggregation is a single-value metric (only those can order a terms aggregation)."""
+    return "max" in spec
 
 
 
