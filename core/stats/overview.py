@@ -168,12 +168,12 @@ def build_overview(store: Store, flt: StatsFilter, *, interval: Interval | None 
     """Every figure of the overview page for ``flt``."""
     chosen: Interval = interval or auto_interval(flt.since, flt.until)
     now_window = recent(flt)
+    thresholds = thresholds or EmergingThresholds(min_authors=3, scan_limit=OVERVIEW_SCAN)
     return Overview(
         since=flt.since, until=flt.until, recent_since=now_window.since, interval=chosen, brands=flt.brands,
         platforms=flt.platforms, langs=flt.langs, sources=flt.sources,
         volume=store.mention_volume(flt, chosen), mix=store.mention_mix(flt),
         threads=top_threads(store, now_window, limit), authors=loudest_authors(store, flt, limit),
-        terms=emerging_terms(store, flt, limit, thresholds or EmergingThresholds(min_authors=3, scan_limit=OVERVIEW_SCAN),
-                             baseline),
+        terms=emerging_terms(store, flt, limit, thresholds, baseline),
     )
 

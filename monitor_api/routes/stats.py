@@ -18,6 +18,7 @@ from core.clock import Clock
 from core.stats.emerging import EmergingThresholds
 from core.stats.overview import (
     MAX_LIMIT,
+    OVERVIEW_SCAN,
     AuthorStat,
     Overview,
     TermStat,
@@ -101,7 +102,7 @@ def checked_interval(flt: StatsFilter, interval: Interval | None) -> Interval:
 
 
 def thresholds(min_authors: int) -> EmergingThresholds:
-    return EmergingThresholds(min_authors=min_authors)
+    return EmergingThresholds(min_authors=min_authors, scan_limit=OVERVIEW_SCAN)
 
 
 MinAuthors = Annotated[int, Query(ge=2, le=100, description="distinct authors a term needs in the window")]
