@@ -84,6 +84,15 @@ class TermStat(BaseModel):
     mention_ids: list[str] = Field(default_factory=list)
 
 
+class BrandShare(BaseModel):
+    """A brand's part of all brand mentions (own brands and competitors alike)."""
+
+    brand: str
+    count: int
+    negative: int
+    share: float  # percent of the mentions of every brand (a mention naming two brands counts for both)
+
+
 class Overview(BaseModel):
     """Everything the overview page shows, for one range and set of filters."""
 
@@ -96,6 +105,7 @@ class Overview(BaseModel):
     langs: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     volume: VolumeStats
+    share_of_voice: list[BrandShare] = Field(default_factory=list)  # every brand, whatever the brand filter
     mix: MixStats
     threads: list[ThreadStat] = Field(default_factory=list)
     authors: list[AuthorStat] = Field(default_factory=list)
@@ -162,6 +172,17 @@ def emerging_terms(store: Store, flt: StatsFilter, limit: int, thresholds: Emerg
             for t in found]
 
 
+def share_of_voice(store: Store, flt: StatsFilter, volume: VolumeStats) -> list[BrandShare]:
+    """Every brand's share of the brand mentions under the filter's range, platforms,
+    languages and sources; with a brand filter, the other brands are counted too."""
+    series = volume.brands
+    if flt.brands:
+        series = store.mention_volume(flt.model_copy(update={"brands": []}), volume.interval).brands
+    total = sum(s.count for s in series)
+    return [BrandShare(brand=s.brand or "", count=s.count, negative=s.negative,
+                       share=round(s.count / total * 100, 2) if total else 0.0) for s in series]
+
+
 def build_overview(store: Store, flt: StatsFilter, *, interval: Interval | None = None, limit: int = 10,
                    thresholds: EmergingThresholds | None = None,
                    baseline: timedelta = timedelta(days=7)) -> Overview:
@@ -169,10 +190,11 @@ def build_overview(store: Store, flt: StatsFilter, *, interval: Interval | None 
     chosen: Interval = interval or auto_interval(flt.since, flt.until)
     now_window = recent(flt)
     thresholds = thresholds or EmergingThresholds(min_authors=3, scan_limit=OVERVIEW_SCAN)
+    volume = store.mention_volume(flt, chosen)
     return Overview(
         since=flt.since, until=flt.until, recent_since=now_window.since, interval=chosen, brands=flt.brands,
-        platforms=flt.platforms, langs=flt.langs, sources=flt.sources,
-        volume=store.mention_volume(flt, chosen), mix=store.mention_mix(flt),
+        platforms=flt.platforms, langs=flt.langs, sources=flt.sources, volume=volume,
+        share_of_voice=share_of_voice(store, flt, volume), mix=store.mention_mix(flt),
         threads=top_threads(store, now_window, limit), authors=loudest_authors(store, flt, limit),
         terms=emerging_terms(store, flt, limit, thresholds, baseline),
     )

@@ -63,10 +63,11 @@ def page_filter(request: Request, range_name: str, since: str, until: str, brand
         raise ValueError(exc.detail or exc.title) from None
 
 
-def _charts(overview: Overview) -> dict[str, Markup]:
+def _charts(overview: Overview, competitors: set[str]) -> dict[str, Markup]:
     volume = overview.volume
     return {
-        "sov": Markup(share_of_voice(volume.brands, "Share of voice: mentions per brand", "chart-sov")),
+        "sov": Markup(share_of_voice(overview.share_of_voice, "Share of voice: mentions per brand", "chart-sov",
+                                     selected=overview.brands, competitors=competitors)),
         "volume": Markup(lines_over_time(volume.brands or [volume.overall], volume.interval,
                                          f"Mentions per {volume.interval} and brand", "chart-volume")),
         "negative": Markup(lines_over_time(volume.brands or [volume.overall], volume.interval,
@@ -120,7 +121,7 @@ def overview_page(
         alerts, _ = store.list_alerts(AlertFilter(states=OPEN_STATES, brands=flt.brands, limit=5))
     query = _query_string({k: v for k, v in form.items()})
     context.update({
-        "overview": overview, "flt": flt, "charts": _charts(overview), "alerts": alerts,
+        "overview": overview, "flt": flt, "charts": _charts(overview, context["competitors"]), "alerts": alerts,
         "can_alerts": principal.has("alerts:read"), "brand_options": brand_names,
         "platform_options": [b.value for b in options.platforms], "lang_options": [b.value for b in options.langs],
         "source_options": [b.value for b in options.sources], "query": query,
@@ -145,7 +146,9 @@ def chart_download(
         flt = page_filter(request, range, since, until, brand, platform, lang, source)
     except ValueError as exc:
         return Response(str(exc), status_code=400, media_type="text/plain")
-    svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(_charts(build_overview(request.app.state.store, flt))[name])
+    competitors = {b.name for b in request.app.state.settings.brands if b.competitor}
+    charts = _charts(build_overview(request.app.state.store, flt), competitors)
+    svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(charts[name])
     stamp = flt.until.strftime("%Y%m%d-%H%M")
     headers = {**content_disposition(f"brandguard-{name}-{stamp}.svg"),
                "Content-Security-Policy": "default-src 'none'", "Cache-Control": "no-store"}

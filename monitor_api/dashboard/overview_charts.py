@@ -15,8 +15,9 @@ import math
 import unicodedata
 from datetime import datetime
 from html import escape
-from typing import Sequence
+from typing import Collection, Sequence
 
+from core.stats.overview import BrandShare
 from core.store.stats_port import MixBucket, VolumeSeries
 
 WIDTH = 600
@@ -72,12 +73,13 @@ def brand_color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def share_of_voice(series: Sequence[VolumeSeries], title: str, chart_id: str = "chart-sov") -> str:
-    """One bar per brand: its mentions and share of all brand mentions, the negative part in red."""
-    rows = [s for s in series if s.count > 0]
+def share_of_voice(shares: Sequence[BrandShare], title: str, chart_id: str = "chart-sov",
+                   selected: Collection[str] = (), competitors: Collection[str] = ()) -> str:
+    """One bar per brand: its mentions and share of all brand mentions, the negative part in
+    red; brands picked in the filter are marked with ▶, competitors say so."""
+    rows = [s for s in shares if s.count > 0]
     if not rows:
         return _empty(title, chart_id)
-    total = sum(s.count for s in rows)
     top = max(s.count for s in rows)
     label_w, bar_x, bar_w, row_h = 150, 160, 250, 28
     body = []
@@ -85,16 +87,17 @@ def share_of_voice(series: Sequence[VolumeSeries], title: str, chart_id: str = "
         y = 14 + i * row_h
         w_all = s.count / top * bar_w
         w_neg = s.negative / top * bar_w
-        share = s.count / total * 100
         neg_share = s.negative / s.count * 100
+        label = s.brand + (" (competitor)" if s.brand in competitors else "")
+        mark = text(4, y + 14, "▶", size=12, fill=NEGATIVE) if s.brand in selected else ""
         body.append(
-            f'<g class="sov-bar" data-brand="{escape(s.brand or "")}" data-count="{s.count}" '
-            f'data-negative="{s.negative}" data-share="{share:.1f}">'
-            f'<title>{escape(f"{s.brand}: {s.count} mentions ({share:.1f} %), {s.negative} negative")}</title>'
-            + text(label_w, y + 14, s.brand or "", anchor="end", size=13)
+            f'<g class="sov-bar" data-brand="{escape(s.brand)}" data-count="{s.count}" '
+            f'data-negative="{s.negative}" data-share="{s.share:.2f}">'
+            f'<title>{escape(f"{label}: {s.count} mentions ({s.share:.1f} %), {s.negative} negative")}</title>'
+            + mark + text(label_w, y + 14, label, anchor="end", size=13)
             + f'<rect x="{bar_x}" y="{y}" width="{w_all:.1f}" height="18" fill="{brand_color(i)}" rx="2"/>'
             f'<rect x="{bar_x}" y="{y}" width="{w_neg:.1f}" height="18" fill="{NEGATIVE}" fill-opacity="0.85" rx="2"/>'
-            + text(bar_x + w_all + 6, y + 14, f"{s.count:,} · {share:.1f} % · {neg_share:.0f} % negative",
+            + text(bar_x + w_all + 6, y + 14, f"{s.count:,} · {s.share:.1f} % · {neg_share:.0f} % negative",
                    size=11, fill=AXIS)
             + "</g>")
     return _svg(24 + len(rows) * row_h, title, chart_id, body)

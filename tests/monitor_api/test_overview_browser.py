@@ -75,7 +75,7 @@ def _check_numbers_against_api(page: Any, api: dict[str, Any]) -> None:
     bars = page.locator("#chart-sov g.sov-bar")
     shown = [(bars.nth(i).get_attribute("data-brand"), int(bars.nth(i).get_attribute("data-count")),
               int(bars.nth(i).get_attribute("data-negative"))) for i in range(bars.count())]
-    assert shown == [(s["brand"], s["count"], s["negative"]) for s in volume["brands"]]
+    assert shown == [(s["brand"], s["count"], s["negative"]) for s in api["share_of_voice"]]
     series = page.locator("#chart-volume g.series")
     for i in range(series.count()):
         brand = series.nth(i).get_attribute("data-brand")
@@ -115,8 +115,11 @@ def test_overview_in_persian_and_english(live: Any, browser_page: Any) -> None:
     page.wait_for_selector(f"#chart-sov g.sov-bar[data-brand='{PERSIAN_BRAND}']")
     api = _api(page, base, key, range="24h", brand=PERSIAN_BRAND)
     assert api["volume"]["overall"]["count"] == 4 and [t["label"] for t in api["terms"]] == [PERSIAN_TAG]
+    # The share of voice still compares the picked brand with the others (marked ▶).
+    assert [s["brand"] for s in api["share_of_voice"]] == [ENGLISH_BRAND, PERSIAN_BRAND, "Arianet"]
+    assert page.locator(f"#chart-sov g.sov-bar[data-brand='{PERSIAN_BRAND}'] text").first.text_content() == "▶"
     _check_numbers_against_api(page, api)
-    label = page.locator(f"#chart-sov g.sov-bar[data-brand='{PERSIAN_BRAND}'] text").first
+    label = page.locator(f"#chart-sov g.sov-bar[data-brand='{PERSIAN_BRAND}'] text").nth(1)
     assert label.evaluate("el => getComputedStyle(el).direction") == "rtl"
     assert label.text_content() == PERSIAN_BRAND
     term = page.locator("#ov-terms a.term")
@@ -157,7 +160,8 @@ def test_overview_in_persian_and_english(live: Any, browser_page: Any) -> None:
     assert api["volume"]["overall"]["count"] == 9
     _check_numbers_against_api(page, api)
     assert "(competitor)" in page.locator("select[name=brand] option[value=Arianet]").inner_text()
-    english = page.locator(f"#chart-sov g.sov-bar[data-brand='{ENGLISH_BRAND}'] text").first
+    assert page.locator("#chart-sov g.sov-bar[data-brand=Arianet]").text_content().count("(competitor)") >= 1
+    english = page.locator(f"#chart-sov g.sov-bar[data-brand='{ENGLISH_BRAND}'] text").nth(1)
     assert english.evaluate("el => getComputedStyle(el).direction") == "ltr"
     page.screenshot(path=str(ARTIFACTS / "23-overview-english-brand.png"), full_page=True)
 

@@ -55,7 +55,7 @@ def test_numbers_match_the_api(analyst: TestClient, story: Any, persian: Any, ke
     assert f'id="kpi-mentions" data-value="{api["volume"]["overall"]["count"]}"' in html
     bars = re.findall(r'class="sov-bar" data-brand="([^"]*)" data-count="(\d+)" data-negative="(\d+)"', html)
     assert [(b, int(n), int(neg)) for b, n, neg in bars] == \
-        [(s["brand"], s["count"], s["negative"]) for s in api["volume"]["brands"]]
+        [(s["brand"], s["count"], s["negative"]) for s in api["share_of_voice"]]
     assert [b for b, _, _ in bars] == ["Sepehr Mobile", PERSIAN_BRAND, "Arianet"]
     threads = re.findall(r'<tr data-thread-id="([^"]+)"', html)
     assert threads == [t["thread_id"] for t in api["threads"]]

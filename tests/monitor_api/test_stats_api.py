@@ -49,6 +49,10 @@ def test_overview_of_the_story(client: TestClient, story: Any, reader: Any) -> N
 def test_persian_brand_volume_terms_threads_and_authors(client: TestClient, story: Any, persian: Any,
                                                         reader: Any) -> None:
     params = {"range": "24h", "brand": PERSIAN_BRAND}
+    overview = client.get("/v1/stats/overview", params=params, headers=reader).json()
+    assert overview["volume"]["overall"]["count"] == 4
+    shares = {s["brand"]: (s["count"], s["share"]) for s in overview["share_of_voice"]}  # every brand, not only hers
+    assert shares == {"Sepehr Mobile": (9, 64.29), PERSIAN_BRAND: (4, 28.57), "Arianet": (1, 7.14)}  # of 14
     volume = client.get("/v1/stats/volume", params=params, headers=reader).json()
     assert [(s["brand"], s["count"], s["negative"]) for s in volume["brands"]] == [(PERSIAN_BRAND, 4, 4)]
     terms = client.get("/v1/stats/terms", params=params, headers=reader).json()
