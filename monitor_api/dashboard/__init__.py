@@ -1,7 +1,7 @@
 """The server-rendered dashboard (Jinja2, assets shipped in the package, no CDN).
 
-``mount_dashboard(app)`` adds the sign-in, the analysts' overview (``/ui/``), alert inbox, alert, mention search and customer
-pages under ``/ui`` and the static assets under ``/ui/static``.
+``mount_dashboard(app)`` adds the sign-in, the analysts' overview (``/ui/``), alert inbox, alert,
+mention search and customer pages under ``/ui`` and the static assets under ``/ui/static``.
 """
 
 from __future__ import annotations
