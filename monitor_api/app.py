@@ -50,7 +50,7 @@ def _add_docs_page(app: FastAPI) -> None:
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
                model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
     """Build the API (and dashboard) around an open store."""
-    from monitor_api.routes import admin, alerts, customers, ingest, mentions, ops, risk
+    from monitor_api.routes import admin, alerts, customers, exports, ingest, mentions, ops, risk, stats
 
     app = FastAPI(title="brandguard API", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -68,7 +68,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.add_middleware(SecurityHeaders)
     _add_docs_page(app)
 
-    for module in (mentions, alerts, customers, risk, admin, ingest):
+    for module in (mentions, stats, exports, alerts, customers, risk, admin, ingest):
         app.include_router(module.router, prefix=API_PREFIX)
     ingest.document_ingest_request(app)
     app.include_router(ops.router)

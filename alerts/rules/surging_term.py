@@ -2,13 +2,13 @@
 
 "New" means it was (almost) absent from the brand's mentions during the baseline period;
 "surging" means at least ``min_authors`` distinct authors used it in the window, mostly
-negatively. Quiet while the brand is learning (``core.baseline``).
+negatively. Quiet while the brand is learning (``core.baseline``). The computation is
+``core.stats.emerging`` (the analysts' overview shows the same terms); this rule turns each
+term into one alert per brand and term.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,14 +16,13 @@ from pydantic import Field
 
 from alerts.rules.base import Rule, RuleMatch, RuleOptions
 from core.baseline import baseline_status
-from core.domain import Mention
+from core.stats.emerging import HASHTAG, EmergingThresholds, find_emerging_terms, hashtags_of
 from core.store.port import MentionQuery
-from core.textnorm import normalize_for_match
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.store.port import Store
 
-HASHTAG = re.compile(r"#([^\W_][\w\u200c]*)", re.UNICODE)
+__all__ = ["HASHTAG", "SurgingTermOptions", "SurgingTermRule", "hashtags_of"]
 
 
 class SurgingTermOptions(RuleOptions):
@@ -35,10 +34,10 @@ class SurgingTermOptions(RuleOptions):
     terms: list[str] = Field(default_factory=list)  # extra words/phrases to watch besides hashtags
     scan_limit: int = Field(default=500, ge=10, le=500)
 
-
-def hashtags_of(text: str) -> set[str]:
-    """Hashtags in ``text``, normalised (case, Persian letter variants), without '#'."""
-    return {normalize_for_match(tag) for tag in HASHTAG.findall(text)}
+    def thresholds(self) -> EmergingThresholds:
+        return EmergingThresholds(min_authors=self.min_authors, max_baseline=self.max_baseline,
+                                  min_negative_share=self.min_negative_share, terms=self.terms,
+                                  scan_limit=self.scan_limit)
 
 
 class SurgingTermRule(Rule):
@@ -56,48 +55,20 @@ class SurgingTermRule(Rule):
         for brand in self.brands:
             if not baseline_status(store, brand, now, self.learning_hours, record=True).ready:
                 continue  # on a fresh store every term is "new": wait for a baseline
-            page = store.search_mentions(
-                MentionQuery(brands=[brand], sentiments=["negative"], since=window_start, until=now, limit=opts.scan_limit)
-            )
-            for term, mentions in self._candidates(page.items, opts).items():
-                authors = {m.author.key or m.id for m in mentions}
-                if len(authors) < opts.min_authors:
-                    continue
-                query_text = f"#{term}" if not term.startswith('"') else term
-                total = store.count_mentions(MentionQuery(text=query_text, brands=[brand], since=window_start, until=now))
-                if total and len(mentions) / total < opts.min_negative_share:
-                    continue
-                before = store.count_mentions(
-                    MentionQuery(text=query_text, brands=[brand], since=baseline_start, until=window_start)
-                )
-                if before > opts.max_baseline:
-                    continue
-                label = query_text
-                newest = max(mentions, key=lambda m: m.published_at)
+            terms = find_emerging_terms(store, MentionQuery(brands=[brand]), window_start, now, baseline_start,
+                                        opts.thresholds())
+            for found in terms:
+                label = found.label
                 matches.append(
                     RuleMatch(
-                        rule=self.name, brand=brand, subject_kind="term", subject_id=term, severity=self.severity,
+                        rule=self.name, brand=brand, subject_kind="term", subject_id=found.term, severity=self.severity,
                         title=f"{brand}: new term {label} surging in negative posts",
                         reasons=[
-                            f"{label} used by {len(authors)} accounts in {opts.window_minutes:g} min, "
-                            f"{len(mentions)}/{max(total, len(mentions))} negative; {before} uses before"
+                            f"{label} used by {found.authors} accounts in {opts.window_minutes:g} min, "
+                            f"{found.negative}/{found.total} negative; {found.baseline} uses before"
                         ],
-                        mention_ids=[m.id for m in mentions][:50], mention=newest,
-                        facts={"term": label, "authors": len(authors), "baseline_uses": before},
+                        mention_ids=[m.id for m in found.mentions][:50], mention=found.newest,
+                        facts={"term": label, "authors": found.authors, "baseline_uses": found.baseline},
                     )
                 )
         return matches
-
-    @staticmethod
-    def _candidates(mentions: list[Mention], opts: SurgingTermOptions) -> dict[str, list[Mention]]:
-        found: dict[str, list[Mention]] = defaultdict(list)
-        watched = {normalize_for_match(t): t for t in opts.terms}
-        for mention in mentions:
-            for tag in hashtags_of(mention.text):
-                found[tag].append(mention)
-            if watched:
-                text = normalize_for_match(mention.text)
-                for norm, original in watched.items():
-                    if norm in text:
-                        found[f'"{original}"'].append(mention)
-        return found

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from alerts.rules.base import MentionContext, Rule, RuleMatch, RuleOptions
-from core.domain import Mention, Severity
+from core.domain import Severity
+from core.stats.velocity import engagement_velocity
 
 
 class ThreadVelocityOptions(RuleOptions):
@@ -17,25 +18,6 @@ class ThreadVelocityOptions(RuleOptions):
     window_minutes: float = Field(default=60, gt=0)
     critical_per_hour: float | None = Field(default=None, gt=0)
     min_negative: bool = True  # only negative posts (a viral compliment is not an incident)
-
-
-def engagement_velocity(mention: Mention, metric: str, window: timedelta) -> float | None:
-    """Growth of ``metric`` per hour across the engagement points inside ``window``.
-
-    Uses the first and last re-crawl observations in the window; ``None`` when fewer than two
-    points carry the metric (one observation says nothing about speed).
-    """
-    points = [p for p in mention.engagement_history if getattr(p, metric) is not None]
-    if len(points) < 2:
-        return None
-    points.sort(key=lambda p: p.at)
-    last = points[-1]
-    inside = [p for p in points if last.at - p.at <= window]
-    first = inside[0] if len(inside) >= 2 else points[-2]
-    hours = (last.at - first.at).total_seconds() / 3600
-    if hours <= 0:
-        return None
-    return (getattr(last, metric) - getattr(first, metric)) / hours
 
 
 class ThreadVelocityRule(Rule):

@@ -33,6 +33,7 @@ from core.domain import (
     Silence,
     Thread,
 )
+from core.store.stats_port import StatsStore
 
 
 class StoreError(Exception):
@@ -369,7 +370,8 @@ class ApiKeyStore(Protocol):
 
 
 @runtime_checkable
-class Store(MentionStore, WorkQueue, CustomerStore, ThreadStore, AlertStore, OutboxStore, RiskFlagStore, ApiKeyStore, Protocol):
+class Store(MentionStore, StatsStore, WorkQueue, CustomerStore, ThreadStore, AlertStore, OutboxStore, RiskFlagStore,
+            ApiKeyStore, Protocol):
     """Everything a stage may ask of storage."""
 
     name: str

@@ -93,7 +93,7 @@ def login(request: Request, key: Annotated[str, Form(max_length=300)]) -> Respon
                                                                    "principal": None}, status_code=401)
     sessions = request.app.state.sessions
     request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE))  # no session fixation
-    response = RedirectResponse("/ui/alerts", status_code=303)
+    response = RedirectResponse("/ui/", status_code=303)  # the overview (support keys go on to the inbox)
     response.set_cookie(SESSION_COOKIE, sessions.create(principal.key_id),
                         max_age=int(sessions.lifetime.total_seconds()), httponly=True, samesite="strict",
                         secure=_secure(request), path=COOKIE_PATH)

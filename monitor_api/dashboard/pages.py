@@ -104,9 +104,15 @@ def mention_search(
     request: Request, q: Annotated[str, Query(max_length=2000)] = "", brand: Annotated[str, Query(max_length=200)] = "",
     lang: Annotated[str, Query(max_length=10)] = "", sentiment: Annotated[str, Query(max_length=20)] = "",
     platform: Annotated[str, Query(max_length=50)] = "", cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    source: Annotated[str, Query(max_length=200)] = "", author: Annotated[str, Query(max_length=300)] = "",
+    thread_id: Annotated[str, Query(max_length=500)] = "", since: Annotated[str, Query(max_length=40)] = "",
+    until: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     principal = page_principal(request, "mentions:read")
-    filters = {"q": q, "brand": brand, "lang": lang, "sentiment": sentiment, "platform": platform}
+    from monitor_api.dashboard.overview import parse_page_time
+
+    filters = {"q": q, "brand": brand, "lang": lang, "sentiment": sentiment, "platform": platform, "source": source,
+               "author": author, "thread_id": thread_id, "since": since, "until": until}
     error, page = None, None
     wait = request.app.state.search_limit.take(principal.key_id)
     try:
@@ -116,15 +122,20 @@ def mention_search(
         page = request.app.state.store.search_mentions(MentionQuery(
             text=q.strip() or None, brands=[brand] if brand else [], langs=[lang] if lang else [],
             sentiments=[sentiment] if sentiment else [], platforms=[platform] if platform else [],
+            sources=[source] if source else [], authors=[author.lower()] if author else [], thread_id=thread_id or None,
+            since=parse_page_time(since, "since") if since else None,
+            until=parse_page_time(until, "until") if until else None,
             cursor=cursor, limit=50, facets=FACETS if not cursor else [], histogram="hour" if not cursor else None,
             budget_s=request.app.state.settings.api.search_budget_seconds,
         ))
     except (ValueError, StoreError) as exc:  # syntax errors name the position; bad cursors; too costly
-        error = str(exc)
+        error, page = str(exc), None
+    filters = {k: v for k, v in filters.items() if v}
     chart = Markup(stacked_bars(_hourly(page.histogram), "Mentions per hour, negative in red")) if page else Markup("")
     next_url = "/ui/mentions?" + urlencode({**filters, "cursor": page.next_cursor}) if page and page.next_cursor else None
     return _render(request, "mentions.html", {"principal": principal, "page": page, "filters": filters, "error": error,
                                               "chart": chart, "next_url": next_url,
+                                              "export_url": "/ui/mentions/export.csv?" + urlencode(filters),
                                               "facet_link": lambda name, value: "/ui/mentions?" + urlencode(
                                                   {**filters, {"brands": "brand"}.get(name, name): value})})
 

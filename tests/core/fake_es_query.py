@@ -207,17 +207,17 @@ def aggregate(ix: Index, docs: list[dict[str, Any]], aggs: dict[str, Any]) -> di
     for name, spec in aggs.items():
         sub = spec.get("aggs", {})
         if "terms" in spec:
-            fld = spec["terms"]["field"]
-            if ix.field_type(fld) == "text":
-                check_sort(ix, [{fld: "asc"}])
-            counts: dict[Any, int] = {}
-            for src in docs:
-                for v in set(map(json.dumps, values_at(src, fld))):
-                    counts[json.loads(v)] = counts.get(json.loads(v), 0) + 1
-            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            if ix.field_type(spec["terms"]["field"]) == "text":
+                check_sort(ix, [{spec["terms"]["field"]: "asc"}])  # a text field cannot be aggregated
+            buckets = _terms_buckets(ix, docs, spec["terms"], sub)
+            size = spec["terms"].get("size", 10)
             out[name] = {"doc_count_error_upper_bound": 0,
-                         "sum_other_doc_count": sum(c for _, c in ordered[spec["terms"].get("size", 10):]),
-                         "buckets": [{"key": k, "doc_count": c} for k, c in ordered[: spec["terms"].get("size", 10)]]}
+                         "sum_other_doc_count": sum(b["doc_count"] for b in buckets[size:]),
+                         "buckets": buckets[:size]}
+        elif "max" in spec:
+            found = [to_millis(v) if ix.field_type(spec["max"]["field"]) == "date" else v
+                     for src in docs for v in values_at(src, spec["max"]["field"])]
+            out[name] = {"value": float(max(found)) if found else None}
         elif "filters" in spec:
             out[name] = {"buckets": {k: {"doc_count": sum(evaluate(ix, f, s) for s in docs)}
                                      for k, f in spec["filters"]["filters"].items()}}
@@ -231,8 +231,47 @@ def aggregate(ix: Index, docs: list[dict[str, Any]], aggs: dict[str, Any]) -> di
             out[name] = {"buckets": [{"key": k, "key_as_string": _iso(k), "doc_count": len(g), **aggregate(ix, g, sub)}
                                      for k, g in sorted(groups.items())]}
         else:
-            raise EsError(400, "parsing_exception", f"fake: unknown aggregation in [{name}]")
+            raise EsError(400, "parsing_exception", f"fake: unknown aggregation in [{name}]: {sorted(spec)}")
     return out
+
+
+def _terms_buckets(ix: Index, docs: list[dict[str, Any]], terms: dict[str, Any],
+                   sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``terms`` aggregation: ``include`` (a list of exact values), sub-aggregations, and
+    ``order`` by ``_count``, ``_key`` or a single-value sub-aggregation (as Elasticsearch)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    include = terms.get("include")
+    if include is not None and not isinstance(include, list):
+        raise EsError(400, "parsing_exception", "fake: only a list of exact values is supported as include")
+    for src in docs:
+        for v in set(map(json.dumps, values_at(src, terms["field"]))):
+            if include is None or json.loads(v) in include:
+                groups.setdefault(v, []).append(src)
+    buckets = [{"key": json.loads(k), "doc_count": len(g), **aggregate(ix, g, sub)} for k, g in groups.items()]
+    order = terms.get("order", [{"_count": "desc"}, {"_key": "asc"}])
+    order = order if isinstance(order, list) else [order]
+    for spec in reversed(order):  # stable sorts, last criterion first
+        (key, direction), = spec.items()
+        if key not in ("_count", "_key") and not (key in sub and _single_value(sub[key])):
+            raise EsError(400, "aggregation_execution_exception", f"fake: invalid terms order path [{key}]")
+
+        def value(b: dict[str, Any], key: str = key) -> Any:
+            if key == "_count":
+                return b["doc_count"]
+            if key == "_key":
+                return b["key"]
+            v = b[key]["value"]
+            return float("-inf") if v is None else v
+
+        buckets.sort(key=value, reverse=direction == "desc")
+    return buckets  # the caller cuts at size and counts the rest
+
+
+def _single_value(spec: dict[str, Any]) -> bool:
+    """Whether a sub-aggregation is a single-value metric (only those can order a terms aggregation)."""
+    return "max" in spec
+
+
 
 
 def _iso(ms: int) -> str:

@@ -128,3 +128,24 @@ def analysis_unavailable() -> str | None:
     except Exception as exc:  # noqa: BLE001 - any reason the stage cannot start
         return f"the analysis stage cannot start ({exc}): the demo cannot raise its alert"
     return None
+
+
+PERSIAN_BRAND = "دیجی‌کالا"
+PERSIAN_TAG = "#دیجی_کالا_پاسخگو_نیست"
+PERSIAN_COMPLAINT = f"سفارشم دو هفته است نرسیده و پشتیبانی دیجی‌کالا جواب نمی‌دهد {PERSIAN_TAG}"
+
+
+def seed_persian_brand(store: Store, count: int = 4) -> list[str]:
+    """``count`` angry Persian forum posts by different accounts about a Persian-named brand,
+    one per hour before NOW, each its own thread, with growing follower counts."""
+    items = [
+        Mention(id=mention_id("forum", f"dk-{i}"), platform="forum", source="digikala-forum", native_id=f"dk-{i}",
+                text=PERSIAN_COMPLAINT, lang="fa", thread_id=f"forum:dk-{i}", url=f"https://forum.example/dk-{i}",
+                author=Author(platform="forum", handle=f"kharidar_{i}", name=f"خریدار {i}", followers=100 * (i + 1)),
+                published_at=NOW - timedelta(hours=i + 1), crawled_at=NOW, engagement=Engagement(replies=i),
+                brands=[PERSIAN_BRAND], analysis=Analysis(lang="fa", sentiment="negative", model="seed"))
+        for i in range(count)
+    ]
+    report = store.upsert_mentions(items)
+    assert report.ok, report.failed
+    return [m.id for m in items]

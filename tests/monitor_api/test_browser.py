@@ -61,7 +61,8 @@ def test_sign_in_find_the_escalation_and_acknowledge_it(live: Any, page: Any, st
     page.screenshot(path=str(ARTIFACTS / "01-sign-in.png"))
     page.fill("#key", key)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/alerts")
+    page.wait_for_url(f"{base}/ui/")  # analysts land on the overview
+    page.goto(f"{base}/ui/alerts")
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["bg_session"]["httpOnly"] is True
     assert page.evaluate("document.cookie") == ""  # the key is not readable by scripts
@@ -97,7 +98,7 @@ def test_mention_search_and_customer_page_render(live: Any, page: Any, story: An
     page.goto(f"{base}/ui/login")
     page.fill("#key", key)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/ui/alerts")
+    page.wait_for_url(f"{base}/ui/")
     page.goto(f"{base}/ui/mentions")
     page.fill("input[name=q]", '"سپهر موبایل"')
     page.click("form.search button[type=submit]")
@@ -134,7 +135,8 @@ def test_the_demo_escalation_is_acknowledged_in_the_browser(tmp_path: Path) -> N
             page.goto(f"{base}/ui/login")
             page.fill("#key", demo.result.api_key)
             page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/ui/alerts")
+            page.wait_for_url(f"{base}/ui/")
+            page.goto(f"{base}/ui/alerts")
             row = page.locator(f"li[data-alert-id='{alert.id}']")
             assert "C-1042" in row.inner_text()
             page.screenshot(path=str(ARTIFACTS / "10-demo-inbox.png"), full_page=True)

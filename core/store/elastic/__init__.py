@@ -10,6 +10,7 @@ indices are in place and returns an ``ElasticStore`` that implements every Proto
 - ``indices``    templates, mappings, the Persian analyzer, aliases, migrations
 - ``mentions``   upsert (re-crawl merge, conditional writes), reads, patches
 - ``search``     query-language compiler, filters, sorts, facets, histogram
+- ``stats``      overview statistics as aggregations (volume, mix, threads, authors)
 - ``queue``      per-stage work queues with leases, checkpoints
 - ``customers``  customers, identity keys, links, audit
 - ``threads``    threads and campaigns
@@ -37,11 +38,13 @@ from core.store.elastic.mentions import MentionsMixin
 from core.store.elastic.outbox import OutboxMixin
 from core.store.elastic.queue import QueueMixin
 from core.store.elastic.search import SearchMixin, compile_query
+from core.store.elastic.stats import StatsMixin
 from core.store.elastic.threads import ThreadsMixin
 
 
 class ElasticStore(
-    MentionsMixin, SearchMixin, QueueMixin, CustomersMixin, ThreadsMixin, AlertsMixin, OutboxMixin, RiskFlagsMixin
+    MentionsMixin, SearchMixin, StatsMixin, QueueMixin, CustomersMixin, ThreadsMixin, AlertsMixin, OutboxMixin,
+    RiskFlagsMixin,
 ):
     """Every port operation on one Elasticsearch cluster, under one index prefix."""
 

@@ -21,6 +21,7 @@ from core.store.sqlite.queue import QueueMixin
 from core.store.sqlite.riskflags import RiskFlagsMixin
 from core.store.sqlite.schema import DATA_TABLES
 from core.store.sqlite.search import SearchMixin
+from core.store.sqlite.stats import StatsMixin
 from core.store.sqlite.threads import ThreadsMixin
 
 _COUNTED = {
@@ -31,7 +32,7 @@ _COUNTED = {
 
 
 class SqliteStore(
-    MentionsMixin, SearchMixin, QueueMixin, CustomersMixin, ThreadsMixin, AlertsMixin, OutboxMixin,
+    MentionsMixin, SearchMixin, StatsMixin, QueueMixin, CustomersMixin, ThreadsMixin, AlertsMixin, OutboxMixin,
     RiskFlagsMixin, SqliteBase,
 ):
     """Every storage operation on one SQLite file."""

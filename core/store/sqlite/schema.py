@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
+from core.store.sqlite.stats_schema import STATS_TABLES, V2
+
 _V1 = """
 CREATE TABLE mentions (
     rk INTEGER PRIMARY KEY,          -- (published ms << 10) + slot; the FTS rowid
@@ -137,13 +139,15 @@ CREATE TABLE api_keys (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 # Ordered: (version, description, SQL script).
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "mentions with FTS5, work queues, customers, alerts, outbox, risk flags, api keys", _V1),
+    (2, "overview statistics: hourly/daily counts per brand set, platform, source, language; followers and "
+        "negative-mention indexes", V2),
 ]
 
 # Tables whose rows drop_all() deletes (the FTS index is cleared separately).
 DATA_TABLES = (
     "mentions", "mention_brands", "work_queue", "checkpoints", "customers", "identity_keys",
     "identity_links", "audit_log", "threads", "campaigns", "alerts", "silences", "deliveries",
-    "counters", "risk_flags", "api_keys",
+    "counters", "risk_flags", "api_keys", *STATS_TABLES,
 )
 
 
