@@ -71,6 +71,9 @@ def _v1_paths(ids: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/customers/{crm_id}/risk": ["/v1/customers/C-1042/risk"],
         "/v1/risk-flags": ["/v1/risk-flags"],
         "/v1/keys": ["/v1/keys"],
+        **{f"/v1/stats/{name}": [f"/v1/stats/{name}?range=30d"]
+           for name in ("overview", "volume", "mix", "threads", "authors", "terms")},
+        "/v1/exports/mentions.csv": ["/v1/exports/mentions.csv?q=sepehr", "/v1/exports/mentions.csv?author=mastodon:mina_r"],
     }
 
 
@@ -86,7 +89,8 @@ def _walk(client: TestClient, store: Any, ids: dict[str, Any], admin: dict[str, 
             assert resp.status_code in (200, 404), (url, resp.status_code, resp.text[:200])
             seen[url] = resp.text
     for url in ["/ui/alerts", "/ui/alerts?state=resolved", f"/ui/alerts/{ALERT_ID}", "/ui/alerts/al-spike",
-                "/ui/mentions", "/ui/mentions?q=sepehr", "/ui/customers/C-1042", "/ui/customers/C-2001"]:
+                "/ui/mentions", "/ui/mentions?q=sepehr", "/ui/customers/C-1042", "/ui/customers/C-2001",
+                "/ui/?range=30d", "/ui/mentions/export.csv?q=sepehr"]:
         resp = client.get(url)
         assert resp.status_code in (200, 404), (url, resp.status_code)
         seen[url] = resp.text
