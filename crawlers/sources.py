@@ -80,9 +80,9 @@ def check_settings(settings: Settings) -> list[str]:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 problems.append(f"{where}.urls[{i}]: {url!r} is not an http(s) URL")
-        token_env = source.options.get("token_env")
-        if token_env and not os.environ.get(str(token_env)):
-            problems.append(f"{where}.options.token_env: environment variable {token_env} is not set")
+        for option, env_name in source.options.items():  # token_env, api_key_env, app_password_env, ...
+            if option.endswith("_env") and isinstance(env_name, str) and env_name and not os.environ.get(env_name):
+                problems.append(f"{where}.options.{option}: environment variable {env_name} is not set")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
         if not isinstance(source.options.get("allow_private_networks", False), bool):

@@ -12,10 +12,18 @@ def _problems(kind: str, options: dict) -> list[str]:
     return check_settings(settings)
 
 
-def test_well_formed_api_sources_need_no_urls() -> None:
+def test_well_formed_api_sources_need_no_urls(monkeypatch) -> None:
+    for name in ("REDDIT_TOKEN", "BSKY_PW", "YT_KEY"):
+        monkeypatch.setenv(name, "set-in-the-environment")
     assert _problems("reddit", {"subreddits": ["iran"], "token_env": "REDDIT_TOKEN"}) == []
     assert _problems("bluesky", {"search": ["سپهر موبایل"], "identifier": "me.bsky.social", "app_password_env": "BSKY_PW"}) == []
     assert _problems("youtube", {"queries": ["sepehr mobile"], "api_key_env": "YT_KEY", "daily_quota_units": 5000}) == []
+
+
+def test_a_secret_variable_that_is_not_set_is_caught_before_the_crawl(monkeypatch) -> None:
+    monkeypatch.delenv("YT_KEY_UNSET", raising=False)
+    assert "sources[0] (s).options.api_key_env: environment variable YT_KEY_UNSET is not set" in \
+        _problems("youtube", {"queries": ["x"], "api_key_env": "YT_KEY_UNSET"})
 
 
 def test_each_problem_is_named() -> None:

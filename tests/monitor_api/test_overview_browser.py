@@ -141,7 +141,7 @@ def test_overview_in_persian_and_english(live: Any, browser_page: Any) -> None:
 
     # The refresh swaps the body in place (triggered here by a visibility change instead of a minute's wait).
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-    page.wait_for_function("document.getElementById('ov-status').textContent.startsWith('Updated')")
+    page.wait_for_selector("#ov-status:text-matches('^Updated')")  # a selector, not a function: CSP forbids eval
     assert page.locator(f"#chart-sov g.sov-bar[data-brand='{PERSIAN_BRAND}']").count() == 1
 
     # From the emerging term into the search, and the search out as CSV.

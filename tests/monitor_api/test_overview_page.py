@@ -21,10 +21,22 @@ from tests.monitor_api.seed import NOW, PERSIAN_BRAND, PERSIAN_TAG, seed_persian
 HOSTILE_BRAND = '<script>alert("x")</script>'
 
 
+@pytest.fixture(autouse=True)
+def same_origin(client: TestClient) -> None:
+    client.headers["Origin"] = "http://testserver"  # what a browser sends with our own forms
+
+
+def sign_in(client: TestClient, store: Any, name: str, scopes: list[str]) -> Any:
+    """Sign in through the login form (a server-side session); returns the login response."""
+    _, key = create_api_key(store, name, scopes)
+    response = client.post("/ui/login", data={"key": key}, follow_redirects=False)
+    assert SESSION_COOKIE in client.cookies
+    return response
+
+
 @pytest.fixture
 def analyst(client: TestClient, store: Any) -> TestClient:
-    _, key = create_api_key(store, "nasrin", ["mentions:read", "alerts:read"])
-    client.cookies.set(SESSION_COOKIE, key)
+    sign_in(client, store, "nasrin", ["mentions:read", "alerts:read"])
     return client
 
 
@@ -34,8 +46,7 @@ def persian(store: Any) -> list[str]:
 
 
 def test_sign_in_lands_on_the_overview(client: TestClient, store: Any) -> None:
-    _, key = create_api_key(store, "nasrin", ["mentions:read"])
-    response = client.post("/ui/login", data={"key": key}, follow_redirects=False)
+    response = sign_in(client, store, "nasrin", ["mentions:read"])
     assert (response.status_code, response.headers["location"]) == (303, "/ui/")
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
     client.cookies.clear()
@@ -43,8 +54,7 @@ def test_sign_in_lands_on_the_overview(client: TestClient, store: Any) -> None:
 
 
 def test_a_support_key_goes_on_to_its_inbox(client: TestClient, store: Any) -> None:
-    _, key = create_api_key(store, "sara", ["alerts:read"])
-    client.cookies.set(SESSION_COOKIE, key)
+    sign_in(client, store, "sara", ["alerts:read"])
     response = client.get("/ui/", follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/ui/alerts")
 

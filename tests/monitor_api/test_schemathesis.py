@@ -23,7 +23,7 @@ _DIR = Path(tempfile.mkdtemp(prefix="bg-schemathesis-"))
 atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 # The ingest rate limit (tested in test_ingest.py) is lifted: conformance runs hundreds of requests on one key.
 _SETTINGS = Settings(data_dir=_DIR, store=StoreSettings(backend="sqlite", sqlite_path=_DIR / "bg.db"),
-                     api={"ingest": {"requests_per_minute": 1_000_000}})
+                     api={"ingest": {"requests_per_minute": 1_000_000}, "search_rate_per_minute": 100_000})  # limits tested on their own
 _STORE = open_store(_SETTINGS)
 seed_story(_STORE)
 _, _KEY = create_api_key(_STORE, "schemathesis", ["admin"])
