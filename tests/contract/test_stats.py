@@ -180,7 +180,7 @@ def test_sqlite_summary_is_rebuilt_by_the_migration(tmp_path: Any) -> None:
         conn.execute("DELETE FROM mention_counts")
         conn.execute("DELETE FROM schema_version WHERE version >= 2")
         conn.execute("DROP INDEX mentions_negative")
-        for name in ("mention_counts_insert", "mention_counts_delete", "mention_counts_update", "mention_sets_update"):
+        for name in ("mention_stats_insert", "mention_stats_delete", "mention_stats_update"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP INDEX mentions_followers")
         conn.execute("ALTER TABLE mentions DROP COLUMN followers")

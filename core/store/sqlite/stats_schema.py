@@ -30,45 +30,44 @@ def _bucket(row: str) -> str:
     return f"({ms} - (({ms} % g.size) + g.size) % g.size)"
 
 
-def _ensure_set(row: str) -> str:
+def _link_set(row: str) -> str:
+    """Statements giving ``row`` its brand set: the set (and its members) created when new,
+    and its ``mention_sets`` row. The document's JSON is parsed twice, the rest reads the key."""
     brands = _BRANDS.format(row=row)
     return (
-        f"INSERT OR IGNORE INTO brand_sets(key) VALUES ({brands});\n"
-        f"  INSERT OR IGNORE INTO brand_set_members(brand, set_id)"
-        f" SELECT j.value, s.id FROM brand_sets s, json_each(s.key) j WHERE s.key = {brands} AND j.type = 'text';\n"
+        f"  INSERT OR IGNORE INTO brand_sets(key) VALUES ({brands});\n"
+        f"  INSERT OR REPLACE INTO mention_sets(rk, set_id) SELECT {row}.rk, id FROM brand_sets WHERE key = {brands};\n"
+        "  INSERT OR IGNORE INTO brand_set_members(brand, set_id) SELECT j.value, s.id"
+        f" FROM mention_sets ms JOIN brand_sets s ON s.id = ms.set_id, json_each(s.key) j"
+        f" WHERE ms.rk = {row}.rk AND j.type = 'text'"
+        " AND NOT EXISTS (SELECT 1 FROM brand_set_members m WHERE m.set_id = s.id);\n"
     )
 
 
 def _add(row: str, sign: str) -> str:
-    brands = _BRANDS.format(row=row)
+    """Add (``+``) or remove (``-``) ``row`` from its hourly and daily counts (its set from ``mention_sets``)."""
     return (
         "  INSERT INTO mention_counts(grain, start_ms, set_id, platform, source, lang, n, neg)"
-        f" SELECT g.grain, {_bucket(row)}, s.id, {row}.platform, {row}.source, coalesce({row}.lang, ''),"
+        f" SELECT g.grain, {_bucket(row)}, ms.set_id, {row}.platform, {row}.source, coalesce({row}.lang, ''),"
         f" {sign}1, {sign}({row}.sentiment IS 'negative')"
-        f" FROM brand_sets s, {_GRAINS} g WHERE s.key = {brands}"
+        f" FROM mention_sets ms, {_GRAINS} g WHERE ms.rk = {row}.rk"
         " ON CONFLICT(grain, start_ms, set_id, platform, source, lang)"
         " DO UPDATE SET n = n + excluded.n, neg = neg + excluded.neg;\n"
     )
 
 
-def _set_of(row: str) -> str:
-    brands = _BRANDS.format(row=row)
-    return (f"  INSERT OR REPLACE INTO mention_sets(rk, set_id) SELECT {row}.rk, id FROM brand_sets"
-            f" WHERE key = {brands};\n")
-
-
 _CHANGED = (
-    "(OLD.rk >> 10) / 3600000 != (NEW.rk >> 10) / 3600000 OR OLD.platform != NEW.platform"
-    " OR OLD.source != NEW.source OR OLD.lang IS NOT NEW.lang OR OLD.sentiment IS NOT NEW.sentiment"
+    "OLD.rk != NEW.rk OR OLD.platform != NEW.platform OR OLD.source != NEW.source"
+    " OR OLD.lang IS NOT NEW.lang OR OLD.sentiment IS NOT NEW.sentiment"
     f" OR {_BRANDS.format(row='OLD')} != {_BRANDS.format(row='NEW')}"
 )
 
 V2 = f"""
 CREATE TABLE brand_sets (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
-CREATE TABLE brand_set_members (
-    brand TEXT NOT NULL,
+CREATE TABLE brand_set_members (   -- a few rows per configured brand: scanned, not searched
     set_id INTEGER NOT NULL,
-    PRIMARY KEY (brand, set_id)
+    brand TEXT NOT NULL,
+    PRIMARY KEY (set_id, brand)
 ) WITHOUT ROWID;
 CREATE TABLE mention_counts (
     grain INTEGER NOT NULL,          -- 0: hour, 1: UTC day
@@ -82,17 +81,14 @@ CREATE TABLE mention_counts (
     PRIMARY KEY (grain, start_ms, set_id, platform, source, lang)
 ) WITHOUT ROWID;
 CREATE TABLE mention_sets (rk INTEGER PRIMARY KEY, set_id INTEGER NOT NULL);
-CREATE TRIGGER mention_counts_insert AFTER INSERT ON mentions BEGIN
-  {_ensure_set('NEW')}{_add('NEW', '+')}{_set_of('NEW')}END;
-CREATE TRIGGER mention_counts_delete AFTER DELETE ON mentions BEGIN
+CREATE TRIGGER mention_stats_insert AFTER INSERT ON mentions BEGIN
+{_link_set('NEW')}{_add('NEW', '+')}END;
+CREATE TRIGGER mention_stats_delete AFTER DELETE ON mentions BEGIN
 {_add('OLD', '-')}  DELETE FROM mention_sets WHERE rk = OLD.rk;
 END;
-CREATE TRIGGER mention_sets_update AFTER UPDATE ON mentions
-  WHEN OLD.rk != NEW.rk OR {_BRANDS.format(row='OLD')} != {_BRANDS.format(row='NEW')} BEGIN
-  {_ensure_set('NEW')}  DELETE FROM mention_sets WHERE rk = OLD.rk;
-{_set_of('NEW')}END;
-CREATE TRIGGER mention_counts_update AFTER UPDATE ON mentions WHEN {_CHANGED} BEGIN
-{_add('OLD', '-')}  {_ensure_set('NEW')}{_add('NEW', '+')}END;
+CREATE TRIGGER mention_stats_update AFTER UPDATE ON mentions WHEN {_CHANGED} BEGIN
+{_add('OLD', '-')}  DELETE FROM mention_sets WHERE rk = OLD.rk;
+{_link_set('NEW')}{_add('NEW', '+')}END;
 INSERT OR IGNORE INTO brand_sets(key) SELECT DISTINCT {_BRANDS.format(row='m')} FROM mentions m;
 INSERT OR IGNORE INTO brand_set_members(brand, set_id)
   SELECT j.value, s.id FROM brand_sets s, json_each(s.key) j WHERE j.type = 'text';
