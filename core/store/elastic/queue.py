@@ -125,38 +125,49 @@ class QueueMixin:
         ]
 
     def ack(self, stage: str, worker: str, mention_ids: Iterable[str]) -> int:
-        """Remove items this worker still holds (items marked to run again are re-queued)."""
-        ids = [queue_id(stage, mid) for mid in dict.fromkeys(mention_ids)]
-        if not ids:
-            return 0
+        """Remove items this worker still holds (items marked to run again are re-queued).
+
+        An ack racing an enqueue of the same item (which sets ``rerun_ms``) gets 409: it reads
+        the item again and re-queues it instead, so the item neither stays leased nor is lost."""
+        pending = [queue_id(stage, mid) for mid in dict.fromkeys(mention_ids)]
         index = self._names.alias("queue")
-        actions: list[dict[str, Any]] = []
-        for doc in mget_docs(self._es, index, ids).values():
-            if doc.source.get("lease_owner") != worker:
-                continue
-            rerun = doc.source.get("rerun_ms")
-            if rerun is not None:  # enqueued again while leased: due again from that time
-                src = dict(doc.source, lease_owner=None, rerun_ms=None, attempts=0, due_ms=rerun, enqueued_ms=rerun)
-                actions.append({"_op_type": "index", "_index": index, "_id": doc.id, "_source": src, **doc.token})
-            else:
-                actions.append({"_op_type": "delete", "_index": index, "_id": doc.id, **doc.token})
-        return sum(1 for item in run_bulk(self._es, actions) if item.ok)
+        done = 0
+        for _ in range(ENQUEUE_ROUNDS):
+            if not pending:
+                break
+            actions: list[dict[str, Any]] = []
+            for doc in mget_docs(self._es, index, pending).values():
+                if doc.source.get("lease_owner") != worker:
+                    continue
+                rerun = doc.source.get("rerun_ms")
+                if rerun is not None:  # enqueued again while leased: due again from that time
+                    src = dict(doc.source, lease_owner=None, rerun_ms=None, attempts=0, due_ms=rerun, enqueued_ms=rerun)
+                    actions.append({"_op_type": "index", "_index": index, "_id": doc.id, "_source": src, **doc.token})
+                else:
+                    actions.append({"_op_type": "delete", "_index": index, "_id": doc.id, **doc.token})
+            items = run_bulk(self._es, actions)
+            done += sum(1 for item in items if item.ok)
+            pending = [item.id for item in items if item.conflict or item.status in (429, 503)]
+        return done
 
     def fail(
         self, stage: str, worker: str, mention_id: str, error: str, retry_in_seconds: float = 60,
         max_attempts: int = 5, now: datetime | None = None,
     ) -> None:
         """Record a failed attempt: retry after ``retry_in_seconds`` or, after
-        ``max_attempts`` attempts, mark the item dead. Ignored if the lease was lost."""
+        ``max_attempts`` attempts, mark the item dead. Ignored if the lease was lost;
+        re-read and written again when an enqueue changed the item meanwhile (409)."""
         index = self._names.alias("queue")
-        doc = get_doc(self._es, index, queue_id(stage, mention_id))
-        if doc is None or doc.source.get("lease_owner") != worker:
-            return
         t = to_ms(now_utc(now))
-        src = dict(doc.source, lease_owner=None, last_error=error,
-                   dead=int(doc.source.get("attempts", 0)) >= max_attempts,
-                   due_ms=t + int(retry_in_seconds * 1000))
-        index_if_unchanged(self._es, index, doc, src)
+        for _ in range(ENQUEUE_ROUNDS):
+            doc = get_doc(self._es, index, queue_id(stage, mention_id))
+            if doc is None or doc.source.get("lease_owner") != worker:
+                return
+            src = dict(doc.source, lease_owner=None, last_error=error,
+                       dead=int(doc.source.get("attempts", 0)) >= max_attempts,
+                       due_ms=t + int(retry_in_seconds * 1000))
+            if index_if_unchanged(self._es, index, doc, src):
+                return
 
     def queue_depth(self, stage: str, now: datetime | None = None) -> dict[str, int]:
         """Counts of ``stage``: ready (claimable now), leased, delayed (waiting to retry), dead."""
