@@ -136,11 +136,21 @@ class RiskSettings(_Section):
     unresolved_ticket_days: float = Field(default=3, gt=0)
 
 
+class IngestSettings(_Section):
+    """Limits of ``POST /v1/ingest/mentions`` (mentions pushed by a user's own collector)."""
+
+    max_items: int = Field(default=1000, ge=1, le=10_000)  # mentions per request
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)  # also capped by api.max_body_bytes
+    max_text_chars: int = Field(default=20_000, ge=100, le=1_000_000)  # per mention text (and title/context)
+    requests_per_minute: float = Field(default=60, gt=0)  # per API key, with a burst of the same size
+
+
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=5_000_000, ge=1024)
     public_url: str | None = None
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
 class Settings(_Section):

@@ -21,10 +21,19 @@ def register(app: typer.Typer) -> None:
         once: Annotated[bool, typer.Option("--once", help="Crawl once now and exit (default: follow the schedules).")] = False,
         poll_seconds: Annotated[float, typer.Option(help="How often to check schedules when not --once.")] = 5.0,
         log_level: Annotated[str, typer.Option(help="Scrapy log level (INFO shows pages/min progress while crawling).")] = "WARNING",
+        log_format: Annotated[str, typer.Option("--log-format", help="text (for people) or json (one object per line, for log shippers).")] = "text",
     ) -> None:
-        """Crawl sources (forums, reviews, RSS, Mastodon, Telegram) into the store."""
+        """Crawl sources (forums, reviews, RSS, Mastodon, Telegram, Hacker News, Reddit, Bluesky, YouTube, App Store) into the store."""
+        from core.logs import LOG_FORMATS, configure_logging
         from crawlers.runner import CrawlError, CrawlScheduler, run_sources, select_sources
 
+        if log_format not in LOG_FORMATS:
+            raise fail(f"--log-format: unknown format {log_format!r} (known: {', '.join(LOG_FORMATS)})")
+        as_json = log_format == "json"
+        # JSON: the one INFO line per crawled source is the output; text: the summary lines below are.
+        configure_logging("INFO" if as_json else "WARNING", log_format)  # type: ignore[arg-type]
+        echo = (lambda *_a, **_k: None) if as_json else typer.echo
+        scrapy_logs = {"LOG_LEVEL": log_level.upper(), "BRANDGUARD_LOG_FORMAT": log_format}
         settings = settings_to_start(config, ("crawlers.cli",))
         try:
             chosen = select_sources(settings, source)
@@ -33,26 +42,27 @@ def register(app: typer.Typer) -> None:
         if not chosen:
             raise fail("no enabled sources to crawl (add some under 'sources:' in the config)")
         if once:
-            typer.echo(f"crawling {len(chosen)} source(s): {', '.join(s.name for s in chosen)}")
+            echo(f"crawling {len(chosen)} source(s): {', '.join(s.name for s in chosen)}")
             try:
-                summary = run_sources(settings, [s.name for s in chosen], extra_scrapy_settings={"LOG_LEVEL": log_level.upper()})
+                summary = run_sources(settings, [s.name for s in chosen], extra_scrapy_settings=scrapy_logs)
             except CrawlError as exc:
                 raise fail(str(exc), code=1) from None
-            _print_summary(summary)
+            if not as_json:
+                _print_summary(summary)
             if not all(s.finished or s.busy for s in summary.sources):
                 raise typer.Exit(1)
             return
         scheduled = settings.model_copy(update={"sources": chosen})
-        scheduler = CrawlScheduler(scheduled, extra_scrapy_settings={"LOG_LEVEL": log_level.upper()})
-        typer.echo(f"following the schedules of {len(chosen)} source(s); Ctrl-C to stop")
+        scheduler = CrawlScheduler(scheduled, extra_scrapy_settings=scrapy_logs)
+        echo(f"following the schedules of {len(chosen)} source(s); Ctrl-C to stop")
         try:
             while True:
                 ran = scheduler.run_due()
-                if ran and scheduler.last_summary is not None:
+                if ran and scheduler.last_summary is not None and not as_json:
                     _print_summary(scheduler.last_summary)
                 time.sleep(poll_seconds)
         except KeyboardInterrupt:
-            typer.echo("stopped")
+            echo("stopped")
 
 
 def _print_summary(summary) -> None:  # noqa: ANN001 - CrawlSummary, imported lazily

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from core.config import Settings, SourceSettings
+from core.logs import configure_logging
 from crawlers.sources import source_dir
 
 SPIDERS = {
@@ -29,6 +30,10 @@ SPIDERS = {
     "mastodon": "crawlers.spiders.mastodon:MastodonSpider",
     "telegram": "crawlers.spiders.telegram:TelegramSpider",
     "hackernews": "crawlers.spiders.hackernews:HackerNewsSpider",
+    "reddit": "crawlers.spiders.reddit:RedditSpider",
+    "bluesky": "crawlers.spiders.bluesky:BlueskySpider",
+    "youtube": "crawlers.spiders.youtube:YouTubeSpider",
+    "appstore": "crawlers.spiders.appstore:AppStoreSpider",
 }
 
 
@@ -43,6 +48,7 @@ class SourceSummary:
     kind: str
     finish_reason: str = "not started"
     pages: int = 0
+    items: int = 0  # posts the spider read (stored, dropped as off-topic or malformed)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -63,10 +69,25 @@ class SourceSummary:
 
     def line(self) -> str:
         return (
-            f"{self.name} ({self.kind}): {self.pages} pages, {self.created} new, {self.updated} updated, "
+            f"{self.name} ({self.kind}): {self.pages} pages, {self.created} new, {self.updated} updated, {self.items} posts read, "
             f"{self.dropped_unmatched} not about a brand, {self.malformed} malformed skipped, "
             f"{self.skipped_unchanged} unchanged not re-fetched, {self.errors} errors — {self.finish_reason} in {self.seconds:.1f}s"
         )
+
+    def log_fields(self) -> dict[str, Any]:
+        """The crawl run as structured log fields (the JSON log line of ``log_crawl_summary``)."""
+        return {"event": "crawl", "source": self.name, "kind": self.kind, "pages": self.pages, "items": self.items,
+                "new": self.created, "updated": self.updated, "errors": self.errors, "malformed": self.malformed,
+                "off_topic": self.dropped_unmatched, "seconds": self.seconds, "finish": self.finish_reason}
+
+
+def log_crawl_summary(summary: "CrawlSummary", log: logging.Logger) -> None:
+    """One log line per source of a crawl run (WARNING when it did not finish cleanly)."""
+    for entry in summary.sources:
+        fields = entry.log_fields()
+        text = " ".join(f"{k}={v}" for k, v in fields.items() if k != "event")
+        level = logging.INFO if (entry.finished or entry.busy) and not entry.errors else logging.WARNING
+        log.log(level, "crawl %s", text, extra={"fields": fields})
 
 
 @dataclass
@@ -150,8 +171,13 @@ def crawl_here(
     # to the project defaults: per-source values (JOBDIR, overrides) live on each crawler.
     base = ScrapySettings()
     base.setmodule("crawlers.settings", priority="project")
-    # Scrapy's INFO chatter would drown the CLI's progress; warnings (skipped pages) stay visible.
-    base.set("LOG_LEVEL", (extra or {}).get("LOG_LEVEL", "WARNING"), priority="project")
+    # Our own log handler (text or JSON, Scrapy's settings dump filtered out) instead of Scrapy's,
+    # which every crawler would re-install at its own LOG_LEVEL. Warnings (skipped pages) stay visible.
+    level = str((extra or {}).get("LOG_LEVEL", "WARNING")).upper()
+    configure_logging(level, (extra or {}).get("BRANDGUARD_LOG_FORMAT", "text"))
+    base.set("LOG_LEVEL", level, priority="project")
+    base.set("STATS_DUMP", False, priority="project")  # our one line per source replaces the stats dump
+    base.set("LOG_INSTALL_ROOT_HANDLER", False, priority="project")
     process = CrawlerProcess(base)
     crawlers: list[tuple[SourceSettings, Crawler, SourceSummary]] = []
     started = time.monotonic()
@@ -193,6 +219,7 @@ def _run_crawlers(process: Any, crawlers: list[tuple[SourceSettings, Any, Source
         stats = crawler.stats.get_stats() if crawler.stats else {}
         entry.finish_reason = str(stats.get("finish_reason", "not started"))
         entry.pages = int(stats.get("response_received_count", 0))
+        entry.items = int(stats.get("item_scraped_count", 0)) + int(stats.get("item_dropped_count", 0))
         entry.created = int(stats.get("brandguard/stored_created", 0))
         entry.updated = int(stats.get("brandguard/stored_updated", 0))
         entry.unchanged = int(stats.get("brandguard/stored_unchanged", 0))

@@ -35,7 +35,9 @@ class PostItem:
     replies: int | None = None
     views: int | None = None
     rating: float | None = None  # already normalised to 0-5
+    sentiment_hint: str | None = None  # negative/neutral/positive when the source says (star ratings)
     lang: str | None = None
+    known_brands: list[str] = field(default_factory=list)  # brands the source itself is about (an app's reviews)
     # Set by pipelines:
     published_at: datetime | None = None
     brands: list[str] = field(default_factory=list)

@@ -20,7 +20,7 @@ from typing import Any
 
 from core.clock import Clock, SystemClock
 from core.config import Settings, SourceSettings
-from crawlers.crawl import CrawlSummary, SourceSummary, crawl_here
+from crawlers.crawl import CrawlSummary, SourceSummary, crawl_here, log_crawl_summary
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ def run_sources(
         raise CrawlError(f"crawl failed: {result['error']}")
     if not isinstance(result, dict):
         raise CrawlError(f"crawl process exited with code {child.exitcode} without a summary")
-    return CrawlSummary.from_dict(result)
+    summary = CrawlSummary.from_dict(result)
+    log_crawl_summary(summary, logger)
+    return summary
 
 
 def _child_main(sender: Any, settings: Settings, names: list[str], now: datetime | None, extra: dict[str, Any] | None) -> None:

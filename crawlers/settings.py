@@ -34,6 +34,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own lets requests through that wait for robots.txt together (see the module).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,
+    # After robots.txt: tokens and keys are added at send time only (never pickled into JOBDIR).
+    "crawlers.middlewares.credentials.SourceCredentialsMiddleware": 150,
     # Before RetryMiddleware (550) on the way back, so 429/503 wait for Retry-After first.
     "crawlers.middlewares.retry_after.RetryAfterMiddleware": 560,
 }

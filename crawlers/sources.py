@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 from core.config import Settings, SourceSettings, load_settings
 
-KNOWN_KINDS = ("rss", "forum", "mastodon", "telegram", "hackernews")
+KNOWN_KINDS = ("rss", "forum", "mastodon", "telegram", "hackernews", "reddit", "bluesky", "youtube", "appstore")
+# Kinds that talk to one well-known API host: ``urls`` is optional (it overrides the host, for tests).
+API_KINDS = ("hackernews", "reddit", "bluesky", "youtube", "appstore")
 
 
 def brandguard_settings(scrapy_settings: Any) -> Settings:
@@ -64,6 +66,7 @@ def source_dir(settings: Settings, source_name: str) -> Path:
 def check_settings(settings: Settings) -> list[str]:
     """Problems in the crawler-owned parts of the config (source kinds and options)."""
     from crawlers.spiders.forum import check_forum_options
+    from crawlers.spiders.options import check_api_options
 
     problems: list[str] = []
     for index, source in enumerate(settings.sources):
@@ -71,7 +74,7 @@ def check_settings(settings: Settings) -> list[str]:
         if source.kind not in KNOWN_KINDS:
             problems.append(f"{where}.kind: unknown kind {source.kind!r} (known: {', '.join(KNOWN_KINDS)})")
             continue
-        if not source.urls and source.kind != "hackernews":
+        if not source.urls and source.kind not in API_KINDS:
             problems.append(f"{where}.urls: at least one URL is needed")
         for i, url in enumerate(source.urls):
             parts = urlsplit(url)
@@ -82,4 +85,9 @@ def check_settings(settings: Settings) -> list[str]:
             problems.append(f"{where}.options.token_env: environment variable {token_env} is not set")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
+        problems.extend(f"{where}.{p}" for p in check_api_options(source.kind, source.options, source.urls))
+        brand = source.options.get("brand")
+        if brand is not None and settings.brand(str(brand)) is None:
+            known = ", ".join(b.name for b in settings.brands) or "none configured"
+            problems.append(f"{where}.options.brand: no brand named {brand!r} (known: {known})")
     return problems

@@ -19,7 +19,8 @@ from monitor_api.metrics import AppMetrics
 from monitor_api.problems import install_problem_handlers
 
 API_PREFIX = "/v1"
-DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers and poll risk flags.
+DESCRIPTION = """Search brand mentions, work the alert inbox, manage customers, poll risk flags and push mentions
+from your own collectors.
 
 Authenticate with an API key (`Authorization: Bearer bg_<id>_<secret>` or `X-API-Key`).
 Each operation names the scope it needs. Errors are `application/problem+json` (RFC 9457).
@@ -33,7 +34,7 @@ def _Metrics(app: object, metrics: AppMetrics) -> object:  # noqa: N802 - used l
 def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
                model_ready: Callable[[], bool] | None = None, dashboard: bool = True) -> FastAPI:
     """Build the API (and dashboard) around an open store."""
-    from monitor_api.routes import admin, alerts, customers, mentions, ops, risk
+    from monitor_api.routes import admin, alerts, customers, ingest, mentions, ops, risk
 
     app = FastAPI(title="brandguard API", version="1", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.settings = settings
@@ -47,8 +48,9 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.add_middleware(_Metrics, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 
-    for module in (mentions, alerts, customers, risk, admin):
+    for module in (mentions, alerts, customers, risk, admin, ingest):
         app.include_router(module.router, prefix=API_PREFIX)
+    ingest.document_ingest_request(app)
     app.include_router(ops.router)
     if dashboard:
         from monitor_api.dashboard import mount_dashboard

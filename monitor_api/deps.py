@@ -105,6 +105,7 @@ AlertsReader = Annotated[Principal, Depends(RequireScopes("alerts:read"))]
 AlertsWriter = Annotated[Principal, Depends(RequireScopes("alerts:write"))]
 CustomersWriter = Annotated[Principal, Depends(RequireScopes("customers:write"))]
 RiskReader = Annotated[Principal, Depends(RequireScopes("risk:read"))]
+IngestWriter = Annotated[Principal, Depends(RequireScopes("ingest:write"))]
 Admin = Annotated[Principal, Depends(RequireScopes("admin"))]
 
 

@@ -13,7 +13,8 @@ class BackgroundServer:
     """uvicorn in a daemon thread; ``start()`` waits until it accepts connections."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        # log_config=None: uvicorn's records go through the process's own handler (text or JSON).
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", log_config=None)
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign] - the main thread owns signals
         self._thread = threading.Thread(target=self.server.run, name="api", daemon=True)

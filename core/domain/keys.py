@@ -6,7 +6,7 @@ from pydantic import Field
 
 from core.domain.common import DomainModel, UtcDatetime, utcnow
 
-SCOPES = ("mentions:read", "alerts:read", "alerts:write", "customers:write", "risk:read", "admin")
+SCOPES = ("mentions:read", "alerts:read", "alerts:write", "customers:write", "risk:read", "ingest:write", "admin")
 
 
 class ApiKey(DomainModel):

@@ -106,6 +106,8 @@ class Mention(DomainModel):
     engagement: Engagement = Field(default_factory=Engagement)
     engagement_history: list[EngagementPoint] = Field(default_factory=list)
     rating: float | None = None  # review stars, normalised to 0-5
+    # What the source itself says about the tone (a 1-2 star review is negative), before nlp reads it.
+    sentiment_hint: Literal["negative", "neutral", "positive"] | None = None
     brands: list[str] = Field(default_factory=list)  # every configured brand it matched
     brand_owned: bool = False  # from a brand-owned source (own channel): kept without a match
     analysis: Analysis | None = None

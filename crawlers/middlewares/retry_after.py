@@ -40,9 +40,14 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 def rate_limit_reset_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds until an ``X-RateLimit-Reset`` ISO time (Mastodon), or None."""
+    """Seconds until an ``X-RateLimit-Reset``: an ISO time (Mastodon), seconds to go (Reddit) or a
+    Unix time (a number past 10^9), or None."""
     if not value:
         return None
+    number = value.strip()
+    if number.replace(".", "", 1).isdigit():
+        seconds = float(number)
+        return max(0.0, seconds - (now or datetime.now(timezone.utc)).timestamp()) if seconds > 1e9 else seconds
     try:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:

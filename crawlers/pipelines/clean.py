@@ -5,8 +5,8 @@ from __future__ import annotations
 from scrapy.crawler import Crawler
 
 from crawlers.items import PostItem
+from crawlers.normalize import MalformedPost, clean_post
 from crawlers.pipelines import malformed
-from crawlers.textclean import canonical_url, html_to_text, normalize_whitespace
 
 
 class CleanTextPipeline:
@@ -19,15 +19,6 @@ class CleanTextPipeline:
 
     def process_item(self, item: PostItem) -> PostItem:
         try:
-            item.text = html_to_text(item.text) if item.is_html else normalize_whitespace(item.text or "")
-        except Exception as exc:  # lxml rejects some broken fragments
-            raise malformed(self.stats, f"malformed body in post {item.native_id} on {item.page_url}: {exc}") from None
-        item.is_html = False
-        item.title = normalize_whitespace(item.title) if item.title else None
-        if not item.text and not item.title:
-            raise malformed(self.stats, f"post {item.native_id} on {item.page_url} has no text")
-        item.url = canonical_url(item.url)
-        item.author_url = canonical_url(item.author_url)
-        if item.thread_context and "<" in item.thread_context:
-            item.thread_context = html_to_text(item.thread_context)
-        return item
+            return clean_post(item)
+        except MalformedPost as exc:
+            raise malformed(self.stats, str(exc)) from None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from scrapy.crawler import Crawler
 
-from core.domain import Author, Engagement, Mention, mention_id
+from core.domain import Mention
 from crawlers.items import PostItem
+from crawlers.normalize import MalformedPost, build_mention, to_valid_mention
 from crawlers.pipelines import malformed
 from crawlers.sources import brandguard_settings, crawl_now
+
+__all__ = ["BuildMentionPipeline", "build_mention"]
 
 
 class BuildMentionPipeline:
@@ -24,33 +26,6 @@ class BuildMentionPipeline:
 
     def process_item(self, item: PostItem) -> Mention:
         try:
-            return build_mention(item, self.now, item.source in self.brand_owned)
-        except (ValidationError, ValueError) as exc:
-            raise malformed(self.stats, f"post {item.native_id} on {item.page_url} is invalid: {exc}") from None
-
-
-def build_mention(item: PostItem, now, brand_owned: bool) -> Mention:  # noqa: ANN001 - datetime
-    """The Mention for ``item`` with a stable id; the store keeps its engagement history."""
-    engagement = Engagement(likes=item.likes, shares=item.shares, replies=item.replies, views=item.views)
-    return Mention(
-        id=mention_id(item.platform, item.native_id),
-        platform=item.platform,
-        source=item.source,
-        native_id=item.native_id,
-        url=item.url,
-        thread_id=item.thread_id,
-        parent_id=mention_id(item.platform, item.parent_native_id) if item.parent_native_id else None,
-        title=item.title,
-        text=item.text or item.title or "",
-        lang=item.lang,
-        author=Author(
-            platform=item.platform, handle=item.author_handle, name=item.author_name,
-            profile_url=item.author_url, followers=item.author_followers, bio=item.author_bio,
-        ),
-        published_at=item.published_at,
-        crawled_at=now,
-        engagement=engagement,
-        rating=item.rating,
-        brands=item.brands,
-        brand_owned=brand_owned,
-    )
+            return to_valid_mention(item, self.now, item.source in self.brand_owned)
+        except MalformedPost as exc:
+            raise malformed(self.stats, str(exc)) from None

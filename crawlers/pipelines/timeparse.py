@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from scrapy.crawler import Crawler
 
 from crawlers.items import PostItem
+from crawlers.normalize import MalformedPost, date_post
 from crawlers.pipelines import malformed
 from crawlers.sources import brandguard_settings, crawl_now
-from crawlers.timeparse import TimeParseError, parse_time
 
 
 class ParseTimePipeline:
@@ -26,11 +26,7 @@ class ParseTimePipeline:
         return cls(crawler)
 
     def process_item(self, item: PostItem) -> PostItem:
-        if item.published_at is None:  # a spider that already parsed the time (same rules) set it
-            try:
-                item.published_at = parse_time(item.published, self.now, self.zones.get(item.source, timezone.utc))
-            except TimeParseError as exc:
-                raise malformed(self.stats, f"post {item.native_id} on {item.page_url}: {exc}") from None
-        if item.published_at > self.now.replace(microsecond=0) and (item.published_at - self.now).total_seconds() > 86400:
-            raise malformed(self.stats, f"post {item.native_id} on {item.page_url}: time {item.published_at} is in the future")
-        return item
+        try:
+            return date_post(item, self.now, self.zones.get(item.source, timezone.utc))
+        except MalformedPost as exc:
+            raise malformed(self.stats, str(exc)) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import timezone
 from typing import Any, AsyncIterator, ClassVar, Iterable
 
@@ -29,6 +31,8 @@ class SourceSpider(scrapy.Spider):
         self.source_names = source
         self.sources: dict[str, SourceSettings] = {}
         self.states: dict[str, SeenState] = {}
+        # Per-source secrets, added at send time by crawlers.middlewares.credentials (never queued on disk).
+        self.credentials: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "SourceSpider":
@@ -65,6 +69,27 @@ class SourceSpider(scrapy.Spider):
         """Log a malformed page/entry with its URL and count it; the crawl goes on."""
         self.logger.warning("skipping malformed %s at %s: %s", what, url, problem)
         self.crawler.stats.inc_value("brandguard/malformed")
+
+    def json_of(self, response: Response, what: str = "API response") -> Any:
+        """The response's JSON, or None (logged and counted as malformed) when it is not JSON."""
+        try:
+            return json.loads(response.text)
+        except (ValueError, AttributeError) as exc:
+            self.skip_malformed(response.url, f"{what} (invalid JSON)", exc)
+            return None
+
+    def refused(self, response: Response, platform: str, hint: str) -> bool:
+        """True (with a clear warning naming what to check) when the API refused our credentials."""
+        if response.status not in (401, 403):
+            return False
+        self.logger.warning("%s refused the request at %s (HTTP %d): %s", platform, response.url, response.status, hint)
+        self.crawler.stats.inc_value("brandguard/auth_refused")
+        return True
+
+    def secret_from_env(self, source: SourceSettings, option: str) -> str | None:
+        """The secret in the environment variable named by ``options[option]`` (never the file itself)."""
+        name = source.options.get(option)
+        return (os.environ.get(str(name)) or None) if name else None
 
     def skip_unchanged(self, url: str) -> None:
         self.logger.debug("not re-visiting %s (seen recently or no longer active)", url)

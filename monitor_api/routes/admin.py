@@ -15,7 +15,7 @@ from monitor_api.security import create_api_key
 
 router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
 
-Scope = Literal["mentions:read", "alerts:read", "alerts:write", "customers:write", "risk:read", "admin"]
+Scope = Literal["mentions:read", "alerts:read", "alerts:write", "customers:write", "risk:read", "ingest:write", "admin"]
 
 
 class KeyIn(BaseModel):

@@ -20,6 +20,8 @@ def test_retry_after_values() -> None:
     # Mastodon's rate limit header is an ISO time.
     assert rate_limit_reset_seconds("2026-11-23T12:05:00.000Z", now) == 300
     assert rate_limit_reset_seconds("tomorrow", now) is None
+    assert rate_limit_reset_seconds("42", now) == 42  # Reddit: seconds until the window resets
+    assert rate_limit_reset_seconds(str(int(now.timestamp()) + 90), now) == 90  # a Unix time
 
 
 def test_mastodon_rate_limit_reset_is_waited_for(demo_web, settings) -> None:

@@ -78,7 +78,7 @@ def test_scrapy_list_and_crawl_read_the_config_from_the_environment(demo_web, se
     env = {**os.environ, "BRANDGUARD_CONFIG": str(config)}
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    assert listed.stdout.split() == ["forum", "hackernews", "mastodon", "rss", "telegram"]
+    assert listed.stdout.split() == ["appstore", "bluesky", "forum", "hackernews", "mastodon", "reddit", "rss", "telegram", "youtube"]
     ran = subprocess.run([*scrapy, "crawl", "telegram", "-a", "source=demo-telegram-own", "-s", "LOG_LEVEL=WARNING"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0, ran.stderr

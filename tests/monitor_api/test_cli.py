@@ -104,3 +104,42 @@ def test_demo_ends_with_the_escalation_alert_linked_to_c1042(tmp_path: Path) -> 
     assert "ALERT [" in result.stdout and "customer: C-1042" in result.stdout
     log = (tmp_path / "demo" / "alerts.jsonl").read_text(encoding="utf-8")
     assert "C-1042" in log
+
+
+@pytest.mark.slow
+def test_run_logs_json_with_one_line_per_crawl_and_no_scrapy_settings(tmp_path: Path) -> None:
+    import json
+
+    from tests.crawlers.fixture_api import FixtureApi
+    from tests.crawlers.test_appstore_spider import APP, _store
+
+    api = FixtureApi({("GET", "/us/rss/customerreviews/"): _store}).start()
+    config = tmp_path / "brandguard.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\nmodels: {{encoder_dir: '{prepared_encoder()}'}}\n"
+        "brands: [{name: Sepehr Mobile, query: '\"sepehr mobile\" OR \"سپهر موبایل\"'}]\n"
+        f"sources: [{{name: ios, kind: appstore, urls: ['{api.base_url}'], options: {{apps: ['{APP}'], brand: Sepehr Mobile,"
+        " scrapy: {DOWNLOAD_DELAY: 0, AUTOTHROTTLE_ENABLED: false}}}]\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "run", "--no-api", "--log-format", "json"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines: list[dict] = []
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(line.get("event") == "crawl" for line in lines):
+            raw = proc.stderr.readline()
+            if not raw:
+                break
+            lines.append(json.loads(raw))  # every line on stderr is one JSON object
+        proc.send_signal(signal.SIGTERM)
+        rest, errors = proc.communicate(timeout=60)
+        lines.extend(json.loads(line) for line in errors.splitlines() if line.strip())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        api.stop()
+    crawl = [line for line in lines if line.get("event") == "crawl"]
+    assert len(crawl) == 1 and crawl[0]["source"] == "ios" and crawl[0]["new"] == 4 and crawl[0]["errors"] == 0
+    assert {"pages", "items", "updated", "seconds"} <= set(crawl[0])
+    assert not any("Overridden settings" in line["message"] or "BOT_NAME" in line["message"] for line in lines)

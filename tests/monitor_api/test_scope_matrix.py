@@ -23,6 +23,7 @@ SAMPLE_BODIES = {
     ("POST", "/v1/customers/{crm_id}/links/confirm"): {"author_key": "mastodon:reza_k"},
     ("POST", "/v1/customers/{crm_id}/links/reject"): {"author_key": "mastodon:reza_k"},
     ("POST", "/v1/keys"): {"name": "x", "scopes": ["alerts:read"]},
+    ("POST", "/v1/ingest/mentions"): {"source": "x-feed", "mentions": []},
 }
 
 
