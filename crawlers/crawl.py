@@ -86,7 +86,7 @@ def log_crawl_summary(summary: "CrawlSummary", log: logging.Logger) -> None:
     for entry in summary.sources:
         fields = entry.log_fields()
         text = " ".join(f"{k}={v}" for k, v in fields.items() if k != "event")
-        level = logging.INFO if entry.finished and not entry.errors else logging.WARNING
+        level = logging.INFO if (entry.finished or entry.busy) and not entry.errors else logging.WARNING
         log.log(level, "crawl %s", text, extra={"fields": fields})
 
 

@@ -116,7 +116,7 @@ def test_run_logs_json_with_one_line_per_crawl_and_no_scrapy_settings(tmp_path: 
     api = FixtureApi({("GET", "/us/rss/customerreviews/"): _store}).start()
     config = tmp_path / "brandguard.yaml"
     config.write_text(
-        f"data_dir: {tmp_path / 'data'}\n"
+        f"data_dir: {tmp_path / 'data'}\nmodels: {{encoder_dir: '{prepared_encoder()}'}}\n"
         "brands: [{name: Sepehr Mobile, query: '\"sepehr mobile\" OR \"سپهر موبایل\"'}]\n"
         f"sources: [{{name: ios, kind: appstore, urls: ['{api.base_url}'], options: {{apps: ['{APP}'], brand: Sepehr Mobile,"
         " scrapy: {DOWNLOAD_DELAY: 0, AUTOTHROTTLE_ENABLED: false}}}]\n", encoding="utf-8")
