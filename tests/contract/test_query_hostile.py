@@ -67,6 +67,23 @@ def test_fuzz_corpus_never_yields_500(api: tuple[TestClient, dict[str, str]]) ->
     assert answers.get(200, 0) > 40 and answers.get(400, 0) > 20  # both kinds really occur
 
 
+def test_fuzz_corpus_on_the_dashboard_search_never_yields_500(api: tuple[TestClient, dict[str, str]], seeded: Any) -> None:
+    client, _ = api
+    _, key = create_api_key(seeded, "analyst", ["mentions:read"])
+    assert client.post("/ui/login", data={"key": key}, headers={"Origin": "http://testserver"},
+                       follow_redirects=False).status_code == 303
+    for query in CORPUS:
+        if len(quote(query)) > 60_000:
+            continue
+        resp = client.get("/ui/mentions", params={"q": query})
+        assert resp.status_code in (200, 422), (query[:80], resp.status_code)
+        if resp.status_code == 200 and query.strip() and len(query) <= MAX_QUERY_CHARS:
+            try:
+                parse_query(query)
+            except QueryError as exc:  # the page shows where the query went wrong
+                assert f"at position {exc.position}" in resp.text, query[:80]
+
+
 @pytest.mark.parametrize("query, where", [
     ("(" * 250 + "x" + ")" * 250, MAX_DEPTH), ("-" * 980 + "x", MAX_DEPTH), ("NOT " * 31 + "x", 4 * MAX_DEPTH),
     ("NOT " * 499 + "x", 4 * MAX_DEPTH), (" OR ".join(["s*"] * 300), 0),
