@@ -21,7 +21,9 @@ from tests.monitor_api.seed import NOW, seed_story
 
 _DIR = Path(tempfile.mkdtemp(prefix="bg-schemathesis-"))
 atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
-_SETTINGS = Settings(data_dir=_DIR, store=StoreSettings(backend="sqlite", sqlite_path=_DIR / "bg.db"))
+# A high search rate: this test checks the schema, test_search_rate_limit checks the limit.
+_SETTINGS = Settings(data_dir=_DIR, store=StoreSettings(backend="sqlite", sqlite_path=_DIR / "bg.db"),
+                     api={"search_rate_per_minute": 100_000})
 _STORE = open_store(_SETTINGS)
 seed_story(_STORE)
 _, _KEY = create_api_key(_STORE, "schemathesis", ["admin"])
