@@ -185,7 +185,7 @@ class ApiSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=5_000_000, ge=1024)
     public_url: str | None = None
-    search_budget_seconds: float = Field(default=0.8, gt=0, le=60)  # a search past this is stopped (400)
+    search_budget_seconds: float = Field(default=0.7, gt=0, le=60)  # a search past this is stopped (400)
     search_rate_per_minute: int = Field(default=60, ge=1, le=100_000)  # per API key / dashboard session
     session_hours: float = Field(default=12, gt=0, le=24 * 30)  # dashboard sign-in lifetime, enforced server-side
     ingest: IngestSettings = Field(default_factory=IngestSettings)

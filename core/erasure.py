@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from core.domain import Alert, AuditEvent, Customer, Mention
+from core.domain import Alert, AuditEvent, Customer, LinkStatus, Mention
 from core.privacy import pseudonym
 from core.query import QueryError, parse_query
 from core.store.port import AlertFilter, ConflictError, MentionQuery, NotFoundError, Store
@@ -149,7 +149,9 @@ def erase_personal_data(store: Store, crm_id: str, key: bytes) -> dict[str, int]
         raise NotFoundError(f"customer {crm_id!r} not found")
     if customer.erased:
         return {}
-    erasure = Erasure.of(customer, {link.author_key for link in store.get_links(crm_id=crm_id)}, key)
+    # Confirmed links only: a suggested or rejected author may well be someone else.
+    linked = {link.author_key for link in store.get_links(crm_id=crm_id) if link.status == LinkStatus.confirmed}
+    erasure = Erasure.of(customer, linked, key)
     counts = {"mentions": _erase_mentions(store, erasure)}
     counts["alerts"], counts["deliveries"] = _erase_alerts(store, erasure)
     counts["audit"] = store.rewrite_audit(f"customer:{crm_id}", erasure.audit)

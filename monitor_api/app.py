@@ -16,6 +16,7 @@ from core.config import Settings
 from core.store.port import Store
 from monitor_api.dashboard.sessions import DashboardSessions
 from monitor_api.deps import TouchThrottle
+from monitor_api.accesslog import AccessLog
 from monitor_api.headers import SecurityHeaders, docs_policy
 from monitor_api.limits import BodySizeLimit
 from monitor_api.metrics import AppMetrics
@@ -66,6 +67,7 @@ def create_app(settings: Settings, store: Store, *, clock: Clock | None = None,
     app.add_middleware(_Metrics, metrics=app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     _add_docs_page(app)
 
     for module in (mentions, stats, exports, alerts, customers, risk, admin, ingest):

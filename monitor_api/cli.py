@@ -93,10 +93,14 @@ def register(app: typer.Typer) -> None:
         from monitor_api.app import create_app
 
         settings = settings_from_cli(config)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         store = open_store(settings)
         try:
             application = create_app(settings, store)
-            uvicorn.run(application, host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+            # access_log off: uvicorn's prints full URLs (query strings hold personal data);
+            # monitor_api.accesslog writes one line per request without them.
+            uvicorn.run(application, host=host or settings.api.host, port=port or settings.api.port, log_level="info",
+                        access_log=False)
         finally:
             store.close()
 

@@ -77,6 +77,7 @@ def current_principal(
     principal = authenticate(store, token)
     if principal is None:
         raise unauthorized("the API key is unknown, malformed or revoked")
+    request.scope.setdefault("state", {})["key_id"] = principal.key_id  # for the access log (never the key)
     throttle: TouchThrottle = request.app.state.key_touch
     now = clock.now()
     if throttle.due(principal.key_id, now):

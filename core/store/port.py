@@ -132,6 +132,9 @@ class SearchPage(BaseModel):
     total: int | None = None  # exact where cheap; may be None on huge result sets
     facets: dict[str, list[FacetBucket]] = Field(default_factory=dict)
     histogram: list[HistogramBucket] = Field(default_factory=list)
+    # True when the page was found within the search budget but counting every match for
+    # the facets, histogram and total was not: those are then left empty (narrow the query).
+    aggregations_stopped: bool = False
 
 
 @runtime_checkable

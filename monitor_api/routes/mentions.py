@@ -14,6 +14,7 @@ from core.store.port import FacetName, MentionQuery, SearchPage
 from monitor_api.deps import MentionsReader, SettingsDep, StoreDep
 from monitor_api.params import Rfc3339
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
+from monitor_api.security import Principal, forbidden
 
 router = APIRouter(tags=["mentions"], responses=PROBLEM_RESPONSES)
 
@@ -50,6 +51,9 @@ def search_mentions(
 ) -> SearchPage:
     """Mentions matching ``q`` and every filter, newest first by default.
 
+    Without ``risk:read`` the ``customer_id`` of each mention is left out, and filtering or
+    faceting by customer is refused (403).
+
     Pass the page's ``next_cursor`` back as ``cursor`` for the next page (same filters).
     """
     query = MentionQuery(
@@ -61,17 +65,30 @@ def search_mentions(
     )
     if since and until and since >= until:
         raise ApiProblem(400, "Bad request", "'since' must be before 'until'", kind="bad-request")
+    if not principal.has("risk:read") and (customer_id is not None or "customer_id" in facets):
+        raise forbidden(["risk:read (to filter or facet by customer)"])
     request.app.state.search_limit.check(principal.key_id)
-    return store.search_mentions(query)
+    page = store.search_mentions(query)
+    page.items = without_customer_links(page.items, principal)
+    return page
 
 
 @router.get("/mentions/{mention_id}", response_model=Mention, summary="One mention")
-def get_mention(mention_id: str, store: StoreDep, _: MentionsReader) -> Mention:
+def get_mention(mention_id: str, store: StoreDep, principal: MentionsReader) -> Mention:
     """The mention with its engagement history, analysis (cues with evidence spans) and risk."""
     mention = store.get_mention(mention_id)
     if mention is None:
         raise ApiProblem(404, "Not found", f"no mention with id {mention_id!r}", kind="not-found")
-    return mention
+    return without_customer_links([mention], principal)[0]
+
+
+def without_customer_links(mentions: list[Mention], principal: Principal) -> list[Mention]:
+    """Mentions as ``principal`` may see them: which CRM customer wrote a post is personal
+    data, shown only to keys with ``risk:read`` (see SECURITY.md); ``mentions:read`` alone
+    sees the public post without its ``customer_id``."""
+    if principal.has("risk:read"):
+        return mentions
+    return [m.model_copy(update={"customer_id": None}) if m.customer_id else m for m in mentions]
 
 
 class TimelineEntry(BaseModel):

@@ -143,6 +143,7 @@ def test_erasing_the_demo_customer_leaves_none_of_her_data_anywhere(store: Any, 
     assert keyed and all(k.startswith("mastodon:erased-") for k in keyed)
     # The other customer is untouched.
     assert store.get_customer("C-2001").name == "Reza Karimi"
+    assert store.get_mention(ids["praise_en"]).author.handle == "reza_k"  # other authors keep their handles
     # Erasing again is harmless, and the pseudonym is keyed: it is not a plain hash of the handle.
     assert client.delete("/v1/customers/C-1042", headers=admin).status_code == 204
     assert hashlib.sha256(b"mina_r").hexdigest()[:10] not in post["author"]["handle"]

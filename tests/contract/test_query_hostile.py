@@ -67,6 +67,23 @@ def test_fuzz_corpus_never_yields_500(api: tuple[TestClient, dict[str, str]]) ->
     assert answers.get(200, 0) > 40 and answers.get(400, 0) > 20  # both kinds really occur
 
 
+def test_fuzz_corpus_on_the_dashboard_search_never_yields_500(api: tuple[TestClient, dict[str, str]], seeded: Any) -> None:
+    client, _ = api
+    _, key = create_api_key(seeded, "analyst", ["mentions:read"])
+    assert client.post("/ui/login", data={"key": key}, headers={"Origin": "http://testserver"},
+                       follow_redirects=False).status_code == 303
+    for query in CORPUS:
+        if len(quote(query)) > 60_000:
+            continue
+        resp = client.get("/ui/mentions", params={"q": query})
+        assert resp.status_code in (200, 422), (query[:80], resp.status_code)
+        if resp.status_code == 200 and query.strip() and len(query) <= MAX_QUERY_CHARS:
+            try:
+                parse_query(query)
+            except QueryError as exc:  # the page shows where the query went wrong
+                assert f"at position {exc.position}" in resp.text, query[:80]
+
+
 @pytest.mark.parametrize("query, where", [
     ("(" * 250 + "x" + ")" * 250, MAX_DEPTH), ("-" * 980 + "x", MAX_DEPTH), ("NOT " * 31 + "x", 4 * MAX_DEPTH),
     ("NOT " * 499 + "x", 4 * MAX_DEPTH), (" OR ".join(["s*"] * 300), 0),
@@ -153,6 +170,16 @@ def test_sqlite_budget_stops_a_costly_search(store: Any) -> None:
     costly = "NOT (zz OR NOT zz) OR " + " OR ".join(f'"#sepehr x{i}"' for i in range(60))
     with pytest.raises(SearchTooCostly, match="budget"):
         store.search_mentions(MentionQuery(text=costly, facets=["lang"], histogram="hour", budget_s=0.001))
+    # A cheap page whose facets cannot be counted in time still answers, saying so.
+    real_aggregate = store._aggregate
+
+    def slow_aggregate(*args: Any) -> None:
+        store._conn().execute("SELECT count(*) FROM mentions a, mentions b").fetchone()  # 9 million rows
+        real_aggregate(*args)
+
+    store._aggregate = slow_aggregate
+    page = store.search_mentions(MentionQuery(text="zz", limit=5, facets=["lang"], histogram="hour", budget_s=0.2))
+    assert len(page.items) == 5 and page.aggregations_stopped and page.facets == {} and page.total is None
     with pytest.raises(SearchTooCostly):
         store.count_mentions(MentionQuery(text=costly, budget_s=0.001))
     # the connection is usable afterwards, and without a budget the same query completes
@@ -175,6 +202,17 @@ def test_elasticsearch_timeout_is_sent_and_honoured(store: Any, monkeypatch: pyt
     with pytest.raises(SearchTooCostly, match="budget of 0.5 s"):
         store.search_mentions(MentionQuery(text="sepehr", budget_s=0.5))
     assert sent["timeout"] == "500ms"
+
+    def aggs_time_out(**kwargs: Any) -> Any:  # only the aggregations are too costly
+        resp = real(**kwargs)
+        resp.body["timed_out"] = "aggs" in kwargs
+        return resp
+
+    monkeypatch.setattr(store._es, "search", aggs_time_out)
+    store.upsert_mentions([make_mention("t1", "sepehr is late")])
+    refresh(store)
+    page = store.search_mentions(MentionQuery(text="sepehr", facets=["lang"], histogram="day", budget_s=0.5))
+    assert len(page.items) == 1 and page.aggregations_stopped and page.facets == {} and page.total is None
 
 
 def _bool_depth(clause: Any) -> int:

@@ -146,3 +146,16 @@ def test_crawled_links_with_other_schemes_are_never_hrefs(client: TestClient, st
     assert "javascript" not in html.lower() and "data:text" not in html
     normal = client.get("/ui/mentions", params={"q": "sepehr"}).text
     assert 'href="https://forum.example/@mina_r/' in normal or 'href="https://' in normal  # http(s) still linked
+
+
+def test_mentions_read_alone_does_not_see_customer_links(client: TestClient, store: Any, story: Any,
+                                                         key_for: Any) -> None:
+    analyst, crm = key_for("mentions:read"), key_for("mentions:read", "risk:read")
+    page = client.get("/v1/mentions", params={"q": "sepehr", "limit": 100}, headers=analyst).json()
+    assert page["items"] and all(m.get("customer_id") is None for m in page["items"])
+    assert client.get(f"/v1/mentions/{story['mina_en']}", headers=analyst).json().get("customer_id") is None
+    assert client.get("/v1/mentions", params={"customer_id": "C-1042"}, headers=analyst).status_code == 403
+    assert client.get("/v1/mentions", params={"facets": "customer_id"}, headers=analyst).status_code == 403
+    assert client.get(f"/v1/mentions/{story['mina_en']}", headers=crm).json()["customer_id"] == "C-1042"
+    _sign_in(client, store, "mentions:read")
+    assert "C-1042" not in client.get("/ui/mentions", params={"q": "sepehr"}).text

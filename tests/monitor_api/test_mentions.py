@@ -21,11 +21,13 @@ def test_query_language_finds_persian_and_english_mentions(client: TestClient, s
     assert [m["id"] for m in page["items"]] == [story["mina_en"]]
 
 
-def test_filters_combine(client: TestClient, story: Any, reader: Any) -> None:
+def test_filters_combine(client: TestClient, story: Any, reader: Any, key_for: Any) -> None:
     params = {"lang": "fa", "sentiment": "negative"}
     page = client.get("/v1/mentions", params=params, headers=reader).json()
     assert [m["id"] for m in page["items"]] == [story["mina_fa"]]
-    page = client.get("/v1/mentions", params={"customer_id": "C-1042", "sort": "oldest"}, headers=reader).json()
+    # Filtering by customer needs risk:read as well (SECURITY.md: who may see customer links).
+    crm = key_for("mentions:read", "risk:read", name="crm")
+    page = client.get("/v1/mentions", params={"customer_id": "C-1042", "sort": "oldest"}, headers=crm).json()
     assert [m["id"] for m in page["items"]] == [story["mina_fa"], story["mina_en"]]
     page = client.get("/v1/mentions", params={"min_risk": 80}, headers=reader).json()
     assert {m["author"]["handle"] for m in page["items"]} == {"mina_r"}

@@ -162,7 +162,13 @@ class SearchMixin:
 
     def search_mentions(self, query: MentionQuery) -> SearchPage:
         """One page of matches, newest/oldest/riskiest first, with facets and histogram."""
-        resp = self._es.search(index=self._names.alias("mentions"), **build_search_body(query)).body
+        body = build_search_body(query)
+        resp = self._es.search(index=self._names.alias("mentions"), **body).body
+        stopped = False
+        if resp.get("timed_out") and "aggs" in body:  # past the budget with aggregations: the page alone
+            stopped = True
+            body.pop("aggs")
+            resp = self._es.search(index=self._names.alias("mentions"), **body).body
         if resp.get("timed_out"):  # Elasticsearch returns what it found so far; partial pages would mislead
             raise SearchTooCostly(f"the search ran longer than its budget of {query.budget_s:g} s and was stopped;"
                                   " narrow it with a date range, a brand or a word every match must contain")
@@ -174,8 +180,9 @@ class SearchMixin:
         total = int(total_info["value"]) if total_info.get("relation") == "eq" else None
         aggs = resp.get("aggregations", {})
         return SearchPage(
-            items=[mention_from_source(h["_source"]) for h in hits], next_cursor=next_cursor, total=total,
-            facets=_facets(aggs, query), histogram=_histogram(aggs),
+            items=[mention_from_source(h["_source"]) for h in hits], next_cursor=next_cursor,
+            total=None if stopped else total, facets={} if stopped else _facets(aggs, query),
+            histogram=_histogram(aggs), aggregations_stopped=stopped,
         )
 
     def count_mentions(self, query: MentionQuery) -> int:

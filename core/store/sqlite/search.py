@@ -10,14 +10,15 @@ Plans (chosen per query):
 When the FTS expression is only a superset (hashtags, handles, a NOT inside an OR),
 the whole query is added as an exact SQL condition (``ftsquery.compile_sql``), so
 pages, counts, facets and the histogram are all plain SQL statements, never a Python
-loop over rows. A query with ``budget_s`` runs under SQLite's progress handler and is
-stopped with :class:`SearchTooCostly` when it runs past that many seconds.
+loop over rows. A query with ``budget_s`` runs under SQLite's progress handler: a page
+that cannot be found within that many seconds raises :class:`SearchTooCostly`; facets,
+histogram and total that cannot be counted in what is left are skipped
+(``aggregations_stopped``), so a broad query still answers with its newest matches.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -123,16 +124,9 @@ def _after(q: MentionQuery, key: str, pos: list[Any]) -> tuple[str, list[Any]]:
     return f"{key} < ?", [pos[-1]]
 
 
-# The sigil of a hashtag/handle leaf and the characters NFKC folds onto it: a row without any
-# of them cannot match, and is answered without normalising its text (the costly part).
-_SIGILS = {"#": re.compile("[#\ufe5f\uff03]"), "@": re.compile("[@\ufe6b\uff20]")}
-
-
 def _leaf_match(leaf: str, doc: str) -> int:
-    """``bg_leaf_match``: does a stored mention (its JSON) match one hashtag/handle leaf?"""
-    sigil = _SIGILS.get(leaf[:1])
-    if sigil is not None and sigil.search(doc) is None:
-        return 0
+    """``bg_leaf_match``: does a stored mention (its JSON) match one hashtag/handle leaf?
+    (SQL calls it only for rows holding the leaf's sigil: see ``ftsquery.compile_sql``.)"""
     return int(matches(parse_query(leaf), _prepared(doc)))
 
 
@@ -145,14 +139,15 @@ def _prepared(doc: str) -> MatchText:
 
 
 @contextmanager
-def _budget(conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
-    """Stop every statement run inside after ``seconds`` with SearchTooCostly."""
+def _budget(conn: sqlite3.Connection, seconds: float | None, deadline: float | None = None) -> Iterator[None]:
+    """Stop every statement run inside at ``deadline`` (default: ``seconds`` from now) with
+    SearchTooCostly; no limit when ``seconds`` is None."""
     conn.create_function(LEAF_MATCH_FUNCTION, 2, _leaf_match, deterministic=True)
     if not seconds:
         yield
         return
-    deadline = time.monotonic() + seconds
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_EVERY)
+    end = deadline if deadline is not None else time.monotonic() + seconds
+    conn.set_progress_handler(lambda: int(time.monotonic() > end), PROGRESS_EVERY)
     try:
         yield
     except sqlite3.OperationalError as exc:
@@ -173,8 +168,10 @@ class SearchMixin:
         facets, a date histogram and the exact total."""
         plan = _plan(query)
         pos = decode_cursor(query.cursor, f"m:{query.sort}", ("num?", "int"))[1:] if query.cursor else None
-        with self._snapshot() as conn, _budget(conn, query.budget_s):
-            rows = self._page(conn, plan, query, pos)
+        deadline = time.monotonic() + query.budget_s if query.budget_s else None
+        with self._snapshot() as conn:
+            with _budget(conn, query.budget_s, deadline):  # the page itself must fit the budget
+                rows = self._page(conn, plan, query, pos)
             more = len(rows) > query.limit
             rows = rows[: query.limit]
             next_cursor = None
@@ -183,7 +180,11 @@ class SearchMixin:
                 next_cursor = encode_cursor(f"m:{query.sort}", last_risk, last_rk)
             page = SearchPage(items=[Mention.model_validate_json(r[2]) for r in rows], next_cursor=next_cursor)
             if query.facets or query.histogram:
-                self._aggregate(conn, plan, query, page)
+                try:  # counting every match gets what is left of the budget; past it, the page still answers
+                    with _budget(conn, query.budget_s, deadline):
+                        self._aggregate(conn, plan, query, page)
+                except SearchTooCostly:
+                    page.facets, page.histogram, page.total, page.aggregations_stopped = {}, [], None, True
         return page
 
     def count_mentions(self, query: MentionQuery) -> int:
