@@ -93,7 +93,9 @@ class ModelSettings(_Section):
     emotion: dict[str, ModelTaskSettings] = Field(default_factory=dict)
     batch_size: int = Field(default=32, ge=1, le=1024)  # most texts per encoder batch
     batch_tokens: int = Field(default=1024, ge=16, le=65536)  # most padded tokens per encoder batch
-    runtime: Literal["torch", "onnx", "onnx-int8"] = "onnx"  # onnx: same vectors as torch, ~2x faster
+    # onnx-int8 (default): within 1 F1 point of fp32 on every head (nlp/MODEL_CARD.md), ~1.4x onnx;
+    # onnx: fp32, the same vectors as torch
+    runtime: Literal["torch", "onnx", "onnx-int8"] = "onnx-int8"
     max_length: int = Field(default=128, ge=16, le=512)  # the heads were trained at 128 tokens
     train_data_dir: Path | None = None  # labeled JSONL files for nlp finetune/train (BRANDGUARD_TRAIN_DATA)
     # Decision thresholds, "<task>-<lang>:<label>" -> probability at or above which the label is

@@ -243,6 +243,9 @@ def train_command(
     from nlp.runtime import load_runtime_encoder
     from nlp.train import TRAIN_MAX_LENGTH, train_all
 
+    import torch
+
+    torch.set_num_threads(1)  # the heads are tiny; more threads only contend with ONNX Runtime's pool
     settings = settings_from_cli(config)
     data = train_data_dir(settings, data)
     settings.models.max_length = TRAIN_MAX_LENGTH

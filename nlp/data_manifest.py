@@ -47,7 +47,7 @@ DATASETS: tuple[Dataset, ...] = (
             "English tweets, SemEval 2013-2016 Task 4A, TweetEval's sentiment test removed, 49,601 rows",
             "https://github.com/cbaziotis/datastories-semeval2017-task4 (dataset/Subtask_A/downloaded)",
             "SemEval task data: research use; tweets under Twitter's terms (repository code MIT)",
-            "sentiment-en head: a seeded sample trains the head"),
+            "sentiment-en: heads on a seeded sample were tried and not shipped (nlp/MODEL_CARD.md)"),
     Dataset("tweeteval_emotion_train.jsonl", "data",
             "18169dbab3eda8917374f67b39ba7d8f484d8e88d6825cd0648924cd644936d9",
             "English tweets, TweetEval emotion (SemEval-2018 Task 1) train split",

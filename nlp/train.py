@@ -141,6 +141,15 @@ class Embedder:
                                                                   f"({time.monotonic() - started:.0f}s)"))
 
 
+def labels_for(task: str, examples: list[Example]) -> list[str]:
+    """Our labels for ``task`` that occur in ``examples``, in canonical order (the fine-tune's heads)."""
+    from nlp.datasets import EMOTION_LABELS
+
+    present = {e.label for e in examples}
+    canonical = {"sentiment": SENTIMENT_LABELS, "emotion": EMOTION_LABELS, "complaint": COMPLAINT_LABELS}[task]
+    return [label for label in canonical if label in present]
+
+
 def _labels(task: str) -> list[str]:
     return list(COMPLAINT_LABELS if task == "complaint" else SENTIMENT_LABELS)
 

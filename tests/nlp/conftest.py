@@ -49,7 +49,7 @@ def encoder_path() -> Path:
 
     path = cache_root() / "e5-small"
     prepare_encoder(path)
-    export_onnx(path)  # models.runtime defaults to onnx
+    export_onnx(path)  # models.runtime defaults to onnx-int8 (both are exported)
     return path
 
 

@@ -58,6 +58,32 @@ def test_eval_prints_metrics_per_language(tmp_path: Path, encoder_path: Path) ->
     assert report["overall"]["accuracy"] == 1.0
 
 
+def test_eval_complaint_uses_thresholds_and_reports_calibration(tmp_path: Path, encoder_path: Path) -> None:
+    rows = [
+        {"text": "@sepehrmobile my phone came back from repair still broken and nobody answers", "label": "complaint"},
+        {"text": "@sepehrmobile thank you, the repair took one day and the staff were lovely", "label": "not_complaint"},
+        {"text": "سه روزه اینترنتم قطعه و پشتیبانی جواب نمیده، این چه وضعشه", "label": "1"},
+        {"text": "پشتیبانی خیلی سریع جواب داد و مشکلم همون روز حل شد، ممنونم", "label": "0"},
+    ]
+    data = tmp_path / "complaints.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, encoder_path)
+    result = CliRunner().invoke(app(), ["nlp", "eval", "--task", "complaint", "--data", str(data), "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["overall"]["labels"] == ["not_complaint", "complaint"]
+    assert report["overall"]["complaint_f1"] == 1.0 and set(report["per_language"]) == {"en", "fa"}
+    assert 0.0 <= report["overall"]["ece"] < 0.5
+    # a threshold no probability reaches turns every decision into not_complaint
+    config.write_text(config.read_text() + "  thresholds: {'complaint-en:complaint': 0.999999, 'complaint-fa:complaint': 0.999999}\n")
+    strict = json.loads(CliRunner().invoke(app(), ["nlp", "eval", "--task", "complaint", "--data", str(data),
+                                                   "-c", str(config)]).output)
+    assert strict["overall"]["complaint_f1"] == 0.0
+    config.write_text(config.read_text().replace("complaint-fa:complaint", "complaint-fa:angry"))
+    bad = CliRunner().invoke(app(), ["nlp", "eval", "--task", "complaint", "--data", str(data), "-c", str(config)])
+    assert bad.exit_code == 2 and "'complaint-fa:angry': complaint-fa has no label 'angry'" in bad.output
+
+
 def test_eval_bad_label_names_the_line(tmp_path: Path, encoder_path: Path) -> None:
     data = tmp_path / "bad.jsonl"
     data.write_text('{"text": "ok", "label": "angry-ish"}\n', encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Behaviour of the committed Persian sentiment head on real social-media complaints and praise.
+"""Behaviour of the committed Persian sentiment and complaint heads on real social-media complaints and praise.
 
 Runs the full analyser (language id → normalisation → encoder → committed ``nlp/heads``) the
 way the worker does, on sentences written the way customers post them.
@@ -48,8 +48,8 @@ def test_persian_praise_is_positive(analyzer: Analyzer, text: str) -> None:
     assert analysis.sentiment == "positive", analysis.sentiment_scores
 
 
-def test_committed_card_records_the_fine_tune_and_meets_the_target() -> None:
-    """``brandguard nlp finetune --seed 13`` wrote the committed head: its card records the plan and result."""
+def test_committed_card_records_the_mixture_and_meets_the_targets() -> None:
+    """``brandguard nlp finetune --seed 13`` + ``brandguard nlp train --seed 13`` wrote the committed head."""
     import json
 
     from nlp.finetune import ADAPTER_DIR
@@ -58,7 +58,41 @@ def test_committed_card_records_the_fine_tune_and_meets_the_target() -> None:
     card = json.loads((HEADS_DIR / "sentiment-fa.json").read_text(encoding="utf-8"))
     adapter_card = json.loads((ADAPTER_DIR / "card.json").read_text(encoding="utf-8"))
     assert card["seed"] == adapter_card["seed"] == 13
-    assert card["trained_by"].startswith("brandguard nlp finetune")
-    assert card["data"] == ["deepsentipers_train.jsonl (80%)"]
-    assert card["heldout_examples"] == 1112
-    assert card["heldout_metrics"]["macro_f1"] >= 0.70
+    assert card["mixture"]["domains"] == ["review", "social"]
+    assert any("nlp finetune" in step for step in card["trained_by"])
+    parts = card["heldout_metrics_by_part"]
+    assert parts["review"]["onnx"]["n"] == 1112 and parts["review"]["onnx"]["macro_f1"] >= 0.72
+    social = parts["social"]["onnx"]
+    assert social["macro_f1"] >= 0.70 and social["per_class"]["negative"]["recall"] >= 0.80
+    for part in parts.values():  # int8 within one F1 point of fp32 (the default runtime)
+        assert part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"] <= 0.01
+
+
+# Colloquial Instagram-style comments to a telecom provider, as people write them.
+SOCIAL_COMPLAINTS = [
+    "سه روزه اینترنتم قطعه، هر چی به پشتیبانی زنگ میزنم میگن مشکل از خودتونه. این چه وضعشه آخه",
+    "آقای وزیر این سرعت اینترنت روستای ما رو ببینید، یه صفحه باز نمیشه، پولشم کامل میگیرن",
+]
+
+
+@pytest.mark.parametrize("text", SOCIAL_COMPLAINTS + COMPLAINTS)
+def test_persian_complaints_have_a_high_complaint_probability(analyzer: Analyzer, text: str) -> None:
+    [analysis] = analyzer.analyze([make_mention("c2", text)])
+    assert analysis.complaint is not None and analysis.complaint >= 0.5, analysis
+    assert analysis.sentiment == "negative", analysis.sentiment_scores
+
+
+@pytest.mark.parametrize("text", PRAISE)
+def test_persian_praise_is_no_complaint(analyzer: Analyzer, text: str) -> None:
+    [analysis] = analyzer.analyze([make_mention("p2", text)])
+    assert analysis.complaint is not None and analysis.complaint < 0.5, analysis
+
+
+def test_english_complaint_to_a_brand_and_thanks_are_told_apart(analyzer: Analyzer) -> None:
+    complaint, thanks = analyzer.analyze([
+        make_mention("e1", "@sepehrmobile my phone came back from repair still broken and nobody answers the phone"),
+        make_mention("e2", "@sepehrmobile thank you, the repair was done in a day and the staff were lovely"),
+    ])
+    assert complaint.lang == thanks.lang == "en"
+    assert complaint.complaint is not None and complaint.complaint >= 0.5
+    assert thanks.complaint is not None and thanks.complaint < 0.5
