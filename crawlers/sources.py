@@ -81,7 +81,7 @@ def check_settings(settings: Settings) -> list[str]:
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 problems.append(f"{where}.urls[{i}]: {url!r} is not an http(s) URL")
         for option, env_name in source.options.items():  # token_env, api_key_env, app_password_env, ...
-            if option.endswith("_env") and isinstance(env_name, str) and env_name and not os.environ.get(env_name):
+            if source.enabled and option.endswith("_env") and isinstance(env_name, str) and env_name and not os.environ.get(env_name):
                 problems.append(f"{where}.options.{option}: environment variable {env_name} is not set")
         if source.kind == "forum":
             problems.extend(f"{where}.options.{p}" for p in check_forum_options(source.options))
