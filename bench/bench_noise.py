@@ -161,7 +161,8 @@ def report(store, first: dict[str, datetime], posts: list[Post], hours: float) -
         ok &= per_day <= TARGET_OTHERS
         print(f"  {brand:14s} {per_day:5.1f}")
     for a in others[:30]:
-        print(f"    - [{a.severity.value}] {a.brand}: {a.title} ({', '.join(a.rules or [a.rule])}, {len(a.mention_ids)} posts)")
+        print(f"    - [{a.severity.value}] {a.brand}: {a.title} ({', '.join(a.rules or [a.rule])}, "
+              f"{len(a.mention_ids)} posts, risk {a.score or 0:.0f})")
     print(f"\nincidents caught: {sum(1 for n in first if caught.get(n))}/{len(first)}; "
           f"total alerts {len(alerts)}; {'TARGETS MET' if ok else 'TARGETS MISSED'}")
     return ok

@@ -52,21 +52,8 @@ FA_THINGS = {
 }
 PLACES = ["Tehran", "Shiraz", "Tabriz", "Isfahan", "Mashhad", "Rasht", "Yazd", "Kerman", "Karaj", "Qom"]
 DAYS = ["Saturday", "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
-POSITIVE = [
-    "Got my {thing} sorted by {brand} in {place} today, really happy with it",
-    "{brand} staff in {place} were lovely about my {thing}, thank you",
-    "Honestly impressed: {brand} handled the {thing} in {n} minutes",
-    "Third year with {brand} and the {thing} still just works",
-    "Shout out to the {brand} team at {place} for the {thing} help on {day}",
-]
-NEUTRAL = [
-    "Does {brand} in {place} open on {day}?",
-    "{brand} announced new prices for the {thing} starting {day}",
-    "Anyone know how long a {brand} {thing} takes in {place}?",
-    "Comparing {brand} and others for a {thing}, any tips?",
-    "Saw a {brand} ad about the {thing} on the metro in {place}",
-]
-FA_POSITIVE = ["از {thing} {brand} خیلی راضی‌ام، ممنون", "{brand} در {place} خیلی سریع {thing} را درست کرد"]
+FA_PRAISES = ["عالی بود", "خیلی سریع بود", "بی‌دردسر بود", "بهتر از انتظارم بود", "راضی‌ام کرد", "ارزان‌تر از بقیه بود",
+              "کارمندها خیلی مهربان بودند", "روزم را ساخت"]
 # People write differently: openers, asides and endings make two grumbles about the same thing
 # different texts (copy-paste is what a campaign looks like, and ordinary chatter is not one).
 OPENERS = ["", "Ugh,", "Honestly,", "Well,", "So", "Not gonna lie,", "PSA:", "Quick rant:", "Hmm,", "Today:", "FYI",
@@ -125,6 +112,25 @@ def _fill(template: str, brand: str, rng: random.Random, fa: bool = False) -> st
     things = FA_THINGS[brand] if fa else THINGS[brand]
     return template.format(brand=FA_NAME[brand] if fa else brand, thing=rng.choice(things), place=rng.choice(PLACES),
                            day=rng.choice(DAYS), n=rng.randrange(5, 95))
+
+
+PRAISES = ["was great", "was quick", "just worked", "was a pleasure", "beat my expectations", "was spot on",
+           "went smoothly", "was friendly", "saved my day", "was cheaper than I feared", "was painless", "impressed me"]
+QUESTIONS = ["Does anyone know if the", "Quick question: is the", "How long does the", "Has anyone tried the",
+             "Is it normal that the", "Where can I find the", "Any tips on the", "What do you think of the"]
+
+
+def _chat(brand: str, rng: random.Random, positive: bool, fa: bool = False) -> str:
+    """A compliment or a question, worded the way one person would."""
+    if fa:
+        text = f"{rng.choice(FA_THINGS[brand])} {FA_NAME[brand]} {rng.choice(FA_WHEN)} {rng.choice(FA_PRAISES)}"
+        return _personal(text.format(place=rng.choice(PLACES), day=rng.choice(DAYS), n=rng.randrange(5, 95)), rng, True)
+    when = rng.choice(WHEN).format(place=rng.choice(PLACES), day=rng.choice(DAYS), n=rng.randrange(5, 95))
+    if positive:
+        text = f"the {brand} {rng.choice(THINGS[brand])} {rng.choice(HEDGES)} {rng.choice(PRAISES)} {when}"
+    else:
+        text = f"{rng.choice(QUESTIONS)} {brand} {rng.choice(THINGS[brand])} work {when}?"
+    return _personal(" ".join(text.split()), rng)
 
 
 def _grumble(brand: str, rng: random.Random, fa: bool) -> str:
@@ -205,10 +211,10 @@ class DayBuilder:
             brand, roll, fa = rng.choice(own), rng.random(), rng.random() < 0.35
             handle = f"user{rng.randrange(40_000)}"
             if roll < 0.40:
-                text = _personal(_fill(rng.choice(FA_POSITIVE if fa else POSITIVE), brand, rng, fa), rng, fa)
+                text = _chat(brand, rng, True, fa)
                 self.add(text, when, handle=handle, sentiment="positive", lang="fa" if fa else "en")
             elif roll < 0.68:
-                self.add(_personal(_fill(rng.choice(NEUTRAL), brand, rng), rng), when, handle=handle, sentiment="neutral")
+                self.add(_chat(brand, rng, False), when, handle=handle, sentiment="neutral")
             elif roll < 0.93:
                 text = _grumble(brand, rng, fa)
                 self.add(text, when, handle=handle, sentiment="negative", lang="fa" if fa else "en")
