@@ -254,8 +254,7 @@ class DayBuilder:
             notice = self.add(_fill(NOTICE, brand, self.rng), when, handle=brand.lower().replace(" ", ""), platform="telegram",
                               sentiment="neutral", brand_owned=True, followers=90_000)
             for j in range(25):
-                grumble = _personal(f"maintenance again, {brand}? {_fill('the {thing} was down last {day} too', brand, self.rng)}",
-                                    self.rng)
+                grumble = _grumble(brand, self.rng, self.rng.random() < 0.35)
                 self.add(grumble,
                          when + timedelta(minutes=3 + j * 2), handle=f"tg_user{self.rng.randrange(9999)}",
                          platform="telegram", sentiment="negative", thread_of=notice)
