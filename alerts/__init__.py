@@ -3,7 +3,10 @@
 Modules, one job each:
 
 - ``rules/``       rule types (short name → class, declared options, YAML validation)
-- ``grouping``     fingerprint and merge: one alert per situation, updated as evidence grows
+- ``situation``    which situation a match belongs to (customer, campaign, thread, post, brand, term)
+- ``grouping``     fingerprint and merge: one alert per situation across rules, updated as evidence grows
+- ``growth``       severity that follows growth (reach, velocity, accounts: 10×, 100× steps)
+- ``calm``         "calmed down" notifications, auto-resolve, per-channel digests
 - ``publish``      write an alert change and its deliveries together, re-merging on conflict
 - ``silences``     silences (matchers, expiry) and inhibition; failing reads notify anyway
 - ``escalation``   overdue unacknowledged alerts → escalation channels (once); reminders
@@ -31,6 +34,12 @@ Rules live in ``settings.alerts.rules``, e.g. (the demo's support route)::
         - {type: campaign_detected, min_authors: 5, critical_authors: 15, channels: [support-slack], team: pr}
         - {type: negative_spike, window_minutes: 60, baseline_hours: 168, min_count: 10, factor: 3, channels: [inbox]}
         - {type: surging_term, min_authors: 5, channels: [inbox]}
+
+Alert-wide settings: ``growth_steps`` ([10, 100]), ``growth_min_base`` (10),
+``learning_hours`` (24: baseline rules wait for a brand's history, see ``core.baseline``),
+``calm_after_minutes`` (120), ``auto_resolve`` (false); per channel ``digest_minutes`` and
+``digest_severities`` (info, warning). The recommended rule set is the one in
+``core/example_config.yaml`` (measured by ``bench/bench_noise.py``).
 
 Common rule options: ``name``, ``severity`` (info/warning/high/critical), ``channels``, ``team``,
 ``brands`` (default: every non-competitor brand), ``ack_sla_minutes`` (default by severity:

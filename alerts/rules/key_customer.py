@@ -20,6 +20,9 @@ class KeyCustomerOptions(RuleOptions):
     min_lifetime_value: float | None = Field(default=None, ge=0)
     critical_with_open_ticket: bool = True  # an unresolved ticket is the trigger point
     min_negativity: float = Field(default=0.5, ge=0, le=1)  # risk negativity that counts as negative
+    # A key customer's post alerts only at this risk score or more (None: any negative post). An open
+    # ticket always counts: that is the trigger point.
+    min_risk: float | None = Field(default=None, ge=0, le=100)
 
 
 def open_ticket(customer: Customer):  # noqa: ANN201 - SupportTicket | None
@@ -56,6 +59,8 @@ class KeyCustomerNegativeRule(Rule):
         if mention.analysis is None or not self.is_negative(mention) or not self.is_key(customer):
             return []
         ticket = open_ticket(customer)
+        if opts.min_risk is not None and ticket is None and (mention.risk is None or mention.risk.score < opts.min_risk):
+            return []  # a mild grumble by a key customer without an open issue is not an incident
         who = f"{customer.name or customer.crm_id} ({customer.crm_id}, {customer.tier or 'no'} tier)"
         reasons = [f"key customer {who} posted a negative mention"]
         if ticket is not None:

@@ -135,3 +135,20 @@ def test_an_old_post_going_viral_now_still_fires_velocity(tmp_path: Path) -> Non
                     history=[EngagementPoint(at=NOW - timedelta(days=4, minutes=30), shares=20),
                              EngagementPoint(at=NOW - timedelta(days=4), shares=400)])
     assert rule.evaluate(MentionContext(mention=stale, now=NOW)) == []
+
+
+def test_key_customer_min_risk_skips_mild_grumbles_unless_a_ticket_is_open(tmp_path: Path) -> None:
+    from core.domain import Customer
+
+    [rule] = rules_of(tmp_path, {"type": "key_customer_negative", "min_risk": 50, "channels": ["inbox"]})
+    grumble = mention("g1", "The Sepehr Mobile queue was a bit slow today, meh", handle="gold_g", customer_id="C-5",
+                      risk=32, reasons=["mildly negative"])
+    calm_gold = Customer(crm_id="C-5", name="Gold Customer", tier="gold")
+    assert rule.evaluate(MentionContext(mention=grumble, now=NOW, customer=calm_gold)) == []
+    loud = mention("g2", MINA_EN, handle="gold_g", customer_id="C-5", risk=72)
+    [match] = rule.evaluate(MentionContext(mention=loud, now=NOW, customer=calm_gold))
+    assert match.subject_id == "C-5"
+    # Mina has a reopened ticket: even a mild post of hers is the trigger point.
+    [with_ticket] = rule.evaluate(MentionContext(mention=grumble.model_copy(update={"customer_id": "C-1042"}), now=NOW,
+                                                 customer=mina()))
+    assert with_ticket.severity == Severity.critical
