@@ -17,5 +17,11 @@ if _days:
 
     import time_machine as _time_machine
 
+    import time as _time
+
     _target = _datetime.datetime.now(_datetime.timezone.utc) + _datetime.timedelta(days=float(_days))
     _time_machine.travel(_target, tick=True).start()
+    # time-machine starts ticking at the first reading of the clock, not at start(): read it now, so
+    # every process is shifted by the same amount (else a process that first reads the time a
+    # second after start-up runs a second behind the others).
+    _time.time()
