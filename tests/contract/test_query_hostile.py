@@ -174,7 +174,9 @@ def test_sqlite_budget_stops_a_costly_search(store: Any) -> None:
     real_aggregate = store._aggregate
 
     def slow_aggregate(*args: Any) -> None:
-        store._conn().execute("SELECT count(*) FROM mentions a, mentions b").fetchone()  # 9 million rows
+        # Seconds of work on any machine (10^8 rows): only the budget stops it in time.
+        store._conn().execute("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 100000000)"
+                              " SELECT count(*) FROM n").fetchone()
         real_aggregate(*args)
 
     store._aggregate = slow_aggregate
