@@ -163,6 +163,10 @@ def report(store, first: dict[str, datetime], posts: list[Post], hours: float) -
     for a in others[:30]:
         print(f"    - [{a.severity.value}] {a.brand}: {a.title} ({', '.join(a.rules or [a.rule])}, "
               f"{len(a.mention_ids)} posts, risk {a.score or 0:.0f})")
+        campaign = store.get_campaign(a.subject_id) if a.subject_kind == "campaign" else None
+        if campaign is not None:
+            share = "?" if campaign.negative_share is None else f"{campaign.negative_share:.0%}"
+            print(f"        {share} negative, e.g. {campaign.sample_text[:90]!r}")
     print(f"\nincidents caught: {sum(1 for n in first if caught.get(n))}/{len(first)}; "
           f"total alerts {len(alerts)}; {'TARGETS MET' if ok else 'TARGETS MISSED'}")
     return ok

@@ -179,7 +179,7 @@ class DayBuilder:
             self.dropped += 1
             return None
         self._n += 1
-        native = f"p{self._n}"
+        native = f"{self.start:%Y%m%d}-p{self._n}"  # unique across days: the history day is stored beside this one
         if sentiment != "negative" and self.rng.random() < (0.05 if sentiment == "neutral" else 0.02):
             sentiment = "negative"  # the model's mistakes: sarcasm, terse questions
         followers = followers if followers is not None else int(self.rng.lognormvariate(5, 1.4))

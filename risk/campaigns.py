@@ -166,11 +166,23 @@ def campaign_id_for(first_member_id: str) -> str:
 
 
 def choose_campaign_id(members: dict[str, IndexEntry]) -> str:
-    """Reuse the campaign of the oldest member that has one, else derive an id from the oldest member."""
-    tagged = sorted((e.published_at, i, e.campaign_id) for i, e in members.items() if e.campaign_id)
+    """Reuse a member's campaign, else derive an id from the oldest member.
+
+    When members already belong to different campaigns (near-identity is not transitive: A~B and
+    B~C while A and C differ), the smallest id wins. A fixed order every worker shares makes
+    re-tagging end: a mention only ever moves to a smaller id. (Choosing by the members' dates
+    let two chained campaigns take members from each other for ever.)"""
+    tagged = [e.campaign_id for e in members.values() if e.campaign_id]
     if tagged:
-        return tagged[0][2]  # type: ignore[return-value]
+        return min(tagged)
     return campaign_id_for(min(members, key=lambda i: (members[i].published_at, i)))
+
+
+def reads_negative(mention: Mention) -> bool:
+    """The model calls it negative, or its risk negativity (anger, complaint) is at least 0.5."""
+    if mention.analysis is not None and mention.analysis.sentiment == "negative":
+        return True
+    return mention.risk is not None and mention.risk.components.get("negativity", 0.0) >= 0.5
 
 
 def build_campaign(
@@ -200,6 +212,7 @@ def build_campaign(
         first_at=min(m.published_at for m in members),
         last_at=max(m.published_at for m in members),
         size_history=history,
+        negative_share=round(sum(reads_negative(m) for m in members) / len(members), 3),
         risk=risk,
         updated_at=now,
     )

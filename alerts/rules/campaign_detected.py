@@ -11,6 +11,9 @@ from core.domain import Severity
 class CampaignOptions(RuleOptions):
     min_authors: int = Field(default=5, ge=2)
     critical_authors: int | None = Field(default=None, ge=2)
+    # Sabotage is negative: copy-pasted praise (a giveaway, a fan campaign, a shared compliment)
+    # is a campaign analysts can see, not one support is paged for. 0 alerts on every campaign.
+    min_negative_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class CampaignDetectedRule(Rule):
@@ -27,8 +30,13 @@ class CampaignDetectedRule(Rule):
         authors = len(set(campaign.authors))
         if authors < opts.min_authors:
             return []
+        negative = campaign.negative_share
+        if negative is not None and negative < opts.min_negative_share:
+            return []
         severity = Severity.critical if opts.critical_authors and authors >= opts.critical_authors else self.severity
         reasons = [f"coordinated campaign: {authors} accounts posting near-identical text"]
+        if negative is not None:
+            reasons.append(f"{negative:.0%} of its posts negative")
         if campaign.hashtags:
             reasons.append("hashtags " + " ".join(f"#{h.lstrip('#')}" for h in campaign.hashtags[:5]))
         reasons += list(campaign.risk.reasons) if campaign.risk else []

@@ -147,5 +147,8 @@ class Campaign(DomainModel):
     first_at: UtcDatetime
     last_at: UtcDatetime
     size_history: list[tuple[UtcDatetime, int]] = Field(default_factory=list)  # growth over time
+    # Share of the members that read negative (sentiment, or risk negativity >= 0.5, complaints
+    # included); None on records written before it was kept.
+    negative_share: float | None = Field(default=None, ge=0, le=1)
     risk: RiskScore | None = None
     updated_at: UtcDatetime = Field(default_factory=utcnow)

@@ -111,6 +111,22 @@ def test_campaign_detected_needs_enough_authors(tmp_path: Path) -> None:
     assert m.reasons[0] == "coordinated campaign: 20 accounts posting near-identical text" and "#sepehrfail" in m.reasons[1]
 
 
+def test_campaign_detected_pages_for_negative_campaigns_only(tmp_path: Path) -> None:
+    """Copy-pasted praise (a giveaway) is no sabotage: below ``min_negative_share`` it stays quiet."""
+    [rule] = rules_of(tmp_path, {"type": "campaign_detected", "min_authors": 5})
+    copy = mention("c1", COPY_EN, handle="acc1", campaign_id="camp-1")
+    big = campaign("camp-1", [f"m{i}" for i in range(12)], [f"mastodon:acc{i}" for i in range(12)])
+    praise = big.model_copy(update={"negative_share": 0.25})
+    assert rule.evaluate(MentionContext(mention=copy, now=NOW, campaign=praise)) == []
+    angry = big.model_copy(update={"negative_share": 0.9})
+    [m] = rule.evaluate(MentionContext(mention=copy, now=NOW, campaign=angry))
+    assert m.reasons[:2] == ["coordinated campaign: 12 accounts posting near-identical text", "90% of its posts negative"]
+    [anything] = rules_of(tmp_path, {"type": "campaign_detected", "min_authors": 5, "min_negative_share": 0})
+    assert len(anything.evaluate(MentionContext(mention=copy, now=NOW, campaign=praise))) == 1
+    with pytest.raises(RuleConfigError, match="min_negative_share"):
+        rules_of(tmp_path, {"type": "campaign_detected", "min_negative_share": 1.5})
+
+
 def test_risk_threshold_on_the_customers_risk_flag(tmp_path: Path) -> None:
     from core.domain import RiskFlag, RiskLevel
 

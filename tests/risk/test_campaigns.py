@@ -8,7 +8,7 @@ from core.config import Settings
 from core.domain import Analysis, Mention
 from risk.campaigns import CampaignConfig, CampaignIndex, hashtags, normalise_text
 from risk.worker import RiskWorker
-from tests.risk.conftest import COPY_EN, NOW, angry_analysis, drain, make_mention, seed
+from tests.risk.conftest import COPY_EN, NOW, angry_analysis, drain, make_mention, praise_analysis, seed
 
 ACCOUNTS = ["amir_h", "neda_88", "kaveh_t", "roya_m", "babak_sh", "leila_k", "farid_n", "shirin_p", "arash_d",
             "nazanin_z", "pouya_r", "mahsa_j", "behnam_g", "yasmin_a", "hamed_f", "taraneh_b", "saeed_v", "parisa_l",
@@ -67,6 +67,7 @@ def test_twenty_near_identical_posts_from_twenty_accounts_form_one_campaign(stor
     assert len(campaign.mention_ids) == 20 and len(set(campaign.authors)) == 20
     assert "sepehrfail" in campaign.hashtags
     assert campaign.size_history[-1][1] == 20
+    assert campaign.negative_share == 1.0
     assert campaign.risk is not None and "coordinated campaign of 20 accounts" in campaign.risk.reasons
     # Every member was re-scored knowing it is part of the campaign.
     assert all(m.risk.components["virality"] > 0.5 for m in stored)
@@ -138,3 +139,41 @@ def test_syndicated_neutral_news_is_no_campaign(store, settings: Settings, clock
     drain(RiskWorker(settings, store, clock, "w1"))
     assert store.list_campaigns() == []
     assert {m.campaign_id for m in store.get_mentions([p.id for p in posts])} == {None}
+
+
+def test_copied_praise_is_a_campaign_that_reads_positive(store, settings: Settings, clock):
+    """Copied praise starts no campaign; when a misread entry starts one, its negative share stays low
+    (and ``campaign_detected`` stays quiet below ``min_negative_share``)."""
+    entry = "I love Sepehr Mobile! Entering the #sepehrgiveaway to win the new phone, fingers crossed"
+    fa_entry = "عاشق سپهر موبایل هستم! در مسابقه #سپهر_هدیه شرکت می‌کنم، امیدوارم گوشی جدید رو ببرم"
+    posts = [make_mention(f"g{i}", (entry if i % 2 else fa_entry) + " !" * (i % 3), handle=handle,
+                          analysis=praise_analysis("en" if i % 2 else "fa"),
+                          published=NOW - timedelta(minutes=40 - i))
+             for i, handle in enumerate(ACCOUNTS)]
+    posts[0] = posts[0].model_copy(update={"analysis": angry_analysis(posts[0].text, "fa")})  # one misread
+    seed(store, posts)
+    drain(RiskWorker(settings, store, clock, "w1"))
+    [campaign] = store.list_campaigns()  # the Persian entries, started by the misread one
+    assert len(campaign.mention_ids) == 10 and campaign.sample_text.startswith("عاشق سپهر موبایل")
+    assert campaign.negative_share == 0.1
+
+
+def test_chained_near_copies_settle_on_one_campaign(store, settings: Settings, clock):
+    """Near-identity is not transitive (A~B, B~C, A and C differ): campaigns that meet through a
+    bridge post merge into one and the workers go idle, instead of re-tagging each other's members."""
+    words = ("boycott sepehr mobile now they broke my phone twice and support never answers the phone "
+             "tickets vanish refunds never come the shop in tehran lies and the warranty is a joke share this "
+             "everywhere before they fool you too").split()
+    texts = [" ".join(words[3 * k: 3 * k + 20]) for k in range(6)]  # neighbours share 17 of 20 words
+    posts = []
+    for k, text in enumerate(texts):
+        for j in range(3):
+            minutes = 5 * ((k * 7 + j * 3) % 11)  # the dates interleave across the chain
+            posts.append(make_mention(f"ch{k}-{j}", text, handle=f"chain_{k}_{j}",
+                                      analysis=angry_analysis(text, "en"), published=NOW - timedelta(minutes=60 - minutes)))
+    for order in (posts[::2], posts[1::2]):  # two waves, so campaigns exist before their bridges arrive
+        seed(store, order)
+        handled = drain(RiskWorker(settings, store, clock, "w1"), limit=50)
+        assert handled <= 6 * len(posts)
+    tags = {m.campaign_id for m in store.get_mentions([p.id for p in posts])}
+    assert len(tags) == 1 and None not in tags
