@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
+
+from core.config import Settings
+from crawlers.demo.config import ARIANET_QUERY, SEPEHR_QUERY
 
 
 @dataclass
@@ -41,6 +46,7 @@ class FixtureApi:
     routes: dict[tuple[str, str], Handler]
     seen: list[Seen] = field(default_factory=list)
     robots: str = "User-agent: *\nAllow: /\n"
+    fake: Any = None  # the fake service behind the routes, for tests to change its state
 
     def start(self) -> "FixtureApi":
         api = self
@@ -100,3 +106,23 @@ class FixtureApi:
 
 
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}  # per-source Scrapy overrides for local fixtures
+
+
+@contextmanager
+def serving(routes: dict[tuple[str, str], Handler], fake: Any = None) -> Iterator[FixtureApi]:
+    """A started :class:`FixtureApi` for the ``with`` block (a pytest fixture yields from it)."""
+    api = FixtureApi(routes, fake=fake).start()
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+def source_settings(tmp_path: Path, source: dict[str, Any], *, competitor: bool = False) -> Settings:
+    """Settings crawling one ``source`` (its options get :data:`FAST`) for Sepehr Mobile (and the
+    competitor Arianet when asked) into ``tmp_path / "data"``."""
+    brands = [{"name": "Sepehr Mobile", "query": SEPEHR_QUERY}]
+    if competitor:
+        brands.append({"name": "Arianet", "query": ARIANET_QUERY, "competitor": True})
+    source = {**source, "options": {"scrapy": FAST, **source.get("options", {})}}
+    return Settings.model_validate({"data_dir": str(tmp_path / "data"), "brands": brands, "sources": [source]})

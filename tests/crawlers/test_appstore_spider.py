@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from crawlers.demo.config import ARIANET_QUERY, SEPEHR_QUERY
+from crawlers.demo.config import SEPEHR_QUERY
 from crawlers.runner import run_sources
 from crawlers.sources import check_settings
 from crawlers.spiders.appstore import stars_to_sentiment
 from tests.crawlers.conftest import NOW, stored
-from tests.crawlers.fixture_api import FAST, FixtureApi, Seen
+from tests.crawlers.fixture_api import FixtureApi, Seen, serving, source_settings
 
 APP = "1459021875"
 CUPERTINO = timezone(timedelta(hours=-7))  # the feed writes times with Apple's offset, e.g. 2026-11-23T03:00:00-07:00
@@ -80,20 +80,15 @@ def _store(request: Seen) -> tuple[int, Any, dict[str, str]]:
 
 @pytest.fixture
 def itunes() -> Any:
-    api = FixtureApi({("GET", "/us/rss/customerreviews/"): _store, ("GET", "/de/rss/customerreviews/"): _store}).start()
-    try:
+    with serving({("GET", "/us/rss/customerreviews/"): _store, ("GET", "/de/rss/customerreviews/"): _store}) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def _settings(tmp_path: Path, api: FixtureApi, **options: Any) -> Settings:
-    return Settings.model_validate({
-        "data_dir": str(tmp_path / "data"),
-        "brands": [{"name": "Sepehr Mobile", "query": SEPEHR_QUERY}, {"name": "Arianet", "query": ARIANET_QUERY, "competitor": True}],
-        "sources": [{"name": "ios", "kind": "appstore", "urls": [api.base_url],
-                     "options": {"apps": [APP], "countries": ["us", "de"], "brand": "Sepehr Mobile", "scrapy": FAST, **options}}],
-    })
+    return source_settings(tmp_path, {
+        "name": "ios", "kind": "appstore", "urls": [api.base_url],
+        "options": {"apps": [APP], "countries": ["us", "de"], "brand": "Sepehr Mobile", **options},
+    }, competitor=True)
 
 
 def test_reviews_keep_stars_and_a_sentiment_hint_for_the_apps_brand(itunes, tmp_path) -> None:

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from crawlers.demo.config import SEPEHR_QUERY
 from crawlers.runner import run_sources
 from crawlers.spiders.bluesky import post_url
 from tests.crawlers.conftest import NOW, stored
-from tests.crawlers.fixture_api import FAST, FixtureApi, Seen
+from tests.crawlers.fixture_api import FixtureApi, Seen, serving, source_settings
 
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 SESSION_JWT = "eyJhbGciOiJFUzI1NksifQ.session.sig"
@@ -98,24 +97,17 @@ class FakeAppView:
 @pytest.fixture
 def appview() -> Any:
     fake = FakeAppView()
-    api = FixtureApi({
+    with serving({
         ("POST", "/xrpc/com.atproto.server.createSession"): fake.session,
         ("GET", "/xrpc/app.bsky.feed.searchPosts"): fake.search,
         ("GET", "/xrpc/app.bsky.feed.getPostThread"): fake.thread,
-    }).start()
-    api.fake = fake  # type: ignore[attr-defined]
-    try:
+    }, fake) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def _settings(tmp_path: Path, api: FixtureApi, **options: Any) -> Settings:
-    return Settings.model_validate({
-        "data_dir": str(tmp_path / "data"), "brands": [{"name": "Sepehr Mobile", "query": SEPEHR_QUERY}],
-        "sources": [{"name": "bsky", "kind": "bluesky", "urls": [api.base_url],
-                     "options": {"search": ["sepehr mobile"], "scrapy": FAST, **options}}],
-    })
+    return source_settings(tmp_path, {"name": "bsky", "kind": "bluesky", "urls": [api.base_url],
+                                      "options": {"search": ["sepehr mobile"], **options}})
 
 
 def test_signed_in_search_pages_with_the_cursor_and_reads_reply_threads(appview, tmp_path, monkeypatch) -> None:

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from crawlers.demo.config import ARIANET_QUERY, SEPEHR_QUERY
 from crawlers.runner import run_sources
 from tests.crawlers.conftest import NOW, stored
-from tests.crawlers.fixture_api import FAST, FixtureApi, Seen
+from tests.crawlers.fixture_api import FixtureApi, Seen, serving, source_settings
 
 TOKEN = "reddit-oauth-token-123"
 
@@ -110,26 +109,19 @@ class FakeReddit:
 @pytest.fixture
 def reddit() -> Any:
     fake = FakeReddit()
-    api = FixtureApi({
+    with serving({
         ("GET", "/r/iran/new.json"): fake.new,
         ("GET", "/search.json"): fake.search,
         ("GET", "/comments/"): fake.comments,
-    }).start()
-    api.fake = fake  # type: ignore[attr-defined]
-    try:
+    }, fake) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def _settings(tmp_path: Path, api: FixtureApi, **options: Any) -> Settings:
-    return Settings.model_validate({
-        "data_dir": str(tmp_path / "data"),
-        "brands": [{"name": "Sepehr Mobile", "query": SEPEHR_QUERY}, {"name": "Arianet", "query": ARIANET_QUERY, "competitor": True}],
-        "sources": [{"name": "reddit", "kind": "reddit", "urls": [api.base_url], "revisit_seconds": 3600,
-                     "options": {"subreddits": ["iran"], "search": ["sepehr mobile"], "token_env": "BG_TEST_REDDIT_TOKEN",
-                                 "scrapy": FAST, **options}}],
-    })
+    return source_settings(tmp_path, {
+        "name": "reddit", "kind": "reddit", "urls": [api.base_url], "revisit_seconds": 3600,
+        "options": {"subreddits": ["iran"], "search": ["sepehr mobile"], "token_env": "BG_TEST_REDDIT_TOKEN", **options},
+    }, competitor=True)
 
 
 def test_listing_search_and_comment_tree_become_mentions(reddit, tmp_path, monkeypatch) -> None:

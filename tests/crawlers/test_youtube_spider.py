@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from crawlers.demo.config import SEPEHR_QUERY
 from crawlers.runner import run_sources
 from crawlers.sources import source_dir
 from tests.crawlers.conftest import NOW, stored
-from tests.crawlers.fixture_api import FAST, FixtureApi, Seen
+from tests.crawlers.fixture_api import FixtureApi, Seen, serving, source_settings
 
 KEY = "AIzaSyTest-key-0123456789"
 COSTS = {"/youtube/v3/search": 100, "/youtube/v3/videos": 1, "/youtube/v3/commentThreads": 1}
@@ -112,24 +111,17 @@ class FakeYouTube:
 @pytest.fixture
 def youtube() -> Any:
     fake = FakeYouTube()
-    api = FixtureApi({
+    with serving({
         ("GET", "/youtube/v3/search"): fake.search,
         ("GET", "/youtube/v3/videos"): fake.videos,
         ("GET", "/youtube/v3/commentThreads"): fake.comment_threads,
-    }).start()
-    api.fake = fake  # type: ignore[attr-defined]
-    try:
+    }, fake) as api:
         yield api
-    finally:
-        api.stop()
 
 
 def _settings(tmp_path: Path, api: FixtureApi, **options: Any) -> Settings:
-    return Settings.model_validate({
-        "data_dir": str(tmp_path / "data"), "brands": [{"name": "Sepehr Mobile", "query": SEPEHR_QUERY}],
-        "sources": [{"name": "yt", "kind": "youtube", "urls": [f"{api.base_url}/youtube/v3"],
-                     "options": {"queries": ["sepehr mobile"], "api_key_env": "BG_TEST_YT_KEY", "scrapy": FAST, **options}}],
-    })
+    return source_settings(tmp_path, {"name": "yt", "kind": "youtube", "urls": [f"{api.base_url}/youtube/v3"],
+                                      "options": {"queries": ["sepehr mobile"], "api_key_env": "BG_TEST_YT_KEY", **options}})
 
 
 def _ledger(settings: Settings) -> dict[str, Any]:
