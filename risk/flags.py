@@ -16,6 +16,7 @@ at least ``MIN_DECAY_STEP`` points, so the feed is not flooded with tiny decay s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from core.config import RiskSettings
@@ -90,25 +91,43 @@ def compute_flag(customer: Customer, evidence: list[Mention], settings: RiskSett
                     evidence_ids=[m.id for _, m in scored[:MAX_EVIDENCE]], updated_at=now)
 
 
-def customer_evidence(store: Store, crm_id: str, settings: RiskSettings, now: datetime) -> list[Mention]:
-    """The customer's linked mentions recent enough to still matter (eight half-lives)."""
-    horizon = timedelta(hours=8 * settings.decay_half_life_hours)
-    page = store.search_mentions(MentionQuery(customer_id=crm_id, since=now - horizon, sort="risk", limit=200))
-    return page.items
+def customer_evidence(
+    store: Store, crm_id: str, settings: RiskSettings, now: datetime, *,
+    fresh: Iterable[Mention] = (), previous: RiskFlag | None = None,
+) -> list[Mention]:
+    """The customer's linked mentions recent enough to still matter (eight half-lives).
+
+    A search index can lag behind writes (Elasticsearch makes a write searchable at its next
+    refresh, about a second later), so the search alone may miss the mention this worker has just
+    linked, or the one another worker linked a moment ago. ``fresh`` (this worker's just-written
+    mentions) and the stored flag's evidence, read by id (real-time on every backend), are added,
+    so a flag is never lowered for want of a post the store already has.
+    """
+    since = now - timedelta(hours=8 * settings.decay_half_life_hours)
+    page = store.search_mentions(MentionQuery(customer_id=crm_id, since=since, sort="risk", limit=200))
+    found = {m.id: m for m in page.items}
+    unseen = [i for i in (previous.evidence_ids if previous else []) if i not in found]
+    for mention in [*(store.get_mentions(unseen) if unseen else []), *fresh]:
+        if mention.customer_id == crm_id and mention.published_at >= since:
+            found[mention.id] = mention
+    return list(found.values())
 
 
 def update_customer_flag(
     store: Store, customer: Customer, settings: RiskSettings, now: datetime, *, min_step: float = 0.0,
+    fresh: Iterable[Mention] = (),
 ) -> RiskFlag | None:
     """Recompute and store the customer's flag; returns the stored change or None.
 
-    ``min_step`` > 0 (the decay pass) skips changes smaller than that unless the level changes.
+    ``fresh``: mentions just written by the caller (see :func:`customer_evidence`). ``min_step`` > 0
+    (the decay pass) skips changes smaller than that unless the level changes.
     """
     if customer.erased:
         return clear_flag(store, customer.crm_id, now)
-    flag = compute_flag(customer, customer_evidence(store, customer.crm_id, settings, now), settings, now)
+    old = store.get_risk_flag(customer.crm_id)
+    evidence = customer_evidence(store, customer.crm_id, settings, now, fresh=fresh, previous=old)
+    flag = compute_flag(customer, evidence, settings, now)
     if min_step > 0:
-        old = store.get_risk_flag(customer.crm_id)
         if old is not None and old.level == flag.level and abs(old.score - flag.score) < min_step:
             return None
         if old is None and flag.level == RiskLevel.none and flag.score == 0:

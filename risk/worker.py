@@ -150,7 +150,8 @@ class RiskWorker:
         for campaign_id in sorted(batch.campaigns):
             self._update_campaign(campaign_id, [m for m in fresh if m.campaign_id == campaign_id], now)
         for customer in batch.customers.values():
-            update_customer_flag(self.store, customer, self.settings.risk, now)
+            update_customer_flag(self.store, customer, self.settings.risk, now,
+                                 fresh=[m for m in fresh if m.customer_id == customer.crm_id])
         return failed
 
     @staticmethod

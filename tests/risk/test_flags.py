@@ -105,3 +105,33 @@ def test_levels_and_decay_follow_settings():
 def test_flag_without_scored_evidence_is_none():
     flag = compute_flag(mina(), [make_mention("x", "hello")], RiskSettings(), NOW)
     assert flag.level == RiskLevel.none and flag.score == 0 and flag.reasons == []
+
+
+class LaggingSearch:
+    """The store as a worker sees it on Elasticsearch between refreshes: writes are readable by id
+    at once, but searches see nothing written since ``visible`` was last set."""
+
+    def __init__(self, store, visible: set[str]) -> None:
+        self._store, self.visible = store, visible
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def search_mentions(self, query):
+        page = self._store.search_mentions(query)
+        page.items = [m for m in page.items if m.id in self.visible]
+        return page
+
+
+def test_a_lagging_search_index_never_lowers_a_flag(store, settings: Settings, clock):
+    """The mention a worker just linked, and the evidence of the stored flag, count even when the
+    search index has not caught up yet (two risk workers on Elasticsearch within one refresh)."""
+    seed(store, [_mina_fa()], customers=[mina()])
+    drain(RiskWorker(settings, LaggingSearch(store, visible=set()), clock, "w1"))
+    first = store.get_risk_flag("C-1042")
+    assert first.level == RiskLevel.high and first.evidence_ids == [_mina_fa().id]
+
+    seed(store, [_mina_en([5, 40, 180, 500])])  # another worker links Mina's second post; still nothing searchable
+    drain(RiskWorker(settings, LaggingSearch(store, visible=set()), clock, "w2"))
+    second = store.get_risk_flag("C-1042")
+    assert second.level == RiskLevel.critical and set(second.evidence_ids) == {_mina_fa().id, _mina_en([5]).id}
