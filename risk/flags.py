@@ -142,13 +142,22 @@ def clear_flag(store: Store, crm_id: str, now: datetime) -> RiskFlag | None:
     return store.upsert_risk_flag(RiskFlag(crm_id=crm_id, level=RiskLevel.none, score=0, updated_at=now))
 
 
+RECHECK_RECENT = timedelta(hours=1)
+
+
 def decay_pass(store: Store, settings: RiskSettings, now: datetime, page_size: int = 200) -> int:
-    """Recompute every raised flag as of ``now`` (time passed, tickets resolved); returns changes stored."""
+    """Recompute every raised flag, and every flag written within ``RECHECK_RECENT``, as of ``now``
+    (time passed, tickets resolved); returns changes stored.
+
+    The recent ones are rechecked because two risk workers writing one customer's flag within a
+    search refresh can leave the one that saw less (last write wins); by the next pass the search
+    sees everything, so such a flag is right again within one decay interval."""
     changed, cursor = 0, None
     raised: list[str] = []
     while True:
         page = store.risk_flag_feed(cursor, limit=page_size)
-        raised += [f.crm_id for f in page.items if f.score > 0 or f.level != RiskLevel.none]
+        raised += [f.crm_id for f in page.items
+                   if f.score > 0 or f.level != RiskLevel.none or f.updated_at >= now - RECHECK_RECENT]
         if not page.items:
             break
         cursor = page.next_cursor

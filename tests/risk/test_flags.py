@@ -135,3 +135,18 @@ def test_a_lagging_search_index_never_lowers_a_flag(store, settings: Settings, c
     drain(RiskWorker(settings, LaggingSearch(store, visible=set()), clock, "w2"))
     second = store.get_risk_flag("C-1042")
     assert second.level == RiskLevel.critical and set(second.evidence_ids) == {_mina_fa().id, _mina_en([5]).id}
+
+
+def test_the_decay_pass_corrects_a_flag_a_racing_worker_left_too_low(store, settings: Settings, clock):
+    """Last write wins between two workers: a `none` written from a search that had not caught up is
+    recomputed by the next decay pass (recent flags are rechecked whatever their level)."""
+    from core.domain import RiskFlag
+
+    seed(store, [_mina_fa()], customers=[mina()])
+    worker = RiskWorker(settings, store, clock, "w1")
+    drain(worker)
+    assert store.get_risk_flag("C-1042").level == RiskLevel.high
+    store.upsert_risk_flag(RiskFlag(crm_id="C-1042", level=RiskLevel.none, score=0, updated_at=clock.now()))
+    clock.advance(timedelta(minutes=15))
+    worker.maybe_decay(clock.now(), force=True)
+    assert store.get_risk_flag("C-1042").level == RiskLevel.high
