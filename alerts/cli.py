@@ -40,14 +40,11 @@ def _worker_name(name: str | None, kind: str) -> str:
     return name or f"{kind}-{socket.gethostname()}-{os.getpid()}"
 
 
-def _run(worker, once: bool, idle_seconds: float) -> int:  # noqa: ANN001 - a StageWorker
-    from core.worker import run_until_stopped
+def _run(worker, store, once: bool, idle_seconds: float) -> int:  # noqa: ANN001 - a StageWorker
+    from core.worker import run_until_stopped, work_until_idle
 
     if once:
-        total = 0
-        while (handled := worker.run_once()) > 0:
-            total += handled
-        return total
+        return work_until_idle(worker, store)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -81,7 +78,7 @@ def register(app: typer.Typer) -> None:
         try:
             if once:
                 worker.tick(force=True)
-            handled = _run(worker, once, idle_seconds=1.0)
+            handled = _run(worker, store, once, idle_seconds=1.0)
             if once:
                 typer.echo(f"alert worker: {handled} item(s) handled")
         finally:
@@ -99,7 +96,7 @@ def register(app: typer.Typer) -> None:
         store = open_store(settings)
         dispatcher = Dispatcher(settings, store, SystemClock(), _worker_name(name, "dispatch"), lease_seconds=lease_seconds)
         try:
-            handled = _run(dispatcher, once, idle_seconds=0.5)
+            handled = _run(dispatcher, store, once, idle_seconds=0.5)
             if once:
                 typer.echo(f"dispatcher: {handled} delivery attempt(s)")
         finally:

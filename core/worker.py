@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+import time
+from typing import Any, Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +38,23 @@ def run_until_stopped(worker: StageWorker, stop: threading.Event, idle_seconds: 
             handled = 0
         if handled == 0:
             stop.wait(idle_seconds)
+
+
+def work_until_idle(worker: StageWorker, store: Any, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Run batches until there is no work (the ``--once`` commands); returns the items handled.
+
+    A queue claimed by search (Elasticsearch) shows an item enqueued a moment ago only after the
+    index's next refresh, so "no work" is trusted only after the store's ``search_lag_seconds``
+    (0 on SQLite) and one more look: a ``--once`` run must not exit with work just handed to it.
+    """
+    settle = float(getattr(store, "search_lag_seconds", 0.0))
+    total = 0
+    while True:
+        while (handled := worker.run_once()) > 0:
+            total += handled
+        if settle <= 0:
+            return total
+        sleep(settle)
+        if (handled := worker.run_once()) == 0:
+            return total
+        total += handled

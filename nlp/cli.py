@@ -98,7 +98,7 @@ def _run_worker(settings, name: str, once: bool, lease_seconds: float, progress:
 
     from core.clock import SystemClock
     from core.store import open_store
-    from core.worker import run_until_stopped
+    from core.worker import run_until_stopped, work_until_idle
     from nlp.worker import STAGE, AnalysisWorker
 
     store = open_store(settings)
@@ -111,14 +111,23 @@ def _run_worker(settings, name: str, once: bool, lease_seconds: float, progress:
             run_until_stopped(worker, stop)
             return 0
         depth = store.queue_depth(STAGE)
-        total = 0
         with tqdm(total=depth.get("ready", 0), unit="mention", desc=name, disable=not progress) as bar:
-            while (handled := worker.run_once()) > 0:
-                total += handled
-                bar.update(handled)
-        return total
+            counted = _Counted(worker, bar)
+            return work_until_idle(counted, store)
     finally:
         store.close()
+
+
+class _Counted:
+    """A worker whose batches move a progress bar."""
+
+    def __init__(self, worker, bar) -> None:  # noqa: ANN001
+        self.worker, self.bar, self.name = worker, bar, worker.name
+
+    def run_once(self) -> int:
+        handled = self.worker.run_once()
+        self.bar.update(handled)
+        return handled
 
 
 def _worker_process(settings, name: str, once: bool, lease_seconds: float) -> None:  # noqa: ANN001

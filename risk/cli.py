@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         """Run the risk worker: identity links, threads, campaigns, scores, customer flags (restart-safe)."""
         from core.clock import SystemClock
         from core.store import open_store
-        from core.worker import run_until_stopped
+        from core.worker import run_until_stopped, work_until_idle
         from risk.worker import RiskWorker
 
         settings = settings_to_start(config, ("risk.cli",))
@@ -53,10 +53,7 @@ def register(app: typer.Typer) -> None:
                             lease_seconds=lease_seconds)
         try:
             if once:
-                total = 0
-                while (handled := worker.run_once()) > 0:
-                    total += handled
-                typer.echo(f"risk worker: {total} item(s) handled")
+                typer.echo(f"risk worker: {work_until_idle(worker, store)} item(s) handled")
                 return
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -49,6 +49,9 @@ class ElasticStore(
     """Every port operation on one Elasticsearch cluster, under one index prefix."""
 
     name = "elasticsearch"
+    # Writes become searchable at the next index refresh (``refresh_interval`` 1 s): how long a
+    # ``--once`` worker waits before it believes an empty queue (core.worker.work_until_idle).
+    search_lag_seconds = 1.5
 
     def __init__(self, es: Elasticsearch, prefix: str, migrate: bool = False, server_version: str = "") -> None:
         self._es = es

@@ -38,6 +38,7 @@ class SqliteStore(
     """Every storage operation on one SQLite file."""
 
     name = "sqlite"
+    search_lag_seconds = 0.0  # a committed write is searchable at once
 
     def stats(self) -> dict[str, Any]:
         """Counts per record kind, queue depths per stage, the file and schema version."""
