@@ -124,6 +124,31 @@ def open_test_store(settings: Settings):  # noqa: ANN201 - SqliteStore
     return open_sqlite_store(settings)
 
 
+def receiver_channels(receiver: HttpReceiver) -> dict[str, Any]:
+    """A Slack channel posting to ``receiver`` and a local log channel (``inbox``)."""
+    return {"support-slack": {"type": "slack", "url": receiver.url + "/slack"},
+            "inbox": {"type": "log", "options": {"path": "alerts.jsonl"}}}
+
+
+@pytest.fixture
+def alert_env(tmp_path: Path, clock: SimulatedClock) -> Iterator[Any]:
+    """``build(*rules, channels=None, **alert_settings) -> (settings, store, AlertWorker)`` on the test's
+    clock; every store it opened is closed after the test."""
+    stores: list = []
+
+    def build(*rules: dict[str, Any], channels: dict | None = None, **extra: Any) -> tuple:
+        from alerts.worker import AlertWorker
+
+        settings = make_settings(tmp_path, rules=list(rules), channels=channels, **extra)
+        store = open_test_store(settings)
+        stores.append(store)
+        return settings, store, AlertWorker(settings, store, clock, "alert-w1")
+
+    yield build
+    for store in stores:
+        store.close()
+
+
 def seed(store, mentions: list[Mention], *, threads=(), campaigns=(), customers=(), queue: bool = True) -> None:
     """Store what the earlier stages would have written and queue the mentions for the alert stage."""
     if customers:

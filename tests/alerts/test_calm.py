@@ -4,34 +4,24 @@ per-channel digests of info/warning alerts, on a simulated clock."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from alerts.dispatcher import Dispatcher
-from alerts.worker import AlertWorker
 from core.domain import AlertState
 from core.store.port import AlertFilter
-from tests.alerts.conftest import COPY_EN, MINA_EN, NOW, make_settings, mention, open_test_store, seed, thread, drain
+from tests.alerts.conftest import COPY_EN, MINA_EN, NOW, drain, mention, receiver_channels, seed, thread
 
 THREAD_RULE = {"type": "risk_threshold", "name": "risky-thread", "subject": "thread", "threshold": 60,
                "critical_above": 90, "channels": ["support-slack", "inbox"]}
 
 
 @pytest.fixture
-def env(tmp_path: Path, clock, http_receiver):
+def env(alert_env, http_receiver):  # noqa: ANN001, ANN201
     def build(*rules: dict, channels: dict | None = None, **extra):
-        channels = channels or {"support-slack": {"type": "slack", "url": http_receiver.url + "/slack"},
-                                "inbox": {"type": "log", "options": {"path": "alerts.jsonl"}}}
-        settings = make_settings(tmp_path, rules=list(rules), channels=channels, **extra)
-        store = open_test_store(settings)
-        stores.append(store)
-        return settings, store, AlertWorker(settings, store, clock, "alert-w1")
+        return alert_env(*rules, channels=channels or receiver_channels(http_receiver), **extra)
 
-    stores: list = []
-    yield build
-    for store in stores:
-        store.close()
+    return build
 
 
 def _post(native_id: str, thread_id: str, risk: float = 75, published=NOW, handle: str = "stranger"):

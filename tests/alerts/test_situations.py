@@ -13,10 +13,9 @@ from alerts.dispatcher import Dispatcher
 from alerts.grouping import merge_match
 from alerts.rules import load_rules
 from alerts.rules.base import MentionContext
-from alerts.worker import AlertWorker
 from core.domain import Customer, EngagementPoint, Severity
 from core.store.port import AlertFilter
-from tests.alerts.conftest import BRAND, MINA_EN, NOW, drain, make_settings, mention, mina, open_test_store, seed, thread
+from tests.alerts.conftest import BRAND, MINA_EN, NOW, drain, make_settings, mention, mina, receiver_channels, seed, thread
 
 REZA = Customer(crm_id="C-2001", name="Reza Karimi", handles={"mastodon": ["reza_k"]}, tier="silver")
 REPLY_EN = "@mina_r same here, Sepehr Mobile kept my phone three weeks and never called back."
@@ -34,19 +33,11 @@ def _history(*shares: int, start=NOW - timedelta(hours=1), step=timedelta(minute
 
 
 @pytest.fixture
-def env(tmp_path: Path, clock, http_receiver):
-    def build(rules, channels=None):
-        channels = channels or {"support-slack": {"type": "slack", "url": http_receiver.url + "/slack"},
-                                "inbox": {"type": "log", "options": {"path": "alerts.jsonl"}}}
-        settings = make_settings(tmp_path, rules=rules, channels=channels)
-        store = open_test_store(settings)
-        stores.append(store)
-        return settings, store, AlertWorker(settings, store, clock, "alert-w1")
+def env(alert_env, http_receiver):  # noqa: ANN001, ANN201
+    def build(rules, channels=None):  # noqa: ANN001, ANN202
+        return alert_env(*rules, channels=channels or receiver_channels(http_receiver))
 
-    stores: list = []
-    yield build
-    for store in stores:
-        store.close()
+    return build
 
 
 def alerts_of(store):

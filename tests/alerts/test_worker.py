@@ -15,7 +15,7 @@ from alerts.worker import PERIODIC_CHECKPOINT, AlertWorker
 from core.domain import Severity, Silence
 from core.store.port import AlertFilter
 from tests.alerts.conftest import (
-    BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, campaign, drain, make_settings, mention, mina, open_test_store, seed, thread,
+    BRAND, COPY_EN, MINA_EN, MINA_FA, NOW, campaign, drain, mention, mina, open_test_store, seed, thread,
 )
 
 THREAD_RULE = {"type": "risk_threshold", "name": "risky-thread", "subject": "thread", "threshold": 60,
@@ -26,17 +26,8 @@ POST_RULE = {"type": "risk_threshold", "name": "risky-post", "subject": "mention
 
 
 @pytest.fixture
-def env(tmp_path: Path, clock):
-    def build(*rules: dict, **extra):
-        settings = make_settings(tmp_path, rules=list(rules), **extra)
-        store = open_test_store(settings)
-        stores.append(store)
-        return settings, store, AlertWorker(settings, store, clock, "alert-w1")
-
-    stores: list = []
-    yield build
-    for store in stores:
-        store.close()
+def env(alert_env):  # noqa: ANN001, ANN201
+    return alert_env
 
 
 def all_alerts(store):
