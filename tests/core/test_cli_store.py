@@ -4,20 +4,11 @@ cluster and against SQLite, as a user runs them (a subprocess, exit codes, print
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.core.fake_elasticsearch import FakeElasticsearch
 from tests.core.test_cli import brandguard
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeElasticsearch]:
-    server = FakeElasticsearch()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _with_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:

@@ -32,7 +32,7 @@ PREFIX = "bgunit"
 @pytest.fixture
 def fake() -> Iterator[FakeElasticsearch]:
     server = FakeElasticsearch(near_realtime=True)
-    server.url = server.start()  # type: ignore[attr-defined]
+    server.start()
     yield server
     server.stop()
 

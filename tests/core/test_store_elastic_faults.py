@@ -33,14 +33,6 @@ TIMEOUT_S = 0.5  # the client's request timeout in these tests
 LATE_S = 1.2  # a late answer comes after the client gave up
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeElasticsearch]:
-    server = FakeElasticsearch()
-    server.start()
-    yield server
-    server.stop()
-
-
 def _settings(fake: FakeElasticsearch, prefix: str = "bgfault") -> Settings:
     return Settings(store=StoreSettings(es_url=fake.url, es_index_prefix=prefix, es_request_timeout_s=TIMEOUT_S))
 
