@@ -22,9 +22,12 @@ from pathlib import Path
 
 KINDS = ("attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense",
          "intermediate/dense", "/output/dense")
+FUSED = re.compile(r"^Attention_(\d+)$")  # the fused export's attention: query, key and value in one op per layer
 
 
 def kind_of(name: str) -> str:
+    if FUSED.match(name):
+        return "attention/query+key+value (fused)"
     for kind in KINDS:
         if kind in name:
             return kind
@@ -60,14 +63,14 @@ def main() -> None:
     reference = encoder.embed(texts)
     graph = onnx.load(str(fp32_path), load_external_data=False).graph
     weights = {i.name for i in graph.initializer}
-    matmuls = [n.name for n in graph.node if n.op_type == "MatMul" and any(x in weights for x in n.input)]
+    matmuls = [n.name for n in graph.node if n.op_type in ("MatMul", "Attention") and any(x in weights for x in n.input)]
     groups: dict[str, list[str]] = {}
     if args.exclude:
         groups["all but " + args.exclude] = [n for n in matmuls if not re.search(args.exclude, n)]
     else:
         for name in matmuls:
             groups.setdefault(f"type {kind_of(name)}", []).append(name)
-            layer = re.search(r"layer\.(\d+)/", name)
+            layer = re.search(r"layer\.(\d+)/", name) or FUSED.match(name)
             groups.setdefault(f"layer {layer.group(1) if layer else '-'}", []).append(name)
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
@@ -75,7 +78,8 @@ def main() -> None:
         quantized = Path(tmp) / "q.onnx"
         for group, nodes in groups.items():
             quantize_dynamic(str(fp32_path), str(quantized), per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes)
+                             op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             encoder.session = ort.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"])
             cosine = (encoder.embed(texts) * reference).sum(axis=1)
             print(f"{group:40s} {len(nodes):3d} MatMuls  mean damage {1 - cosine.mean():.5f}  worst cosine {cosine.min():.4f}",

@@ -6,6 +6,7 @@ storage adapters, so ``ديجي كالا`` written with Arabic letters finds ``�
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -81,6 +82,12 @@ def _needs_nfkc(text: str) -> bool:
     return _PRESENTATION_FORMS_RE.search(text) is not None
 
 
+@functools.lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    """One character's comparison form (memoised: a text repeats few distinct characters)."""
+    return _JOINERS_RE.sub(" ", normalize_persian(char)).casefold()
+
+
 def normalize_for_match_with_offsets(text: str) -> tuple[str, list[int]]:
     """``normalize_for_match(text)`` computed per character, with a map back to ``text``.
 
@@ -92,8 +99,7 @@ def normalize_for_match_with_offsets(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):
-        piece = _JOINERS_RE.sub(" ", normalize_persian(char)).casefold()
-        for folded in piece:
+        for folded in _fold_char(char):
             if folded.isspace():
                 if not out or out[-1] == " ":
                     continue

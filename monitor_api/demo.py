@@ -106,11 +106,11 @@ def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> No
         from nlp.encoder import encoder_dir, is_prepared, prepare_encoder
     except ModuleNotFoundError:
         return
-    from nlp.runtime import export_onnx, onnx_path
+    from nlp.runtime import export_is_current, export_onnx
 
     path = encoder_dir(settings)
     runtime = settings.models.runtime
-    if is_prepared(path) and (runtime == "torch" or onnx_path(path, runtime).exists()):
+    if is_prepared(path) and (runtime == "torch" or export_is_current(path)):
         return
     echo(f"preparing the offline language model in {path} (once; like `brandguard nlp prepare`)…")
     try:

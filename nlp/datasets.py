@@ -138,6 +138,23 @@ def read_vader_sdist(path: Path) -> list[Example]:
     return out
 
 
+def tweet_key(text: str) -> str:
+    """A tweet's identity across copies of one corpus: TweetEval writes ``@user`` and literal ``\\u2019``
+    escapes where SemEval keeps handles and characters, and either may cut a tweet or its link.
+    Lower-cased words with handles, links, escapes and punctuation removed."""
+    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    text = re.sub(r"https?://\S+|@\w+", " ", text.lower())
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def without_tweets(examples: list[Example], excluded: list[Example], prefix: int = 40) -> list[Example]:
+    """``examples`` minus every tweet that is one of ``excluded`` (same ``tweet_key``, or the same
+    first ``prefix`` characters of it: truncated copies)."""
+    keys = {tweet_key(e.text) for e in excluded}
+    starts = {key[:prefix] for key in keys}
+    return [e for e in examples if (key := tweet_key(e.text)) not in keys and key[:prefix] not in starts]
+
+
 def split_holdout(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
     """Seeded, stratified (by label) train / held-out split; the same seed gives the same split."""
     rng = random.Random(seed)

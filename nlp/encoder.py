@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MIN_COSINE = 0.99
 PREFIX = "query: "  # e5's card: use "query: " for classification-style inputs
 FIX_HINT = "run: brandguard nlp prepare"
-BATCH_TOKENS = 1024  # padded tokens per encoder batch (models.batch_tokens)
+BATCH_TOKENS = 512  # padded tokens per encoder batch (models.batch_tokens)
 # English + Persian, short and long (so batches are padded): checks a merge and an ONNX export
 CHECK_TEXTS = ("Worst support ever, three calls and no answer #boycott", "عالی بود، ممنون از ارسال سریع",
                "گوشی بعد از دو روز خراب شد و پشتیبانی جواب نمیده، تحریمشون کنید", "ok")

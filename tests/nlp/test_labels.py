@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nlp.analyzer import head_lang, map_checkpoint_labels
-from nlp.datasets import DataError, map_label, read_jsonl, split_holdout
+from nlp.corpora import SEMEVAL, SEMEVAL_SAMPLE, build_corpora
+from nlp.datasets import DataError, Example, map_label, read_jsonl, split_holdout, tweet_key, without_tweets
 from nlp.metrics import classification_report
 
 
@@ -62,3 +63,24 @@ def test_report_counts_and_anger_f1() -> None:
     assert report["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert report["per_class"]["anger"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
     assert report["anger_f1"] == 0.6667
+
+
+def test_tweet_key_sees_through_tweeteval_anonymised_copies() -> None:
+    semeval = "Good chat this morning with @FrankOnRadio about @LFC terrific run. Lead report in Friday’s Echo. http://t.co/x1"
+    tweeteval = "Good chat this morning with @user about @user terrific run. Lead report in Friday\\u2019s Echo. "
+    assert tweet_key(semeval) == tweet_key(tweeteval)
+    held = [Example(tweeteval, "positive", "en", "tweeteval")]
+    truncated = "Good chat this morning with @user about @user terrific run in the FA Youth Cup... more at http://t.co/y"
+    other = "Terrible service from @united again, two hours on hold"
+    rows = [Example(t, "positive", "en", "semeval") for t in (semeval, truncated, other)]
+    assert [e.text for e in without_tweets(rows, held)] == [other]
+
+
+def test_semeval_tweets_in_the_english_fine_tune_never_include_a_held_out_tweet(train_data: Path) -> None:
+    """TweetEval's val split is drawn from the SemEval tweets: every one of them leaves the fine-tune's sample."""
+    corpus = build_corpora(train_data, None, seed=13)["sentiment", "en"]
+    assert any(s.startswith(SEMEVAL) for s in corpus.sources)
+    assert len(corpus.train) > SEMEVAL_SAMPLE
+    held = {tweet_key(e.text) for e in corpus.heldout}
+    starts = {key[:40] for key in held}
+    assert not [e.text for e in corpus.train if tweet_key(e.text) in held or tweet_key(e.text)[:40] in starts]

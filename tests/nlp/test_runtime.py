@@ -9,7 +9,7 @@ import pytest
 
 from core.config import Settings
 from nlp.encoder import EncoderNotReady
-from nlp.runtime import export_onnx, load_onnx_encoder, load_runtime_encoder
+from nlp.runtime import EXPORT_FORMAT, export_is_current, export_onnx, load_onnx_encoder, load_runtime_encoder
 
 TEXTS = ["Worst support ever, three calls and no answer", "عالی بود، ممنون از ارسال سریع",
          "I'll never fly with them again #boycott", "گوشی بعد از دو روز خراب شد و پشتیبانی جواب نمیده"]
@@ -66,4 +66,38 @@ def test_int8_keeps_the_sensitive_feed_forward_outputs_in_fp32(encoder_path: Pat
                     and "/attention/" not in n.name]
     assert len(fp32_matmuls) == 12  # one feed-forward output projection per layer stays fp32
     counts = collections.Counter(n.op_type for n in nodes)
-    assert counts["MatMulInteger"] == 12 * 5  # query, key, value, attention output, feed-forward input
+    assert counts["QAttention"] == 12  # query, key and value: one packed int8 projection per layer
+    assert counts["MatMulInteger"] == 12 * 2  # attention output, feed-forward input
+    assert counts["MatMul"] == 12
+
+
+def test_the_export_is_fused_by_onnxruntimes_optimizer(encoder_path: Path) -> None:
+    import collections
+    import json
+
+    import onnx
+
+    export_onnx(encoder_path)
+    counts = collections.Counter(n.op_type for n in onnx.load(str(encoder_path / "onnx" / "model.onnx")).graph.node)
+    assert counts["Attention"] == 12 and counts["SkipLayerNormalization"] == 24 and counts["BiasGelu"] == 12
+    assert counts["EmbedLayerNormalization"] == 1
+    assert counts["Softmax"] == counts["Transpose"] == 0  # inside the fused attention
+    marker = json.loads((encoder_path / "onnx" / "export.json").read_text())
+    assert marker["format"] == EXPORT_FORMAT and marker["fused"]["Attention"] == 12
+
+
+def test_an_export_of_an_older_format_is_not_current(tmp_path: Path) -> None:
+    """``brandguard nlp prepare`` (and the demo) export again after an upgrade changed the export."""
+    onnx_dir = tmp_path / "onnx"
+    onnx_dir.mkdir()
+    (onnx_dir / "model.onnx").write_bytes(b"old")
+    (onnx_dir / "model-int8.onnx").write_bytes(b"old")
+    assert not export_is_current(tmp_path)  # written before the format marker existed
+    (onnx_dir / "export.json").write_text('{"format": 1}')
+    assert not export_is_current(tmp_path)
+    (onnx_dir / "export.json").write_text("{broken")
+    assert not export_is_current(tmp_path)
+    (onnx_dir / "export.json").write_text(f'{{"format": {EXPORT_FORMAT}}}')
+    assert export_is_current(tmp_path)
+    (onnx_dir / "model-int8.onnx").unlink()
+    assert not export_is_current(tmp_path)
