@@ -193,6 +193,9 @@ def finetune_command(
     out: Annotated[Optional[Path], typer.Option(help="Where to write the adapter (default: nlp/adapter).")] = None,
     heads_dir: Annotated[Optional[Path], typer.Option(help="Where to write the heads (default: nlp/heads).")] = None,
     max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps (a quick check).")] = None,
+    semeval_sample: Annotated[int, typer.Option(min=0, help="SemEval 2013-2016 tweets added to the English sentiment "
+                                                "training part (seeded; TweetEval's val tweets removed; 0 = none, "
+                                                "as the shipped adapter).")] = 0,
 ) -> None:
     """Fine-tune the offline encoder (LoRA, all four tasks jointly; ~35 min on 2 cores): adapter + heads.
 
@@ -213,13 +216,13 @@ def finetune_command(
     data = train_data_dir(settings, data)
     try:
         prepare_base(base)
-        corpora = build_corpora(data, extra or settings.data_dir / "train-extra", seed)
+        corpora = build_corpora(data, extra or settings.data_dir / "train-extra", seed, semeval_sample)
     except (ConversionError, DataError) as exc:
         raise fail(str(exc)) from None
     target = out or ADAPTER_DIR
     heads: list = []
     card = finetune(base, corpora, target, seed, log=lambda line: typer.echo(line, err=True), max_steps=max_steps,
-                    trained_heads=heads)
+                    trained_heads=heads, options=f" --semeval-sample {semeval_sample}" if semeval_sample else "")
     for head in heads:
         save_head(head, heads_dir or settings.models.heads_dir or HEADS_DIR)
         write_jsonl(settings.data_dir / "eval" / f"{head.name}-heldout.jsonl", corpora[head.task, head.lang].heldout)

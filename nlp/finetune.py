@@ -81,7 +81,7 @@ def _batches(examples: dict[str, list[tuple[str, int]]], batch: int, rng: random
 
 def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Path, seed: int,
              log: Callable[[str], None] = print, hyper: dict[str, Any] | None = None,
-             max_steps: int | None = None, trained_heads: list | None = None) -> dict[str, Any]:
+             max_steps: int | None = None, trained_heads: list | None = None, options: str = "") -> dict[str, Any]:
     """Train the adapter on the corpora's training parts; save it with a card into ``out_dir``.
 
     The linear task heads trained jointly with the adapter are appended to ``trained_heads``
@@ -89,7 +89,8 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
     held-out parts with the trained encoder). Heads fitted afterwards on the tuned encoder's
     embeddings of the same training texts generalise worse (held-out sentiment-en 0.627 vs
     0.669 for the joint head): the tuned encoder has already separated those very texts.
-    ``max_steps`` stops early (tests use it to check the mechanics on a few batches).
+    ``max_steps`` stops early (tests use it to check the mechanics on a few batches); ``options``
+    are the command-line options that chose the data (recorded in the card's ``reproduce``).
     Returns the adapter's card.
     """
     trained_heads = trained_heads if trained_heads is not None else []
@@ -180,7 +181,8 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
                  for t, lang in HEADS},
         "train_seconds": round(time.monotonic() - started),
         "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None,
-        "reproduce": f"brandguard nlp finetune --seed {seed} && brandguard nlp prepare && brandguard nlp train --seed {seed}",
+        "reproduce": f"brandguard nlp finetune --seed {seed}{options} && brandguard nlp prepare && "
+                     f"brandguard nlp train --seed {seed}",
     }
     (out_dir / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card

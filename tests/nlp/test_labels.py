@@ -78,7 +78,8 @@ def test_tweet_key_sees_through_tweeteval_anonymised_copies() -> None:
 
 def test_semeval_tweets_in_the_english_fine_tune_never_include_a_held_out_tweet(train_data: Path) -> None:
     """TweetEval's val split is drawn from the SemEval tweets: every one of them leaves the fine-tune's sample."""
-    corpus = build_corpora(train_data, None, seed=13)["sentiment", "en"]
+    assert not any(s.startswith(SEMEVAL) for s in build_corpora(train_data, None, seed=13)["sentiment", "en"].sources)
+    corpus = build_corpora(train_data, None, seed=13, semeval_sample=SEMEVAL_SAMPLE)["sentiment", "en"]
     assert any(s.startswith(SEMEVAL) for s in corpus.sources)
     assert len(corpus.train) > SEMEVAL_SAMPLE
     held = {tweet_key(e.text) for e in corpus.heldout}
