@@ -15,6 +15,7 @@ a member.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -61,9 +62,18 @@ def signature(text: str, config: CampaignConfig) -> MinHash:
     norm = normalise_text(text)
     k = config.shingle
     grams = {norm[i:i + k] for i in range(max(len(norm) - k + 1, 1))}
-    sig = MinHash(num_perm=config.num_perm, seed=7)
+    scheme, permutations = _permutations(config.num_perm)
+    sig = MinHash(num_perm=config.num_perm, seed=7, permutations=permutations, scheme=scheme)
     sig.update_batch([g.encode() for g in grams])
     return sig
+
+
+@functools.lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> tuple[str, object]:
+    """The seeded hash permutations (and their scheme), drawn once: MinHash() would draw them
+    again for every post (a third of a signature's cost); shared, they give the same hash values."""
+    template = MinHash(num_perm=num_perm, seed=7)
+    return template.scheme, template.permutations
 
 
 @dataclass

@@ -177,3 +177,21 @@ def test_chained_near_copies_settle_on_one_campaign(store, settings: Settings, c
         assert handled <= 6 * len(posts)
     tags = {m.campaign_id for m in store.get_mentions([p.id for p in posts])}
     assert len(tags) == 1 and None not in tags
+
+
+def test_signatures_share_one_draw_of_permutations_and_equal_a_fresh_minhash() -> None:
+    """The permutations are drawn once per process; the hash values are what a fresh MinHash gives."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from risk.campaigns import signature
+
+    config = CampaignConfig()
+    texts = [COPY_EN, "سه روزه اینترنتم قطعه، هر چی به پشتیبانی زنگ میزنم جواب نمیدن", "ok"]
+    sigs = [signature(text, config) for text in texts]
+    assert sigs[0].permutations is sigs[1].permutations
+    for text, sig in zip(texts, sigs):
+        norm = normalise_text(text)
+        fresh = MinHash(num_perm=config.num_perm, seed=7)
+        fresh.update_batch([norm[i:i + config.shingle].encode() for i in range(max(len(norm) - config.shingle + 1, 1))])
+        assert np.array_equal(sig.hashvalues, fresh.hashvalues)
