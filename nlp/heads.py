@@ -178,3 +178,20 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
     out["w2"] = linears[-1].weight.detach().numpy()
     out["b2"] = linears[-1].bias.detach().numpy()
     return out
+
+
+def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: list[int], **hyper: Any) -> dict[str, np.ndarray]:
+    """``train_head`` once per seed, merged into one head whose logits are the members' mean.
+
+    An MLP member's hidden units sit side by side (``w1``/``b1`` stacked, ``w2`` concatenated and
+    divided by the member count), so the merged head is an ordinary MLP: nothing changes where
+    heads are loaded or applied, and the result no longer hangs on one initialisation.
+    """
+    members = [train_head(x, y, labels, seed=seed, **hyper) for seed in seeds]
+    merged = {"w2": np.hstack([m["w2"] for m in members]) / len(members) if "w1" in members[0]
+              else np.mean([m["w2"] for m in members], axis=0),
+              "b2": np.mean([m["b2"] for m in members], axis=0)}
+    if "w1" in members[0]:
+        merged["w1"] = np.vstack([m["w1"] for m in members])
+        merged["b1"] = np.concatenate([m["b1"] for m in members])
+    return merged

@@ -147,3 +147,21 @@ def test_nlp_data_command_verifies_the_real_folder_or_reports_what_is_wrong(tmp_
     result = CliRunner().invoke(app(), ["nlp", "data", "--data", str(bad), "--extra", str(tmp_path)])
     assert result.exit_code == 1
     assert "MISMATCH armanemo_train.jsonl" in result.output and "no licence stated" in result.output
+
+
+def test_an_ensemble_head_gives_the_mean_of_its_members_logits() -> None:
+    from nlp.heads import Head, train_ensemble, train_head
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    labels = ["negative", "neutral", "positive"]
+    for hidden in (0, 16):
+        hyper = {"hidden": hidden, "epochs": 3, "class_weight_power": 0.5}
+        merged = Head("sentiment", "en", labels, train_ensemble(x, y, labels, seeds=[1, 2, 3], **hyper))
+        members = [Head("sentiment", "en", labels, train_head(x, y, labels, seed=s, **hyper)) for s in (1, 2, 3)]
+        expected = np.mean([m.logits(x) for m in members], axis=0)
+        assert np.allclose(merged.logits(x), expected, atol=1e-5)
+        assert not np.allclose(members[0].logits(x), members[1].logits(x), atol=1e-3)  # the seeds do differ
+    assert merged.weights["w1"].shape == (48, 8)

@@ -85,3 +85,35 @@ def test_semeval_tweets_in_the_english_fine_tune_never_include_a_held_out_tweet(
     held = {tweet_key(e.text) for e in corpus.heldout}
     starts = {key[:40] for key in held}
     assert not [e.text for e in corpus.train if tweet_key(e.text) in held or tweet_key(e.text)[:40] in starts]
+
+
+def test_english_sentiment_head_trains_on_semeval_without_a_held_out_or_check_tweet(train_data: Path) -> None:
+    """``brandguard nlp train``'s sentiment-en parts: the held-out 30% of TweetEval val and the SemEval
+    check tweets (which chose the hyper-parameters) never reach its training part."""
+    from nlp.train import SEMEVAL_CHECK, english_sentiment
+
+    sent_val = read_jsonl(train_data / "tweeteval_sentiment_val.jsonl", "sentiment")
+    parts = english_sentiment(train_data, sent_val, seed=13)
+    train, held, check = parts["sentiment-en"].train, parts["sentiment-en"].heldout, parts["sentiment-en/check"].heldout
+    assert len(held) == 601 and len(check) == SEMEVAL_CHECK and len(train) > 40_000
+    keys = {tweet_key(e.text) for e in held + check}
+    starts = {key[:40] for key in keys}
+    assert [e.text for e in train if tweet_key(e.text) in keys or tweet_key(e.text)[:40] in starts] == []
+    again = english_sentiment(train_data, sent_val, seed=13)["sentiment-en/check"].heldout
+    assert [e.text for e in again] == [e.text for e in check]  # seeded: the same check tweets every run
+
+
+def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> None:
+    """``brandguard nlp train --seed 13`` wrote the committed sentiment-en head (see nlp/train.py)."""
+    from nlp.heads import HEADS_DIR
+    from nlp.train import SEMEVAL_CHECK, SENTIMENT_EN_MEMBERS
+
+    card = json.loads((HEADS_DIR / "sentiment-en.json").read_text(encoding="utf-8"))
+    assert card["seed"] == 13 and card["hyper"]["members"] == SENTIMENT_EN_MEMBERS
+    assert card["trained_by"] == ["brandguard nlp train (MLP on the tuned encoder's embeddings)"]
+    assert any(source.startswith(SEMEVAL) for source in card["data"])
+    parts = card["heldout_metrics_by_part"]
+    assert parts["heldout"]["onnx"]["n"] == 601 and parts["semeval-check"]["onnx"]["n"] == SEMEVAL_CHECK
+    assert card["calibration"]["n"] == SEMEVAL_CHECK  # fitted on the check tweets: the TweetEval ECE is out of sample
+    for part in parts.values():  # int8 (the default runtime) within one F1 point of fp32
+        assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01
