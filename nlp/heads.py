@@ -180,7 +180,8 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
     return out
 
 
-def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: list[int], **hyper: Any) -> dict[str, np.ndarray]:
+def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: list[int],
+                   **hyper: Any) -> dict[str, np.ndarray]:
     """``train_head`` once per seed, merged into one head whose logits are the members' mean.
 
     An MLP member's hidden units sit side by side (``w1``/``b1`` stacked, ``w2`` concatenated and
