@@ -61,6 +61,7 @@ from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example
 from nlp.embcache import embed_cached
 from nlp.heads import Head, load_head, save_head, softmax, train_ensemble, train_head
 from nlp.metrics import classification_report
+from nlp.runtime import EXPORT_FORMAT
 
 TRAIN_MAX_LENGTH = 128  # training embeddings are cached at this length
 INSTAGRAM = "itrc_instagram_fa_train.jsonl"
@@ -281,7 +282,8 @@ def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: P
     splits = plan(data_dir, extra_dir, seed)
     embed = Embedder(encoder, cache_dir, encoder.fingerprint, log)
     heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log)
-    embed8 = Embedder(int8_encoder, cache_dir, f"{encoder.fingerprint}|onnx-int8", log) if int8_encoder else None
+    # the int8 graph changes with the export format (which projections are int8), the fp32 one does not
+    embed8 = Embedder(int8_encoder, cache_dir, f"{encoder.fingerprint}|onnx-int8|{EXPORT_FORMAT}", log) if int8_encoder else None
     results: dict[str, dict] = {}
     for name, (head, parts) in heads.items():
         metrics: dict[str, dict] = {}
