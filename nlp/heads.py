@@ -189,10 +189,8 @@ def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: li
     heads are loaded or applied, and the result no longer hangs on one initialisation.
     """
     members = [train_head(x, y, labels, seed=seed, **hyper) for seed in seeds]
-    merged = {"w2": np.hstack([m["w2"] for m in members]) / len(members) if "w1" in members[0]
-              else np.mean([m["w2"] for m in members], axis=0),
-              "b2": np.mean([m["b2"] for m in members], axis=0)}
-    if "w1" in members[0]:
-        merged["w1"] = np.vstack([m["w1"] for m in members])
-        merged["b1"] = np.concatenate([m["b1"] for m in members])
-    return merged
+    b2 = np.mean([m["b2"] for m in members], axis=0)
+    if "w1" not in members[0]:  # logistic regressions: the mean of their weights is the mean of their logits
+        return {"w2": np.mean([m["w2"] for m in members], axis=0), "b2": b2}
+    return {"w1": np.vstack([m["w1"] for m in members]), "b1": np.concatenate([m["b1"] for m in members]),
+            "w2": np.hstack([m["w2"] for m in members]) / len(members), "b2": b2}
