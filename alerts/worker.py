@@ -43,7 +43,7 @@ class AlertWorker:
     """``AlertWorker(settings, store, clock, name)``; ``run_once()`` handles one batch."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock, name: str, *,
-                 batch: int = 50, lease_seconds: float = 60, tick_seconds: float = 5,
+                 batch: int = 128, lease_seconds: float = 60, tick_seconds: float = 5,
                  periodic_seconds: float = 60, rules: list[Rule] | None = None) -> None:
         self.settings, self.store, self.clock, self.name = settings, store, clock, name
         self.batch, self.lease_seconds = batch, lease_seconds

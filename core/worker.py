@@ -24,20 +24,33 @@ class StageWorker(Protocol):
         """Process at most one batch; return how many items were handled (0 = idle)."""
 
 
-def run_until_stopped(worker: StageWorker, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+def run_until_stopped(worker: StageWorker, stop: threading.Event, idle_seconds: float = 1.0, *,
+                      wake: threading.Event | None = None, handed_on: Callable[[], None] | None = None) -> None:
     """Call ``worker.run_once`` until ``stop`` is set, sleeping when there is no work.
 
     An exception in one batch is logged and the loop goes on: a bad batch must never
     kill the worker (its leased items expire and are retried or dead-lettered).
+
+    In one process (``monitor_api.pipeline``) the stages nudge each other: ``handed_on`` is
+    called after a batch that handled work, and an idle worker sleeps on ``wake`` (set by the
+    other stages' ``handed_on``, and on stop) instead of ``stop`` — so work handed on is picked up
+    at once, not up to ``idle_seconds`` later, without polling faster. ``wake`` is cleared before
+    each batch: a nudge that comes while the batch runs makes the next sleep return at once.
     """
+    sleep_on = wake or stop
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()
         try:
             handled = worker.run_once()
         except Exception:  # noqa: BLE001 - the loop must survive any one batch
             log.exception("worker %s: batch failed; continuing", worker.name)
             handled = 0
-        if handled == 0:
-            stop.wait(idle_seconds)
+        if handled:
+            if handed_on is not None:
+                handed_on()
+        else:
+            sleep_on.wait(idle_seconds)
 
 
 def work_until_idle(worker: StageWorker, store: Any, sleep: Callable[[float], None] = time.sleep) -> int:

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from core.clock import Clock
@@ -79,6 +80,7 @@ class Pipeline:
     missing: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _wake: dict[str, threading.Event] = field(default_factory=dict)
 
     def build(self) -> "Pipeline":
         """Construct every available stage worker; remember the missing ones."""
@@ -110,15 +112,29 @@ class Pipeline:
         return bool(ready() if callable(ready) else True if ready is None else ready)
 
     def start(self, idle_seconds: float = 1.0) -> None:
-        """One thread per stage, each calling ``run_once`` until :meth:`stop`."""
+        """One thread per stage, each calling ``run_once`` until :meth:`stop`.
+
+        A stage that handled work wakes the idle others (``run_until_stopped``'s ``wake``): a
+        mention analysed now is scored, alerted and sent now, not one ``idle_seconds`` per stage
+        later; ``idle_seconds`` only paces looking for work that arrives from outside (crawls
+        due, deliveries due for retry, other processes' work)."""
+        self._wake = {stage: threading.Event() for stage in self.workers}
         for stage, worker in self.workers.items():
             thread = threading.Thread(target=run_until_stopped, args=(worker, self._stop, idle_seconds),
+                                      kwargs={"wake": self._wake[stage], "handed_on": partial(self._nudge, stage)},
                                       name=f"stage-{stage}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
+    def _nudge(self, source: str) -> None:
+        for stage, event in self._wake.items():
+            if stage != source:
+                event.set()
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        for event in self._wake.values():
+            event.set()
         for thread in self._threads:
             thread.join(timeout=timeout)
         for worker in self.workers.values():

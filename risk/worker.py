@@ -62,7 +62,7 @@ class RiskWorker:
     """``RiskWorker(settings, store, clock, name)``; ``run_once()`` handles one batch."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock, name: str, *,
-                 batch: int = 50, lease_seconds: float = 60, decay_interval: timedelta = timedelta(minutes=15),
+                 batch: int = 128, lease_seconds: float = 60, decay_interval: timedelta = timedelta(minutes=15),
                  campaign_config: CampaignConfig | None = None) -> None:
         self.settings, self.store, self.clock, self.name = settings, store, clock, name
         self.batch, self.lease_seconds, self.decay_interval = batch, lease_seconds, decay_interval

@@ -54,3 +54,58 @@ def test_started_stages_stop_cleanly(monkeypatch: Any, tmp_path: Any, store: Any
     assert pipe.workers["risk"].budget == 0  # the thread worked the queue down
     pipe.stop(timeout=5)
     assert all(not t.is_alive() for t in pipe._threads)
+
+
+SHARED: dict[str, Any] = {}
+
+
+class Producer:
+    """Hands one item on to ``Consumer`` (a queue of its own in ``SHARED``), then is idle."""
+
+    def __init__(self, settings: Any, store: Any, clock: Any, name: str) -> None:
+        self.name = name
+
+    def run_once(self) -> int:
+        if SHARED["to_produce"]:
+            SHARED["to_produce"] -= 1
+            SHARED["queue"] += 1
+            return 1
+        return 0
+
+
+class Consumer:
+    def __init__(self, settings: Any, store: Any, clock: Any, name: str) -> None:
+        self.name = name
+
+    def run_once(self) -> int:
+        if SHARED["queue"]:
+            SHARED["queue"] -= 1
+            SHARED["consumed"].append(time.monotonic())
+            return 1
+        return 0
+
+
+def test_work_handed_on_is_picked_up_at_once_not_after_the_idle_sleep(monkeypatch: Any, tmp_path: Any, store: Any) -> None:
+    """An idle stage sleeps ``idle_seconds`` (60 here); a stage that handled work wakes it."""
+    monkeypatch.setattr(pipeline_module, "STAGES", (
+        ("crawl", "tests.monitor_api.test_pipeline:Producer"), ("analyze", "tests.monitor_api.test_pipeline:Consumer")))
+    SHARED.update(to_produce=0, queue=0, consumed=[])
+    pipe = Pipeline(Settings(data_dir=tmp_path), store, SimulatedClock(NOW), stages=("crawl", "analyze"))
+    pipe.workers = {"crawl": Producer(None, None, None, "p"), "analyze": Consumer(None, None, None, "c")}
+    pipe.start(idle_seconds=60)
+    try:
+        time.sleep(0.2)  # both stages found nothing and sleep
+        for round_ in range(1, 4):
+            handed = time.monotonic()
+            SHARED["to_produce"] += 1  # work from outside: the producer itself still sleeps ...
+            pipe._wake["crawl"].set()  # ... until its own timer would wake it (only it: the consumer sleeps on)
+            deadline = handed + 10
+            while len(SHARED["consumed"]) < round_ and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(SHARED["consumed"]) == round_, "the consumer slept through the producer's hand-over"
+            assert SHARED["consumed"][-1] - handed < 10
+    finally:
+        started = time.monotonic()
+        pipe.stop(timeout=10)
+    assert all(not t.is_alive() for t in pipe._threads)
+    assert time.monotonic() - started < 10  # stop wakes the sleepers instead of waiting out 60 s
