@@ -160,14 +160,14 @@ class Analyzer:
                     scores = self.checkpoints[task, lang].predict([texts[i] for i in idx], self.batch_size)
                 else:
                     head = self.heads[task, lang]
-                    probs = head.predict_proba(embeddings[idx])  # type: ignore[index]
+                    probs = head.predict_proba(embeddings[idx], [texts[i] for i in idx])  # type: ignore[index]
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
             if ("complaint", lang) in self.heads:
                 head = self.heads["complaint", lang]
                 column = head.labels.index("complaint")
-                for i, p in zip(idx, head.predict_proba(embeddings[idx])[:, column]):  # type: ignore[index]
+                for i, p in zip(idx, head.predict_proba(embeddings[idx], [texts[i] for i in idx])[:, column]):  # type: ignore[index]
                     complaint[i] = round(float(p), 4)
         results = []
         for mention, lang, sent, emo, comp in zip(mentions, langs, sentiment, emotion, complaint):

@@ -68,7 +68,8 @@ def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -
             row_probs: list[dict | None] = [None] * len(idx)
         elif (task, lang) in analyzer.heads:
             head = analyzer.heads[task, lang]
-            probs = head.predict_proba(analyzer.encoder.embed([model_texts[i] for i in idx], analyzer.batch_size))
+            group_texts = [model_texts[i] for i in idx]
+            probs = head.predict_proba(analyzer.encoder.embed(group_texts, analyzer.batch_size), group_texts)
             labels = head.decide(probs, analyzer.thresholds)
             row_probs = [dict(zip(head.labels, row.tolist())) for row in probs]
         else:

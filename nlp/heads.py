@@ -6,6 +6,10 @@ weighs ``(n / (K * n_k)) ** class_weight_power`` (1 = inverse frequency, 0.5 = i
 0 = unweighted). Inference
 is a couple of numpy matmuls, negligible next to the encoder.
 
+A head may also have a *wide* side (``wide`` weights, one row per hash bucket): hashed word and
+character n-grams of the text itself (``nlp.ngrams``) add their logits to the network's, trained
+jointly with it. Such a head needs the texts next to their embeddings (``texts=``).
+
 Probabilities are calibrated: the card's ``calibration.temperature`` divides the logits
 (fitted on held-out data by ``nlp.calibration``; 1 when absent). Decisions may use per-label
 thresholds (``decide``): the card's ``thresholds`` (tuned on held-out data), overridden by the
@@ -17,9 +21,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
+
+from nlp.ngrams import ngram_ids, wide_logits
 
 HEADS_DIR = Path(__file__).with_name("heads")
 
@@ -34,19 +40,26 @@ class Head:
     weights: dict[str, np.ndarray]
     card: dict[str, Any] = field(default_factory=dict)
 
-    def logits(self, embeddings: np.ndarray, prefix: str = "") -> np.ndarray:
-        """Uncalibrated logits (before the temperature) of the network whose weights start with ``prefix``."""
+    def logits(self, embeddings: np.ndarray, prefix: str = "", texts: Sequence[str] | None = None) -> np.ndarray:
+        """Uncalibrated logits (before the temperature) of the network whose weights start with ``prefix``;
+        ``texts`` (the ones embedded, in order) feed its wide side, where it has one."""
         x = embeddings.astype(np.float32)
         if f"{prefix}w1" in self.weights:
             x = np.maximum(x @ self.weights[f"{prefix}w1"].T + self.weights[f"{prefix}b1"], 0.0)
-        return x @ self.weights[f"{prefix}w2"].T + self.weights[f"{prefix}b2"]
+        out = x @ self.weights[f"{prefix}w2"].T + self.weights[f"{prefix}b2"]
+        wide = self.weights.get(f"{prefix}wide")
+        if wide is not None:
+            if texts is None or len(texts) != len(embeddings):
+                raise ValueError(f"{self.name} reads n-grams of the texts too: pass texts= (one per embedding)")
+            out = out + wide_logits(texts, wide)
+        return out
 
     @property
     def temperature(self) -> float:
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
 
-    def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities, one row per embedding.
+    def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        """Calibrated class probabilities, one row per embedding (``texts``: see ``logits``).
 
         A *mixture* head (card ``mixture``) holds one expert per text domain (e.g. ``review`` and
         ``social``), each with its own weights (prefix ``<domain>.``) and temperature, and a
@@ -55,11 +68,11 @@ class Head:
         """
         mixture = self.card.get("mixture")
         if not mixture:
-            return softmax(self.logits(embeddings) / self.temperature)
-        gate = softmax(self.logits(embeddings, "gate."))
+            return softmax(self.logits(embeddings, texts=texts) / self.temperature)
+        gate = softmax(self.logits(embeddings, "gate.", texts))
         out = np.zeros((len(embeddings), len(self.labels)), dtype=np.float64)
         for column, domain in enumerate(mixture["domains"]):
-            expert = softmax(self.logits(embeddings, f"{domain}.") / float(mixture["temperatures"].get(domain, 1.0)))
+            expert = softmax(self.logits(embeddings, f"{domain}.", texts) / float(mixture["temperatures"].get(domain, 1.0)))
             out += gate[:, column:column + 1] * expert
         return out
 
@@ -137,10 +150,14 @@ def load_head(directory: Path, task: str, lang: str) -> Head:
 
 def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hidden: int = 256,
                epochs: int = 60, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2,
-               class_weight_power: float = 1.0) -> dict[str, np.ndarray]:
+               class_weight_power: float = 1.0, texts: Sequence[str] | None = None, wide_buckets: int = 0,
+               wide_l2: float = 0.0) -> dict[str, np.ndarray]:
     """Train a head on embeddings ``x`` and label indices ``y``; deterministic for a seed.
 
     ``class_weight_power`` tempers the inverse-frequency class weights (see the module docstring).
+    ``wide_buckets`` > 0 adds the wide side (``texts`` required, one per row of ``x``): one logit row
+    per n-gram bucket, zero at the start, fitted jointly with the network, ``wide_l2`` times the
+    sum of its squared weights added to every batch's loss.
     """
     import torch
 
@@ -156,7 +173,16 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
                                     torch.nn.Dropout(dropout), torch.nn.Linear(hidden, len(labels)))
     else:
         model = torch.nn.Sequential(torch.nn.Linear(dim, len(labels)))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    params = [{"params": model.parameters(), "weight_decay": weight_decay}]
+    wide = None
+    if wide_buckets:
+        if texts is None or len(texts) != len(x):
+            raise ValueError("a wide head needs texts= (one per embedding)")
+        wide = torch.nn.EmbeddingBag(wide_buckets, len(labels), mode="sum")
+        torch.nn.init.zeros_(wide.weight)
+        params.append({"params": wide.parameters(), "weight_decay": 0.0})
+        grams = [torch.from_numpy(ngram_ids(t, wide_buckets)) for t in texts]
+    opt = torch.optim.AdamW(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)
     for _ in range(epochs):
@@ -165,7 +191,13 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
         for start in range(0, len(xt), 64):
             idx = perm[start:start + 64]
             opt.zero_grad()
-            loss_fn(model(xt[idx] * 8.0), yt[idx]).backward()  # unit-norm inputs: scale up for faster fitting
+            out = model(xt[idx] * 8.0)  # unit-norm inputs: scale up for faster fitting
+            if wide is not None:
+                out = out + _wide_forward(wide, [grams[i] for i in idx.tolist()])
+            loss = loss_fn(out, yt[idx])
+            if wide is not None and wide_l2:
+                loss = loss + wide_l2 * wide.weight.pow(2).sum()
+            loss.backward()
             opt.step()
         sched.step()
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
@@ -177,7 +209,19 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
         linears[0].weight.data *= 8.0
     out["w2"] = linears[-1].weight.detach().numpy()
     out["b2"] = linears[-1].bias.detach().numpy()
+    if wide is not None:
+        out["wide"] = wide.weight.detach().numpy()
     return out
+
+
+def _wide_forward(wide: Any, grams: list[Any]) -> Any:
+    """``nlp.ngrams.wide_logits`` in torch: each text's rows summed over the square root of their count."""
+    import torch
+
+    flat = torch.cat(grams)
+    offsets = torch.tensor([0] + [len(g) for g in grams[:-1]]).cumsum(0)
+    scale = torch.cat([torch.full((len(g),), 1.0 / max(len(g), 1) ** 0.5) for g in grams])
+    return wide(flat, offsets, per_sample_weights=scale)
 
 
 def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: list[int],
@@ -189,8 +233,10 @@ def train_ensemble(x: np.ndarray, y: np.ndarray, labels: list[str], *, seeds: li
     heads are loaded or applied, and the result no longer hangs on one initialisation.
     """
     members = [train_head(x, y, labels, seed=seed, **hyper) for seed in seeds]
-    b2 = np.mean([m["b2"] for m in members], axis=0)
+    merged = {"b2": np.mean([m["b2"] for m in members], axis=0)}
+    if "wide" in members[0]:  # linear in its weights, like a logistic regression
+        merged["wide"] = np.mean([m["wide"] for m in members], axis=0)
     if "w1" not in members[0]:  # logistic regressions: the mean of their weights is the mean of their logits
-        return {"w2": np.mean([m["w2"] for m in members], axis=0), "b2": b2}
-    return {"w1": np.vstack([m["w1"] for m in members]), "b1": np.concatenate([m["b1"] for m in members]),
-            "w2": np.hstack([m["w2"] for m in members]) / len(members), "b2": b2}
+        return {**merged, "w2": np.mean([m["w2"] for m in members], axis=0)}
+    return {**merged, "w1": np.vstack([m["w1"] for m in members]), "b1": np.concatenate([m["b1"] for m in members]),
+            "w2": np.hstack([m["w2"] for m in members]) / len(members)}
