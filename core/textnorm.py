@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Any
 
 # Arabic code points folded onto the Persian letters readers treat as the same.
 _LETTER_MAP = {
@@ -35,6 +36,22 @@ _TRANSLATE = {ord(k): v for k, v in _LETTER_MAP.items()}
 _TRANSLATE.update(_DIGITS)
 # str.translate looks up every character of a non-ASCII text; most texts have nothing to fold.
 _FOLDABLE_RE = re.compile("[" + "".join(map(chr, _TRANSLATE)) + "]")
+
+# Half of a surrogate pair without the other half (a source's JSON cut an emoji, "\\ud83d"):
+# json.loads keeps it, but no UTF-8 — store, log or HTTP answer — can hold it.
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def replace_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (nested in dicts and lists too) as U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE_RE.sub("\ufffd", value) if _LONE_SURROGATE_RE.search(value) else value
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_lone_surrogates(v) for v in value]
+    return value
+
 
 ARABIC_SCRIPT_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 

@@ -8,6 +8,7 @@ like a crawled one. No Scrapy import here: the API process does not need a crawl
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timezone, tzinfo
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from core.config import Settings
 from core.domain import Author, Engagement, Mention, mention_id
 from core.links import safe_http_url
+from core.textnorm import replace_lone_surrogates
 from crawlers.brandmatch import BrandMatcher
 from crawlers.items import PostItem
 from crawlers.textclean import canonical_url, html_to_text, normalize_whitespace
@@ -35,7 +37,10 @@ class NotAboutABrand(ValueError):
 
 def clean_post(item: PostItem, unsafe_url_dropped: Callable[[], None] | None = None) -> PostItem:
     """HTML to text, whitespace, canonical http(s)-only URLs (others dropped, each reported to
-    ``unsafe_url_dropped``); MalformedPost when nothing readable is left."""
+    ``unsafe_url_dropped``); MalformedPost when nothing readable is left. A lone surrogate (half an
+    emoji cut by a source's JSON) becomes U+FFFD: the rest of the post is good, and it could not be stored."""
+    for name in (f.name for f in fields(item)):
+        setattr(item, name, replace_lone_surrogates(getattr(item, name)))
     try:
         item.text = html_to_text(item.text) if item.is_html else normalize_whitespace(item.text or "")
     except Exception as exc:  # noqa: BLE001 - lxml rejects some broken fragments

@@ -3,6 +3,7 @@ bad items are reported by index and the good ones kept; size and per-key rate li
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -119,6 +120,22 @@ def test_named_brands_html_and_limits_per_item(env) -> None:
     assert errors[2] == [{"loc": "brands[0]", "msg": "no configured brand named 'Sepehr'"}]
     assert "is in the future" in errors[3][0]["msg"]
     assert errors[4][0]["loc"] == "unknown_field"
+
+
+def test_half_an_emoji_from_a_sources_json_is_replaced_not_a_server_error(env) -> None:
+    client, store, _, key = env
+    # "\ud83d" without its pair (a source cut an emoji in half): json.loads keeps it, UTF-8 cannot hold it.
+    body = json.dumps({"mentions": [
+        _mention("h1", "Sepehr Mobile broke my phone CUT and support ignores me", author={"handle": "mina_r", "name": "Mina CUT"}),
+        _mention("h2", "<p>اپلیکیشن سپهر موبایل باز هم CUT از کار افتاد</p>", is_html=True, lang="fa"),
+    ]}).replace("CUT", "\\ud83d")
+    response = client.post(URL, content=body, headers={**key, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["created"] == 2 and report["rejected"] == [], report["rejected"]
+    first, persian = (store.get_mention(a["id"]) for a in report["accepted"])
+    assert first.text == "Sepehr Mobile broke my phone \ufffd and support ignores me" and first.author.name == "Mina \ufffd"
+    assert persian.text == "اپلیکیشن سپهر موبایل باز هم \ufffd از کار افتاد"
 
 
 def test_size_limits_refuse_the_request_and_nothing_is_stored(env) -> None:
