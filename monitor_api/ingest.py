@@ -19,7 +19,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from core.config import IngestSettings, Settings
 from core.domain import Mention
 from core.store.port import Store
-from core.textnorm import replace_lone_surrogates
 from crawlers.items import PostItem
 from crawlers.normalize import MalformedPost, NotAboutABrand, PostNormalizer
 from monitor_api.problems import field_path
@@ -138,7 +137,7 @@ def _check_item(raw: Any, limits: IngestSettings, brand_names: set[str]) -> Inge
     if not isinstance(raw, dict):
         raise _Rejected([ItemField(loc="<item>", msg="a mention must be a JSON object")])
     try:
-        item = IngestMention.model_validate(replace_lone_surrogates(raw))
+        item = IngestMention.model_validate(raw)
     except ValidationError as exc:
         raise _Rejected([ItemField(loc=field_path(e["loc"]), msg=e["msg"]) for e in exc.errors()[:20]]) from None
     errors = [ItemField(loc=name, msg=f"longer than {limits.max_text_chars} characters")

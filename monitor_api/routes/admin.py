@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from core.domain import ApiKey
 from monitor_api.deps import Admin, ClockDep, StoreDep
+from monitor_api.jsonbody import CleanJsonRoute
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 from monitor_api.security import create_api_key
 
-router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["admin"], responses=PROBLEM_RESPONSES, route_class=CleanJsonRoute)
 
 Scope = Literal["mentions:read", "alerts:read", "alerts:write", "customers:write", "risk:read", "ingest:write", "admin"]
 

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from core.domain import Alert, AlertState, Delivery, DeliveryStatus, Mention, Severity, Silence
 from core.store.port import AlertFilter
 from monitor_api.deps import AlertsReader, AlertsWriter, ClockDep, StoreDep
+from monitor_api.jsonbody import CleanJsonRoute
 from monitor_api.params import Rfc3339
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
-router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["alerts"], responses=PROBLEM_RESPONSES, route_class=CleanJsonRoute)
 
 
 class AlertPage(BaseModel):

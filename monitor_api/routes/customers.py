@@ -12,9 +12,10 @@ from core.privacy import pseudonym_key
 from core.store.port import BulkReport, MentionQuery
 from monitor_api.customers import bulk_upsert, decide_link, erase
 from monitor_api.deps import ClockDep, CustomersWriter, RiskReader, SettingsDep, StoreDep
+from monitor_api.jsonbody import CleanJsonRoute
 from monitor_api.problems import PROBLEM_RESPONSES, ApiProblem
 
-router = APIRouter(tags=["customers"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["customers"], responses=PROBLEM_RESPONSES, route_class=CleanJsonRoute)
 MAX_BULK = 5000
 
 

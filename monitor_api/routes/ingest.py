@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from monitor_api.deps import ClockDep, IngestWriter, SettingsDep, StoreDep
 from monitor_api.ingest import IngestEnvelope, IngestReport, IngestRequest, ingest_mentions
+from monitor_api.jsonbody import CleanJsonRoute
 from monitor_api.problems import MEDIA_TYPE, PROBLEM_RESPONSES, ApiProblem, Problem
 from monitor_api.ratelimit import RateLimiter
 from monitor_api.security import Principal
 
-router = APIRouter(tags=["ingest"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["ingest"], responses=PROBLEM_RESPONSES, route_class=CleanJsonRoute)
 
 _REQUEST_SCHEMA = {"$ref": "#/components/schemas/IngestRequest"}
 

@@ -79,3 +79,11 @@ def test_redeliver_a_dead_delivery(client: TestClient, story: Any, support: Any,
     again = client.post(f"/v1/deliveries/{story['delivery']}/redeliver", headers=support)
     assert again.status_code == 409
     assert client.post("/v1/deliveries/nope/redeliver", headers=support).status_code == 404
+
+
+def test_a_note_with_half_an_emoji_is_kept_with_a_replacement_character(client: TestClient, story: Any, support: Any) -> None:
+    url = f"/v1/alerts/{story['alert']}/actions"
+    body = '{"action": "note", "note": "\\u0628\\u0627 \\u0645\\u06cc\\u0646\\u0627 \\u062a\\u0645\\u0627\\u0633 \\u06af\\u0631\\u0641\\u062a\\u06cc\\u0645 \\ud83d"}'
+    response = client.post(url, content=body, headers={**support, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["timeline"][-1]["note"] == "با مینا تماس گرفتیم \ufffd"

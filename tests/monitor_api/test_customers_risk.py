@@ -111,3 +111,12 @@ def test_feed_has_no_misses_or_duplicates_while_flags_arrive(client: TestClient,
     assert {c for c, _ in received} == {"C-1042", "C-7777", *(f"C-9{i:03d}" for i in range(7))}
     latest = client.get("/v1/risk-flags", params={"cursor": cursor}, headers=crm).json()
     assert latest["items"] == [] and latest["next_cursor"] == cursor
+
+
+def test_half_an_emoji_in_a_crm_export_is_replaced_and_the_row_kept(client: TestClient, crm: Any, store: Any) -> None:
+    # "\ud83d" without its pair: json.loads keeps it, no UTF-8 (store, logs, the answer) can hold it.
+    body = '[{"crm_id": "C-5003", "name": "\\u0646\\u06af\\u0627\\u0631 \\ud83d", "tier": "gold"}]'
+    response = client.put("/v1/customers", content=body, headers={**crm, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    assert store.get_customer("C-5003").name == "نگار \ufffd"
