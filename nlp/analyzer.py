@@ -155,19 +155,20 @@ class Analyzer:
             embeddings = self.encoder.embed(texts, self.batch_size, self.settings.models.batch_tokens)
         complaint: list[float | None] = [None] * len(mentions)
         for lang, idx in groups.items():
+            group_texts = [texts[i] for i in idx]
             for task, target in (("sentiment", sentiment), ("emotion", emotion)):
                 if (task, lang) in self.checkpoints:
-                    scores = self.checkpoints[task, lang].predict([texts[i] for i in idx], self.batch_size)
+                    scores = self.checkpoints[task, lang].predict(group_texts, self.batch_size)
                 else:
                     head = self.heads[task, lang]
-                    probs = head.predict_proba(embeddings[idx], [texts[i] for i in idx])  # type: ignore[index]
+                    probs = head.predict_proba(embeddings[idx], group_texts)  # type: ignore[index]
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
             if ("complaint", lang) in self.heads:
                 head = self.heads["complaint", lang]
                 column = head.labels.index("complaint")
-                for i, p in zip(idx, head.predict_proba(embeddings[idx], [texts[i] for i in idx])[:, column]):  # type: ignore[index]
+                for i, p in zip(idx, head.predict_proba(embeddings[idx], group_texts)[:, column]):  # type: ignore[index]
                     complaint[i] = round(float(p), 4)
         results = []
         for mention, lang, sent, emo, comp in zip(mentions, langs, sentiment, emotion, complaint):
