@@ -102,6 +102,20 @@ class ModelSettings(_Section):
     # decided (e.g. "sentiment-fa:negative": 0.4, "complaint-en:complaint": 0.5); unset ones come
     # from the head's card (tuned on held-out data), else the most probable label wins.
     thresholds: dict[str, float] = Field(default_factory=dict)
+    # "complaint-<lang>" -> the complaint head's weight when blended with the sentiment model's
+    # negative probability (1: the head alone, 0: sentiment alone); unset: the head's card (0.5 for
+    # complaint-en: it learned from airline tweets only), else 1.
+    complaint_blend: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("complaint_blend")
+    @classmethod
+    def _complaint_blend_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, weight in value.items():
+            if not key.startswith("complaint-") or len(key) <= len("complaint-"):
+                raise ValueError(f"complaint_blend key {key!r}: expected 'complaint-<lang>', e.g. 'complaint-en'")
+            if not 0.0 <= weight <= 1.0:
+                raise ValueError(f"complaint_blend {key!r}: {weight} is not a weight between 0 and 1")
+        return value
 
     @field_validator("thresholds")
     @classmethod

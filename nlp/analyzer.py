@@ -10,6 +10,10 @@ Two model set-ups, chosen by settings:
   any Hugging Face sequence-classification checkpoint (local path or hub id) with a
   ``label_map`` onto our labels; it overrides the head for that task and language.
 
+Where a complaint head is loaded, ``analysis.complaint`` is its probability, blended with the
+sentiment model's negative probability when the head's card (or ``models.complaint_blend``) says
+so — the English head learned from airline tweets only (``Analyzer.complaint_proba``).
+
 Texts are processed in length-sorted batches (``Encoder.embed``) to cut padding.
 """
 
@@ -26,7 +30,7 @@ from core.config import ModelTaskSettings, Settings
 from core.domain import Analysis, Mention
 from core.textnorm import normalize_persian
 from nlp.cues import Competitor, complaint_reasons, extract_cues
-from nlp.heads import HEADS_DIR, Head, decide_labels, load_head
+from nlp.heads import HEADS_DIR, Head, blend_complaint, decide_labels, load_head
 from nlp.langid import detect_language
 
 log = logging.getLogger(__name__)
@@ -132,6 +136,8 @@ class Analyzer:
             check_heads_match_encoder(self.heads.values(), getattr(encoder, "fingerprint", ""), heads_dir)
         self.thresholds = dict(settings.models.thresholds)
         check_thresholds(self.thresholds, self.heads, self.checkpoints)
+        self.complaint_blend = dict(settings.models.complaint_blend)
+        check_complaint_blend(self.complaint_blend, self.heads)
         self.model_id = self._model_id()
 
     def _model_id(self) -> str:
@@ -156,19 +162,22 @@ class Analyzer:
         complaint: list[float | None] = [None] * len(mentions)
         for lang, idx in groups.items():
             group_texts = [texts[i] for i in idx]
+            negative = np.zeros(len(idx))
             for task, target in (("sentiment", sentiment), ("emotion", emotion)):
                 if (task, lang) in self.checkpoints:
                     scores = self.checkpoints[task, lang].predict(group_texts, self.batch_size)
+                    if task == "sentiment":
+                        negative = np.array([s.get("negative", 0.0) for s in scores])
                 else:
                     head = self.heads[task, lang]
                     probs = head.predict_proba(embeddings[idx], group_texts)  # type: ignore[index]
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
+                    if task == "sentiment" and "negative" in head.labels:
+                        negative = probs[:, head.labels.index("negative")]
                 for i, s in zip(idx, scores):
                     target[i] = s
             if ("complaint", lang) in self.heads:
-                head = self.heads["complaint", lang]
-                column = head.labels.index("complaint")
-                for i, p in zip(idx, head.predict_proba(embeddings[idx], group_texts)[:, column]):  # type: ignore[index]
+                for i, p in zip(idx, self.complaint_proba(lang, embeddings[idx], group_texts, negative)):  # type: ignore[index]
                     complaint[i] = round(float(p), 4)
         results = []
         for mention, lang, sent, emo, comp in zip(mentions, langs, sentiment, emotion, complaint):
@@ -179,6 +188,29 @@ class Analyzer:
                 complaint_reasons=complaint_reasons(cues), complaint=comp, model=self.model_id,
             ))
         return results
+
+    def complaint_weight(self, lang: str) -> float:
+        """The complaint head's weight next to the sentiment model (``models.complaint_blend``, else its card)."""
+        head = self.heads.get(("complaint", lang))
+        return self.complaint_blend.get(f"complaint-{lang}", head.complaint_weight if head else 1.0)
+
+    def complaint_proba(self, lang: str, embeddings: np.ndarray, texts: Sequence[str],
+                        negative: np.ndarray | None = None) -> np.ndarray:
+        """Complaint probability per text of one head language: the complaint head, blended with the
+        sentiment model's negative probability (``negative``; computed when not given) by its weight."""
+        head = self.heads["complaint", lang]
+        own = head.predict_proba(embeddings, texts)[:, head.labels.index("complaint")]
+        weight = self.complaint_weight(lang)
+        if weight == 1.0:
+            return own
+        return blend_complaint(own, self.negative_proba(lang, embeddings, texts) if negative is None else negative, weight)
+
+    def negative_proba(self, lang: str, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The sentiment model's negative probability per text (head or checkpoint) for one head language."""
+        if ("sentiment", lang) in self.checkpoints:
+            return np.array([s.get("negative", 0.0) for s in self.checkpoints["sentiment", lang].predict(texts, self.batch_size)])
+        head = self.heads["sentiment", lang]
+        return head.predict_proba(embeddings, texts)[:, head.labels.index("negative")]
 
     def decide(self, task: str, lang: str, scores: dict[str, float]) -> str:
         """The decided label of one text's scores: thresholds from ``models.thresholds`` or the head's card."""
@@ -212,6 +244,14 @@ def check_thresholds(thresholds: dict[str, float], heads: dict[tuple[str, str], 
                              f"(known: {sorted(f'{t}-{g}' for t, g in [*heads, *checkpoints])})")
         if label not in known:
             raise ModelConfigError(f"models.thresholds: {key!r}: {name} has no label {label!r} (labels: {known})")
+
+
+def check_complaint_blend(blend: dict[str, float], heads: dict[tuple[str, str], Head]) -> None:
+    """Every ``models.complaint_blend`` key must name a loaded complaint head."""
+    loaded = sorted(f"complaint-{lang}" for task, lang in heads if task == "complaint")
+    for key in blend:
+        if key not in loaded:
+            raise ModelConfigError(f"models.complaint_blend: {key!r} names no loaded complaint head (loaded: {loaded})")
 
 
 class EncoderMismatch(RuntimeError):

@@ -10,6 +10,12 @@ A head may also have a *wide* side (``wide`` weights, one row per hash bucket): 
 character n-grams of the text itself (``nlp.ngrams``) add their logits to the network's, trained
 jointly with it. Such a head needs the texts next to their embeddings (``texts=``).
 
+A complaint head's card may say to blend it with the sentiment model (``sentiment_blend``:
+``complaint_weight`` w): the complaint probability is then w × the head's + (1 − w) × the
+sentiment model's *negative* probability for the same text (``blend_complaint``). The airline
+tweets the English complaint head learned from all address an airline; the sentiment head read
+44,000 tweets on every topic, and the blend carries that breadth (``nlp.train.complaint_blend``).
+
 Probabilities are calibrated: the card's ``calibration.temperature`` divides the logits
 (fitted on held-out data by ``nlp.calibration``; 1 when absent). Decisions may use per-label
 thresholds (``decide``): the card's ``thresholds`` (tuned on held-out data), overridden by the
@@ -99,6 +105,28 @@ class Head:
     @property
     def name(self) -> str:
         return f"{self.task}-{self.lang}"
+
+    @property
+    def complaint_weight(self) -> float:
+        """The complaint head's share when blended with the sentiment model (1: the head alone)."""
+        return float(self.card.get("sentiment_blend", {}).get("complaint_weight", 1.0))
+
+
+def blend_complaint(complaint: np.ndarray, negative: np.ndarray, weight: float) -> np.ndarray:
+    """``weight`` × a complaint head's probability + (1 − ``weight``) × the sentiment model's negative one."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"complaint weight {weight} is not between 0 and 1")
+    if weight == 1.0:
+        return complaint
+    return weight * np.asarray(complaint, dtype=np.float64) + (1.0 - weight) * np.asarray(negative, dtype=np.float64)
+
+
+def complaint_rows(labels: list[str], complaint: np.ndarray) -> np.ndarray:
+    """Probability rows over a complaint head's two ``labels`` from the probability of ``complaint``."""
+    out = np.zeros((len(complaint), len(labels)))
+    column = labels.index("complaint")
+    out[:, column], out[:, 1 - column] = complaint, 1.0 - np.asarray(complaint)
+    return out
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

