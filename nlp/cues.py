@@ -7,6 +7,10 @@ the ORIGINAL ``Mention.text`` and ``evidence`` is the original text there.
 
 Complaint-reason patterns describe a *problem* ("too expensive", "stopped working",
 "گرون", "خراب شد"), not a topic ("price", "battery"), so praise does not produce reasons.
+Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده") are *service* reasons; outages, no
+signal, crawling speeds and a plan that never activated ("اینترنتم سه روزه قطعه", "internet
+is down") are *product* reasons — for a telecom the service is the product; money taken for
+nothing and refunds that never come are *price* reasons.
 Competitor tags come from the configured brands with ``competitor: true`` (brand query
 language, ``core.query``).
 """
@@ -91,7 +95,8 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:late|delayed|missing|lost) (?:delivery|package|order|shipment|parcel|flight|baggage|luggage)",
         r"(?:delivery|package|order|shipment|parcel|flight) (?:\w+ ){0,2}(?:late|delayed|never (?:arrived|came)|lost|missing|cancell?ed)",
         r"(?:برخورد|رفتار) (?:\S+ ){0,2}(?:بد|زشت|افتضاح|توهین ?آمیز)",
-        r"(?:ارسال|تحویل|پیک|سفارش|بسته)\S* (?:\S+ ){0,3}(?:دیر|تاخیر|تأخیر|نرسید|گم شد|لغو)",
+        # "نرسیده" / "نیومده" (hasn't arrived), "گم شده" (got lost): the perfect forms people write most
+        r"(?:ارسال|تحویل|پیک|سفارش|بسته|مرسوله)\S* (?:\S+ ){0,4}(?:دیر|تاخیر|تأخیر|نرسید\w*|نیومد\w*|نیامد\w*|گم ?شد\w*|لغو)",
         r"(?:پشتیبانی|خدمات|پاسخگویی) (?:\S+ ){0,2}(?:افتضاح|ضعیف|بد|داغون|فاجعه)",
         r"بی ?احترامی",
     ],
@@ -101,6 +106,16 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:broken|broke|defective|faulty|damaged|cracked|dead on arrival|malfunction\w*|poor quality|low quality|cheaply made|keeps crashing|crashes)",
         r"(?:خراب|معیوب|ایراد|ایرادی|مشکل فنی|سوخت|شکست|شکسته|تقلبی|فیک|بی کیفیت|کیفیت (?:\S+ )?(?:پایین|بد|افتضاح|ضعیف))",
         r"کار (?:نمی ?(?:کنه|کند|کرد)|نکرد)",
+        # the service itself: outages, no signal, crawling speeds, a plan that never activated
+        r"(?:internet|wi-?fi|service|network|connection|signal|broadband|cable|phone line|line|app|site|website|server)s? "
+        r"(?:\w+ ){0,3}(?:down|out(?= (?:again|for|since|all))|offline|not working|keeps? dropping|dropp(?:ed|ing)|disconnect(?:s|ed|ing))",
+        r"(?:outages?|no (?:signal|service|internet|connection|wi-?fi|coverage|reception))",
+        r"(?:internet|wi-?fi|connection|speeds?|app|site|website|network) (?:\w+ ){0,2}(?:so |super |very |painfully |extremely |really )?(?:slow|laggy|unusable)",
+        r"(?:اینترنت|نت|وای ?فای|خط|شبکه|سرویس|سایت|اپ|اپلیکیشن|برنامه|تلفن|مودم|برق)\S* (?:\S+ ){0,3}(?:قطع|وصل نمی ?\S+|وصل نشد)\w*",
+        r"قطعی\S* (?:\S+ )?(?:اینترنت|نت|خط|شبکه|سرویس|تلفن|برق)",
+        r"سرعت\S* (?:\S+ ){0,3}(?:پایین|کم|افتضاح|لاک ?پشتی|صفر)\w*",
+        r"آنتن (?:نمی ?(?:ده|دهد)|ندارم|نداره|نداریم|نیست)",
+        r"(?:بسته|شارژ|اشتراک|سرویس|سیم ?کارت)\S* (?:\S+ ){0,2}(?:فعال|اعمال|وصل) (?:نشد|نشده|نمی ?شه)",
     ],
     "reason_price": [
         r"(?:too|so|very|way|ridiculously|insanely) (?:expensive|pricey|overpriced)",
@@ -110,6 +125,11 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:گرون|گران|گرانفروشی|گرونفروشی|گرون ?فروشی|کلاهبرداری|کلاه ?برداری)\w*",
         r"قیمت\S* (?:\S+ ){0,3}(?:بالا|زیاد|نجومی|دو برابر|هر روز)",
         r"پول\S* (?:\S+ ){0,3}(?:پس (?:ن|نمی ?)\S+|نمیدن|ندادن|برنگشت)",
+        # billing: paid for nothing, refunds that never come
+        r"(?:no|still no|never got (?:my|a|the)) refund",
+        r"refund (?:\w+ ){0,3}(?:not|never) (?:processed|received|issued|arrived|came|showed up)",
+        r"charged (?:me |us )?(?:\w+ ){0,3}(?:but|and) (?:\w+ ){0,4}(?:never|not|didn'?t|did not|wasn'?t|was not)",
+        r"(?:پول|مبلغ|وجه)\S* (?:\S+ ){0,3}(?:کم|کسر) (?:شد|شده)\S* (?:ولی|اما)",
     ],
     "reason_switching": [
         r"(?:switch|switching|switched|went back|going back|changed|changing) (?:over )?to (?!the |a |an |my |our |your )\w+",

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.config import ConfigError, load_settings
+from core.textnorm import normalize_persian
 from nlp.analyzer import Analyzer, ModelConfigError, check_complaint_blend
 from nlp.datasets import Example
 from nlp.evaluate import predict
@@ -125,3 +126,51 @@ def test_blend_setting_overrides_the_card(encoder_path: Path, tmp_path: Path) ->
     assert analysis.complaint == pytest.approx(own, abs=1e-4)
     with pytest.raises(ModelConfigError, match="names no loaded complaint head"):
         Analyzer(nlp_settings(tmp_path, encoder_path, complaint_blend={"complaint-xx": 0.5}))
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(encoder_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small, randomly initialised sentiment checkpoint saved the way a downloaded one is (no hub)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny-sentiment")
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_path))
+    torch.manual_seed(7)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=3, id2label={0: "NEG", 1: "NEU", 2: "POS"},
+                        label2id={"NEG": 0, "NEU": 1, "POS": 2})
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():  # make the three labels clearly apart so rounding cannot hide a mix-up
+        model.classifier.bias.copy_(torch.tensor([1.0, 0.0, -1.0]))
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def test_a_sentiment_checkpoint_feeds_the_blend(encoder_path: Path, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    settings = nlp_settings(tmp_path, encoder_path, sentiment={"en": {
+        "checkpoint": str(tiny_checkpoint), "label_map": {"NEG": "negative", "NEU": "neutral", "POS": "positive"}}})
+    analyzer = Analyzer(settings)
+    assert ("sentiment", "en") in analyzer.checkpoints and ("complaint", "en") in analyzer.heads
+    persian = "دو هفته است سفارشم رو ثبت کردم و هنوز نرسیده، پولمو پس بدید."
+    english, fa = analyzer.analyze([make_mention("c1", ENGLISH[0]), make_mention("c2", persian)])
+    # the checkpoint's own probabilities, computed here without the analyser
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_checkpoint))
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_checkpoint)).eval()
+    with torch.no_grad():
+        want = torch.softmax(model(**tokenizer([ENGLISH[0]], return_tensors="pt")).logits, dim=-1)[0].tolist()
+    assert english.sentiment_scores == pytest.approx(dict(zip(["negative", "neutral", "positive"], want)), abs=1e-4)
+    head = analyzer.heads["complaint", "en"]
+    # int8 scales activations per batch: embed the same batch as the analyser did
+    embeddings = analyzer.encoder.embed([ENGLISH[0], normalize_persian(persian)])
+    own = head.predict_proba(embeddings[:1], [ENGLISH[0]])[0, head.labels.index("complaint")]
+    weight = head.complaint_weight
+    assert english.complaint == pytest.approx(weight * own + (1 - weight) * want[0], abs=2e-4)
+    # Persian keeps its own heads, and its complaint head is not blended
+    head_fa = analyzer.heads["complaint", "fa"]
+    fa_own = head_fa.predict_proba(embeddings[1:], [normalize_persian(persian)])[0, head_fa.labels.index("complaint")]
+    assert fa.lang == "fa" and head_fa.complaint_weight == 1.0 and fa.complaint == pytest.approx(fa_own, abs=1e-4)

@@ -80,3 +80,48 @@ def test_competitor_needs_configured_brand() -> None:
 
 def test_persian_positive_verbs_do_not_fire_failed_support_or_product() -> None:
     assert kinds("پشتیبانی سریع جواب میده و گوشی عالی کار می‌کنه") == {}
+
+
+def test_persian_late_or_lost_delivery_in_the_forms_people_write() -> None:
+    late = {
+        "سفارشم هنوز نرسیده": "سفارشم هنوز نرسیده",  # my order still hasn't arrived
+        "بسته من دو هفته است نرسیده، پولمو پس بدید": "بسته من دو هفته است نرسیده",  # two weeks, give my money back
+        "پیک هنوز نیومده و کسی جواب نمیده": "پیک هنوز نیومده",  # the courier still hasn't come
+        "مرسوله‌ام گم شده": "مرسوله\u200cام گم شده",  # my parcel got lost (with a ZWNJ)
+    }
+    for text, evidence in late.items():
+        assert kinds(text).get("reason_service") == [evidence], text
+    assert complaint_reasons(extract_cues("سفارشم هنوز نرسیده")) == ["service"]
+    # arrived, or will arrive: no complaint
+    for text in ("سفارشم رسید، ممنون از پیک", "سفارش دادم و فردا می‌رسه", "بسته رو تحویل گرفتم، عالی بود"):
+        assert "reason_service" not in kinds(text), text
+
+
+def test_outages_slow_service_and_billing_are_complaint_reasons() -> None:
+    product = {  # the service itself fails: telecom customers' commonest complaints
+        "اینترنتم سه روزه قطعه و هیچکس جواب نمیده": "اینترنتم سه روزه قطعه",  # internet cut for three days
+        "قطعی اینترنت دیگه شورشو درآورده": "قطعی اینترنت",  # the internet outages are beyond a joke
+        "سرعت اینترنت خیلی پایینه، پول الکی میدیم": "سرعت اینترنت خیلی پایینه",  # internet speed is very low
+        "توی خونه آنتن نمیده": "آنتن نمیده",  # no signal at home
+        "شارژ کردم ولی بسته فعال نشد": "بسته فعال نشد",  # topped up but the plan never activated
+        "my internet has been down for 3 days": "internet has been down",
+        "@Comcast outage again, third time this week": "outage",
+        "internet is out again and support hung up on me": "internet is out",
+        "the wifi keeps dropping every evening": "wifi keeps dropping",
+        "no signal at home since the upgrade": "no signal",
+        "internet is so slow I can't even load email": "internet is so slow",
+    }
+    for text, evidence in product.items():
+        assert kinds(text).get("reason_product") == [evidence], text
+    price = {
+        "پول از حسابم کم شد ولی شارژ نشد": "پول از حسابم کم شد ولی",  # money left my account, no top-up
+        "they cancelled my flight and no refund": "no refund",
+        "refund still not processed after a month": "refund still not processed",
+        "charged me but the service never activated": "charged me but the service never",
+    }
+    for text, evidence in price.items():
+        assert kinds(text).get("reason_price") == [evidence], text
+    for text in ("تصمیم قطعی را فردا اعلام می‌کنیم", "اینترنت پرسرعت جدید راه افتاد", "سرعت اینترنت عالیه",
+                 "the new app is out now!", "sign out of the website before you leave", "we are down to earth people",
+                 "I love the fast internet here", "no problem, thanks for the refund"):
+        assert not [k for k in kinds(text) if k.startswith("reason_")], text
