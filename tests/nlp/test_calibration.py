@@ -68,13 +68,17 @@ def test_threshold_settings_are_checked_against_the_loaded_heads() -> None:
         check_thresholds({"complaint-en:angry": 0.5}, heads, {})
 
 
-def test_threshold_setting_must_be_a_probability_with_a_head_and_label(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("setting", "match"), [
+    ("thresholds: {'complaint-en:complaint': 1.5}", "not a probability"),
+    ("thresholds: {complaint: 0.5}", "expected '<task>-<lang>:<label>'"),
+    ("complaint_blend: {complaint-en: 1.5}", "not a weight between 0 and 1"),
+    ("complaint_blend: {sentiment-en: 0.5}", "expected 'complaint-<lang>'"),
+])
+def test_threshold_and_blend_settings_must_name_a_head_and_hold_a_probability(tmp_path: Path, setting: str,
+                                                                              match: str) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("models:\n  thresholds: {'complaint-en:complaint': 1.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not a probability"):
-        load_settings(path)
-    path.write_text("models:\n  thresholds: {complaint: 0.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="expected '<task>-<lang>:<label>'"):
+    path.write_text(f"models:\n  {setting}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
         load_settings(path)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.config import ConfigError, load_settings
+from core.config import load_settings
 from core.textnorm import normalize_persian
 from nlp.analyzer import Analyzer, ModelConfigError, check_complaint_blend
 from nlp.datasets import Example
@@ -36,16 +36,11 @@ def test_a_head_blends_only_when_its_card_says_so() -> None:
     assert Head("complaint", "en", COMPLAINT_LABELS, {}, {"sentiment_blend": {"complaint_weight": 0.5}}).complaint_weight == 0.5
 
 
-def test_blend_setting_names_a_complaint_head_and_a_weight(tmp_path: Path) -> None:
+def test_blend_setting_names_a_loaded_complaint_head(tmp_path: Path) -> None:
+    # bad keys and weights are refused when the file loads (tests/nlp/test_calibration.py)
     path = tmp_path / "c.yaml"
     path.write_text("models:\n  complaint_blend: {complaint-en: 0.25}\n", encoding="utf-8")
     assert load_settings(path).models.complaint_blend == {"complaint-en": 0.25}
-    path.write_text("models:\n  complaint_blend: {complaint-en: 1.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not a weight between 0 and 1"):
-        load_settings(path)
-    path.write_text("models:\n  complaint_blend: {sentiment-en: 0.5}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="expected 'complaint-<lang>'"):
-        load_settings(path)
     heads = {("complaint", "en"): Head("complaint", "en", COMPLAINT_LABELS, {})}
     check_complaint_blend({"complaint-en": 0.5}, heads)
     with pytest.raises(ModelConfigError, match="'complaint-fa' names no loaded complaint head"):
