@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import threading
 from pathlib import Path
@@ -41,13 +40,12 @@ def _worker_name(name: str | None, kind: str) -> str:
 
 
 def _run(worker, store, once: bool, idle_seconds: float) -> int:  # noqa: ANN001 - a StageWorker
-    from core.worker import run_until_stopped, work_until_idle
+    from core.worker import run_until_stopped, stop_on_signals, work_until_idle
 
     if once:
         return work_until_idle(worker, store)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop_on_signals(stop)
     run_until_stopped(worker, stop, idle_seconds=idle_seconds)
     return 0
 

@@ -10,6 +10,7 @@ several can run side by side.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from typing import Any, Callable, Protocol
@@ -22,6 +23,29 @@ class StageWorker(Protocol):
 
     def run_once(self) -> int:
         """Process at most one batch; return how many items were handled (0 = idle)."""
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Set ``stop`` on SIGINT or SIGTERM (call from the main thread: only it may set handlers).
+
+    Whoever then blocks the main thread on ``stop`` must use :func:`wait_until_set`.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def wait_until_set(stop: threading.Event, poll_seconds: float = 0.5) -> None:
+    """Block the main thread until ``stop`` is set, in waits of ``poll_seconds``.
+
+    Never one untimed ``stop.wait()``: the kernel hands a process's SIGTERM to any of its
+    threads (torch's pool, the API server's), and CPython then runs the Python handler only when
+    the main thread next executes bytecode; a main thread asleep in an untimed lock wait is not
+    woken, so the handler never runs and the process ignores ``kill`` (seen in CI: a
+    ``brandguard run`` still up 60 s after SIGTERM). A timed wait returns every ``poll_seconds``
+    and the pending handler runs then.
+    """
+    while not stop.wait(poll_seconds):
+        pass
 
 
 def run_until_stopped(worker: StageWorker, stop: threading.Event, idle_seconds: float = 1.0, *,

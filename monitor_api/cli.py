@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,11 +14,6 @@ ConfigOption = Annotated[
     Optional[Path],
     typer.Option("--config", "-c", help="YAML config file.", envvar="BRANDGUARD_CONFIG"),
 ]
-
-
-def _stop_on_signals(event: threading.Event) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: event.set())
 
 
 def register(app: typer.Typer) -> None:
@@ -121,6 +115,7 @@ def register(app: typer.Typer) -> None:
         from core.clock import SystemClock
         from core.logs import LOG_FORMATS, configure_logging
         from core.store import open_store
+        from core.worker import stop_on_signals, wait_until_set
         from monitor_api.app import create_app
         from monitor_api.pipeline import Pipeline
         from monitor_api.server import BackgroundServer
@@ -142,7 +137,7 @@ def register(app: typer.Typer) -> None:
             raise fail("\n".join(f"stage {m} could not start" for m in pipeline.missing)
                        + "\nrefusing to start: fix the above (e.g. `brandguard nlp prepare` for the analysis model)")
         stop = threading.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         server = None
         try:
             if not no_api:
@@ -152,7 +147,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"stages running: {', '.join(pipeline.workers) or 'none'}"
                        + (f"; not available: {', '.join(pipeline.missing)}" if pipeline.missing else ""))
             pipeline.start()
-            stop.wait()
+            wait_until_set(stop)
         finally:
             typer.echo("stopping…")
             pipeline.stop()
@@ -172,6 +167,7 @@ def register(app: typer.Typer) -> None:
         """Serve the demo web, run the pipeline over it on simulated time, and show the dashboard."""
         import shutil
 
+        from core.worker import stop_on_signals
         from monitor_api.demo import Demo
 
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -183,7 +179,7 @@ def register(app: typer.Typer) -> None:
                 elif target.exists():
                     target.unlink()
         runner = Demo(data_dir, host, port, step_seconds=step_seconds, echo=typer.echo)
-        _stop_on_signals(runner.stop_event)
+        stop_on_signals(runner.stop_event)
         result = runner.run(exit_when_done=exit_when_done)
         if exit_when_done and result.escalation is None:
             raise typer.Exit(1)

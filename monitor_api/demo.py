@@ -23,6 +23,7 @@ from core.domain import Alert
 from core.domain.keys import SCOPES
 from core.store import open_store
 from core.store.port import AlertFilter, Store
+from core.worker import wait_until_set
 from monitor_api.pipeline import Pipeline
 from monitor_api.security import create_api_key
 
@@ -193,7 +194,7 @@ class Demo:
             if not exit_when_done and not self.stop_event.is_set():
                 self.echo("the story is over; the pipeline keeps running. Ctrl-C to stop.")
                 pipeline.start()
-                self.stop_event.wait()
+                wait_until_set(self.stop_event)
             return result
         finally:
             self.story_done.set()

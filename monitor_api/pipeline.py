@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -132,11 +133,17 @@ class Pipeline:
                 event.set()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Ask every stage to stop and wait for their batches to end: ``timeout`` seconds in all,
+        not per stage (the threads are daemons: one stuck past it does not hold the exit)."""
         self._stop.set()
         for event in self._wake.values():
             event.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=timeout)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        stuck = [thread.name for thread in self._threads if thread.is_alive()]
+        if stuck:
+            log.warning("stages still busy after %ss, left to end with the process: %s", timeout, ", ".join(stuck))
         for worker in self.workers.values():
             close = getattr(worker, "close", None)
             if callable(close):

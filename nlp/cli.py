@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import signal
 import socket
 import threading
 import time
@@ -64,6 +63,7 @@ def analyze_command(
 ) -> None:
     """Run the analysis worker(s): language, sentiment, emotion, cues (restart-safe)."""
     from core.cli import fail, settings_to_start
+    from core.worker import stop_on_signals
     from nlp.analyzer import ModelConfigError
     from nlp.encoder import EncoderNotReady
 
@@ -81,11 +81,12 @@ def analyze_command(
              for i in range(workers)]
     for proc in procs:
         proc.start()
-    try:
-        _watch_queue(settings, procs)
-    except KeyboardInterrupt:
+    stop = threading.Event()
+    stop_on_signals(stop)  # SIGTERM/Ctrl-C here stop the workers too, never orphan them
+    _watch_queue(settings, procs, stop)
+    if stop.is_set():
         for proc in procs:
-            proc.terminate()
+            proc.terminate()  # each finishes its batch (its own handler) and exits
     for proc in procs:
         proc.join()
     bad = [p.exitcode for p in procs if p.exitcode]
@@ -98,7 +99,7 @@ def _run_worker(settings, name: str, once: bool, lease_seconds: float, progress:
 
     from core.clock import SystemClock
     from core.store import open_store
-    from core.worker import run_until_stopped, work_until_idle
+    from core.worker import run_until_stopped, stop_on_signals, work_until_idle
     from nlp.worker import STAGE, AnalysisWorker
 
     store = open_store(settings)
@@ -106,8 +107,7 @@ def _run_worker(settings, name: str, once: bool, lease_seconds: float, progress:
         worker = AnalysisWorker(settings, store, SystemClock(), name, lease_seconds=lease_seconds)
         if not once:
             stop = threading.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
+            stop_on_signals(stop)
             run_until_stopped(worker, stop)
             return 0
         depth = store.queue_depth(STAGE)
@@ -134,7 +134,7 @@ def _worker_process(settings, name: str, once: bool, lease_seconds: float) -> No
     _run_worker(settings, name, once, lease_seconds)
 
 
-def _watch_queue(settings, procs) -> None:  # noqa: ANN001
+def _watch_queue(settings, procs, stop: threading.Event) -> None:  # noqa: ANN001
     from tqdm import tqdm
 
     from core.store import open_store
@@ -145,12 +145,12 @@ def _watch_queue(settings, procs) -> None:  # noqa: ANN001
         start = store.queue_depth(STAGE)
         total = start.get("ready", 0) + start.get("leased", 0)
         with tqdm(total=total, unit="mention", desc="analyze") as bar:
-            while any(p.is_alive() for p in procs):
+            while any(p.is_alive() for p in procs) and not stop.is_set():
                 depth = store.queue_depth(STAGE)
                 left = depth.get("ready", 0) + depth.get("leased", 0)
                 bar.n = max(total - left, 0)
                 bar.refresh()
-                time.sleep(1.0)
+                stop.wait(1.0)
     finally:
         store.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import threading
@@ -44,7 +43,7 @@ def register(app: typer.Typer) -> None:
         """Run the risk worker: identity links, threads, campaigns, scores, customer flags (restart-safe)."""
         from core.clock import SystemClock
         from core.store import open_store
-        from core.worker import run_until_stopped, work_until_idle
+        from core.worker import run_until_stopped, stop_on_signals, work_until_idle
         from risk.worker import RiskWorker
 
         settings = settings_to_start(config, ("risk.cli",))
@@ -56,8 +55,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"risk worker: {work_until_idle(worker, store)} item(s) handled")
                 return
             stop = threading.Event()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
+            stop_on_signals(stop)
             run_until_stopped(worker, stop, idle_seconds=1.0)
         finally:
             store.close()

@@ -60,6 +60,30 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "unknown scope 'alerts:delete'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def sigterm_another_thread(pid: int) -> None:
+    """SIGTERM one of the process's threads other than its main one (Linux ``tgkill``).
+
+    A plain ``kill`` lets the kernel pick the thread; CPython acts on the signal in the main
+    thread only, so this is the delivery a stopping command must survive (it did not, once)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for task in sorted(Path(f"/proc/{pid}/task").iterdir()):
+        tid = int(task.name)
+        if tid == pid:
+            continue
+        try:
+            blocked = int(next(line for line in (task / "status").read_text().splitlines()
+                               if line.startswith("SigBlk:")).split()[1], 16)
+        except (OSError, StopIteration):
+            continue  # the thread has just ended
+        if blocked & (1 << (signal.SIGTERM - 1)):
+            continue
+        if libc.tgkill(pid, tid, signal.SIGTERM) == 0:
+            return
+    pytest.fail(f"process {pid} has no other thread that takes SIGTERM")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -132,7 +156,7 @@ def test_run_logs_json_with_one_line_per_crawl_and_no_scrapy_settings(tmp_path: 
             if not raw:
                 break
             lines.append(json.loads(raw))  # every line on stderr is one JSON object
-        proc.send_signal(signal.SIGTERM)
+        sigterm_another_thread(proc.pid)  # the stage threads and torch's pool are running now
         rest, errors = proc.communicate(timeout=60)
         lines.extend(json.loads(line) for line in errors.splitlines() if line.strip())
     finally:

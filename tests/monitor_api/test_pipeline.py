@@ -109,3 +109,36 @@ def test_work_handed_on_is_picked_up_at_once_not_after_the_idle_sleep(monkeypatc
         pipe.stop(timeout=10)
     assert all(not t.is_alive() for t in pipe._threads)
     assert time.monotonic() - started < 10  # stop wakes the sleepers instead of waiting out 60 s
+
+
+class Stuck:
+    """A batch that does not end until the test releases it (a model load, a slow store)."""
+
+    release = None  # a threading.Event, set per test
+
+    def __init__(self, settings: Any, store: Any, clock: Any, name: str) -> None:
+        self.name = name
+
+    def run_once(self) -> int:
+        Stuck.release.wait(60)
+        return 0
+
+
+def test_stop_waits_its_timeout_in_all_not_per_stuck_stage(tmp_path: Any, store: Any, caplog: Any) -> None:
+    import threading
+
+    Stuck.release = threading.Event()
+    pipe = Pipeline(Settings(data_dir=tmp_path), store, SimulatedClock(NOW), stages=("analyze", "risk", "alert"))
+    pipe.workers = {stage: Stuck(None, None, None, stage) for stage in ("analyze", "risk", "alert")}
+    pipe.start(idle_seconds=60)
+    try:
+        started = time.monotonic()
+        pipe.stop(timeout=2.0)
+        took = time.monotonic() - started
+        assert took < 5, f"stop took {took:.1f} s for three stuck stages (2 s each would be 6)"
+        assert "stages still busy after 2.0s" in caplog.text and "stage-analyze" in caplog.text
+    finally:
+        Stuck.release.set()
+    for thread in pipe._threads:
+        thread.join(5)
+    assert all(not t.is_alive() for t in pipe._threads)

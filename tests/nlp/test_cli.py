@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -153,3 +159,68 @@ def test_finetune_with_a_bad_label_names_the_line_and_writes_nothing(tmp_path: P
     assert result.exit_code == 2
     assert "tweeteval_sentiment_val.jsonl:2: unknown sentiment label 'kinda-bad'" in result.output
     assert not (tmp_path / "adapter").exists() and not (tmp_path / "heads").exists()
+
+
+@pytest.mark.slow
+def test_analyze_workers_stop_with_their_parent_on_sigterm(tmp_path: Path, encoder_path: Path) -> None:
+    """``analyze --workers 2`` as a service: SIGTERM to the command stops its worker processes too
+    (they finish their batch), instead of leaving them running without it."""
+    settings = nlp_settings(tmp_path, encoder_path)
+    store = open_store(settings)
+    store.upsert_mentions([make_mention("1", "Never buying from Digikala again, retweet this!"),
+                           make_mention("2", "دیجی کالا عالیه، ممنون از ارسال سریع")])
+    store.close()
+    config = write_config(tmp_path, encoder_path)
+    config.write_text(config.read_text() + f"store:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "analyze", "--workers", "2",
+                             "-c", str(config)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            store = open_store(settings)
+            try:
+                analysed = store.queue_depth("analyze")["ready"] == 0 and store.queue_depth("analyze")["leased"] == 0
+            finally:
+                store.close()
+            children = _children(proc.pid)
+            if analysed and len(children) >= 2:
+                break
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.5)
+        else:
+            pytest.fail("the two workers did not analyse the queue within 180 s")
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output
+    settle = time.monotonic() + 10  # multiprocessing's resource tracker ends once it reads the parent's EOF
+    while (alive := [pid for pid in children if _running(pid)]) and time.monotonic() < settle:
+        time.sleep(0.2)
+    assert not alive, f"processes outlived the command: {[Path(f'/proc/{pid}/cmdline').read_bytes() for pid in alive]}"
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child nobody has reaped yet is not running)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (multiprocessing's resource tracker included)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
