@@ -47,7 +47,6 @@ def test_sigterm_delivered_to_another_thread_stops_the_wait() -> None:
     finally:
         proc.kill()
     assert proc.returncode == 0 and out.split() == ["signalled", "stopped"]
-    assert time.monotonic() - started < 30
 
 
 def test_the_untimed_wait_it_replaces_does_miss_that_signal() -> None:
