@@ -197,13 +197,15 @@ class Analyzer:
     def complaint_proba(self, lang: str, embeddings: np.ndarray, texts: Sequence[str],
                         negative: np.ndarray | None = None) -> np.ndarray:
         """Complaint probability per text of one head language: the complaint head, blended with the
-        sentiment model's negative probability (``negative``; computed when not given) by its weight."""
+        sentiment model's negative probability (``negative``; computed when not given) by its weight
+        and scaled by the blend's temperature (the card's, at the card's weight only)."""
         head = self.heads["complaint", lang]
         own = head.predict_proba(embeddings, texts)[:, head.labels.index("complaint")]
         weight = self.complaint_weight(lang)
         if weight == 1.0:
             return own
-        return blend_complaint(own, self.negative_proba(lang, embeddings, texts) if negative is None else negative, weight)
+        negative = self.negative_proba(lang, embeddings, texts) if negative is None else negative
+        return blend_complaint(own, negative, weight, head.blend_temperature(weight))
 
     def negative_proba(self, lang: str, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The sentiment model's negative probability per text (head or checkpoint) for one head language."""

@@ -15,6 +15,9 @@ A complaint head's card may say to blend it with the sentiment model (``sentimen
 sentiment model's *negative* probability for the same text (``blend_complaint``). The airline
 tweets the English complaint head learned from all address an airline; the sentiment head read
 44,000 tweets on every topic, and the blend carries that breadth (``nlp.train.complaint_blend``).
+An average of two calibrated probabilities is pulled towards the middle, so the blend has a
+temperature of its own (``sentiment_blend.temperature``, fitted on held-out data like the heads'):
+the blended probability's log-odds are divided by it.
 
 Probabilities are calibrated: the card's ``calibration.temperature`` divides the logits
 (fitted on held-out data by ``nlp.calibration``; 1 when absent). Decisions may use per-label
@@ -111,14 +114,29 @@ class Head:
         """The complaint head's share when blended with the sentiment model (1: the head alone)."""
         return float(self.card.get("sentiment_blend", {}).get("complaint_weight", 1.0))
 
+    def blend_temperature(self, weight: float) -> float:
+        """The temperature of the blend at ``weight``: the card's, fitted for the card's weight; 1 at any other."""
+        blend = self.card.get("sentiment_blend", {})
+        return float(blend.get("temperature", 1.0)) if weight == self.complaint_weight else 1.0
 
-def blend_complaint(complaint: np.ndarray, negative: np.ndarray, weight: float) -> np.ndarray:
-    """``weight`` × a complaint head's probability + (1 − ``weight``) × the sentiment model's negative one."""
+
+def blend_complaint(complaint: np.ndarray, negative: np.ndarray, weight: float, temperature: float = 1.0) -> np.ndarray:
+    """``weight`` × a complaint head's probability + (1 − ``weight``) × the sentiment model's negative one,
+    its log-odds divided by ``temperature`` (the head alone, ``weight`` 1, is returned as it is)."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"complaint weight {weight} is not between 0 and 1")
     if weight == 1.0:
         return complaint
-    return weight * np.asarray(complaint, dtype=np.float64) + (1.0 - weight) * np.asarray(negative, dtype=np.float64)
+    blended = weight * np.asarray(complaint, dtype=np.float64) + (1.0 - weight) * np.asarray(negative, dtype=np.float64)
+    if temperature == 1.0:
+        return blended
+    return 1.0 / (1.0 + np.exp(-blend_log_odds(blended) / temperature))
+
+
+def blend_log_odds(probability: np.ndarray) -> np.ndarray:
+    """log(p / (1 − p)), kept finite at 0 and 1."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-7, 1.0 - 1e-7)
+    return np.log(p / (1.0 - p))
 
 
 def complaint_rows(labels: list[str], complaint: np.ndarray) -> np.ndarray:

