@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 from typing import Annotated, Optional
 
 import typer
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Crawl sources (forums, reviews, RSS, Mastodon, Telegram, Hacker News, Reddit, Bluesky, YouTube, App Store) into the store."""
         from core.logs import LOG_FORMATS, configure_logging
+        from core.worker import stop_on_signals
         from crawlers.runner import CrawlError, CrawlScheduler, run_sources, select_sources
 
         if log_format not in LOG_FORMATS:
@@ -53,16 +55,20 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(1)
             return
         scheduled = settings.model_copy(update={"sources": chosen})
-        scheduler = CrawlScheduler(scheduled, extra_scrapy_settings=scrapy_logs)
+        stop = threading.Event()
+        stop_on_signals(stop)  # SIGTERM (docker stop) and Ctrl-C: a crawl in flight stops resumably
+        scheduler = CrawlScheduler(scheduled, extra_scrapy_settings=scrapy_logs, stop=stop)
         echo(f"following the schedules of {len(chosen)} source(s); Ctrl-C to stop")
-        try:
-            while True:
+        while not stop.is_set():
+            try:
                 ran = scheduler.run_due()
-                if ran and scheduler.last_summary is not None and not as_json:
-                    _print_summary(scheduler.last_summary)
-                time.sleep(poll_seconds)
-        except KeyboardInterrupt:
-            echo("stopped")
+            except CrawlError as exc:  # those sources wait their interval; the service goes on
+                logging.getLogger(__name__).error("%s", exc)
+                ran = 0
+            if ran and scheduler.last_summary is not None and not as_json:
+                _print_summary(scheduler.last_summary)
+            stop.wait(poll_seconds)
+        echo("stopped")
 
 
 def _print_summary(summary) -> None:  # noqa: ANN001 - CrawlSummary, imported lazily

@@ -14,6 +14,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,15 +43,22 @@ def select_sources(settings: Settings, source_names: list[str] | None) -> list[S
     return [by_name[n] for n in source_names]
 
 
+STOP_GRACE_SECONDS = 30.0  # how long a crawl asked to stop may take to close before it is killed
+
+
 def run_sources(
     settings: Settings, source_names: list[str] | None = None, *, now: datetime | None = None,
     extra_scrapy_settings: dict[str, Any] | None = None, timeout: float | None = None,
+    stop: threading.Event | None = None,
 ) -> CrawlSummary:
     """Crawl the sources (default: all enabled) in a child process and return its summary.
 
-    ``now`` is the crawl's clock time (a simulated clock's); ``timeout`` asks the child to
-    stop gracefully (SIGINT: the JOBDIR keeps the rest for the next run) and kills it
-    30 seconds later if it still runs.
+    ``now`` is the crawl's clock time (a simulated clock's). Past ``timeout`` seconds, or once
+    ``stop`` is set (the process is shutting down), the child is asked to stop gracefully
+    (SIGINT: Scrapy closes the spiders, the JOBDIR keeps the rest for the next run, the summary
+    still comes back) and killed ``STOP_GRACE_SECONDS`` later if it still runs. Without this a
+    stopping ``brandguard run`` or ``crawl`` waited for the whole crawl: multiprocessing joins a
+    running child at exit.
     """
     sources = select_sources(settings, source_names)
     if not sources:
@@ -64,12 +73,15 @@ def run_sources(
     sender.close()
     result: Any = None
     try:
-        if receiver.poll(timeout):
+        if _summary_came(receiver, timeout, stop):
             result = receiver.recv()
         elif child.is_alive() and child.pid:
-            logger.warning("crawl exceeded %ss; asking it to stop (resumable)", timeout)
+            if stop is not None and stop.is_set():
+                logger.warning("stopping: asking the crawl of %s to stop (resumable)", ", ".join(s.name for s in sources))
+            else:
+                logger.warning("crawl exceeded %ss; asking it to stop (resumable)", timeout)
             os.kill(child.pid, signal.SIGINT)
-            if receiver.poll(30):
+            if receiver.poll(STOP_GRACE_SECONDS):
                 result = receiver.recv()
     except EOFError:
         result = None
@@ -79,6 +91,13 @@ def run_sources(
             child.kill()
             child.join()
         receiver.close()
+    reported = isinstance(result, dict) and "error" not in result
+    if not reported and stop is not None and stop.is_set():
+        # Stopped before it could report (the child was still starting: the SIGINT interrupted its
+        # imports). Not a failure; nothing is recorded as crawled, so the next start crawls again.
+        logger.warning("crawl of %s stopped before it reported", ", ".join(s.name for s in sources))
+        return CrawlSummary(started_at=now or datetime.now(timezone.utc), finished_at=now,
+                            sources=[SourceSummary(s.name, s.kind, finish_reason="shutdown") for s in sources])
     if isinstance(result, dict) and "error" in result:
         raise CrawlError(f"crawl failed: {result['error']}")
     if not isinstance(result, dict):
@@ -86,6 +105,20 @@ def run_sources(
     summary = CrawlSummary.from_dict(result)
     log_crawl_summary(summary, logger)
     return summary
+
+
+def _summary_came(receiver: Any, timeout: float | None, stop: threading.Event | None) -> bool:
+    """Wait for the child's summary: True when it came, False past ``timeout`` or once ``stop`` is set."""
+    if stop is None:
+        return bool(receiver.poll(timeout))
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not stop.is_set():
+        step = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+        if step <= 0:
+            return False
+        if receiver.poll(step):
+            return True
+    return False
 
 
 def _child_main(sender: Any, settings: Settings, names: list[str], now: datetime | None, extra: dict[str, Any] | None) -> None:
@@ -139,7 +172,13 @@ class CrawlScheduler:
             raise
         self.last_summary = summary
         # Failed sources too wait a full interval (no tight retry loop); the summary says what failed.
-        self.last_run.update({s.name: now for s in due})
+        # A crawl cut short because we are stopping is not a run: the next start resumes its JOBDIR at once.
+        stop = self.run_options.get("stop")
+        if stop is not None and stop.is_set():
+            finished = {entry.name for entry in summary.sources if entry.finished}
+            self.last_run.update({s.name: now for s in due if s.name in finished})
+        else:
+            self.last_run.update({s.name: now for s in due})
         self._save()
         return len(due)
 

@@ -94,8 +94,8 @@ class Pipeline:
                 self.missing.append(stage)
                 continue
             try:
-                if stage == "crawl":
-                    scheduler = cls(self.settings, self.clock, **self.crawl_options)
+                if stage == "crawl":  # a crawl in flight is asked to stop (resumable) when the pipeline stops
+                    scheduler = cls(self.settings, self.clock, **{"stop": self._stop, **self.crawl_options})
                     self.workers[stage] = CrawlStage(scheduler, self.store, f"crawl-{ident}")
                 else:
                     self.workers[stage] = cls(self.settings, self.store, self.clock, f"{stage}-{ident}")

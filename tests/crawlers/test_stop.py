@@ -1,0 +1,100 @@
+"""A crawl in flight when the process stops (SIGTERM from ``docker stop``, Ctrl-C, the pipeline
+stopping) is asked to stop gracefully: Scrapy closes, the JOBDIR keeps the rest, and the next
+start resumes it at once instead of the stop waiting for the whole crawl."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from core.clock import SimulatedClock
+from crawlers.runner import CrawlScheduler, run_sources
+from crawlers.sources import source_dir
+from tests.crawlers.conftest import stored
+
+ROOT = Path(__file__).resolve().parents[2]
+# One request at a time, 1.5 s apart: the forum's 10 pages take ~15 s, so a stop lands mid-crawl.
+SLOW = {"DOWNLOAD_DELAY": 1.5, "CONCURRENT_REQUESTS": 1, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY_JITTER": 0}
+
+
+def _stop_mid_crawl(demo_web, stop: threading.Event) -> threading.Thread:
+    """Set ``stop`` 2 s after the crawl's first request (start-up time differs from machine to machine)."""
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while not demo_web.requests_seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)
+        stop.set()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _forum_only(settings):
+    return settings.model_copy(update={"sources": [s for s in settings.sources if s.name == "demo-forum"]})
+
+
+def test_a_stop_mid_crawl_ends_it_resumably_and_the_schedule_resumes_it_at_once(demo_web, settings) -> None:
+    stop = threading.Event()
+    scheduler = CrawlScheduler(_forum_only(settings), SimulatedClock(demo_web.now), extra_scrapy_settings=SLOW, stop=stop)
+    _stop_mid_crawl(demo_web, stop)
+    assert scheduler.run_due() == 1
+    entry = scheduler.last_summary.sources[0]
+    assert entry.finish_reason == "shutdown", entry  # SIGINT: Scrapy closed the spider
+    assert 0 < entry.pages < 10  # stopped mid-crawl, not waited out
+    assert (source_dir(settings, "demo-forum") / "job").exists()  # the rest is kept
+    # not recorded as a run: the next start (same schedule file, same time) crawls it again at once
+    again = CrawlScheduler(scheduler.settings, SimulatedClock(demo_web.now), extra_scrapy_settings=SLOW)
+    assert [s.name for s in again.due_sources()] == ["demo-forum"]
+    partial = len(stored(settings, sources=["demo-forum"]))
+    assert again.run_due() == 1 and again.last_summary.sources[0].finished
+    assert len(stored(settings, sources=["demo-forum"])) >= partial
+    assert again.due_sources() == []  # a finished crawl is a run
+
+
+def test_a_stop_while_the_crawl_starts_is_a_shutdown_not_a_failure(demo_web, settings) -> None:
+    stop = threading.Event()
+    stop.set()  # already stopping: the SIGINT reaches the child in its imports
+    scheduler = CrawlScheduler(_forum_only(settings), SimulatedClock(demo_web.now), extra_scrapy_settings=SLOW, stop=stop)
+    assert scheduler.run_due() == 1  # no CrawlError
+    assert [e.finish_reason for e in scheduler.last_summary.sources] == ["shutdown"]
+    assert [s.name for s in scheduler.due_sources()] == ["demo-forum"]  # still due at the next start
+
+
+def test_without_a_stop_the_crawl_is_left_to_finish(demo_web, settings) -> None:
+    stop = threading.Event()  # never set: the 0.5 s polling must not change what a crawl does
+    summary = run_sources(settings, ["demo-reviews"], now=demo_web.now, stop=stop, timeout=120)
+    assert summary.sources[0].finished and summary.sources[0].created > 0
+
+
+def test_crawl_command_following_schedules_stops_on_sigterm(demo_web, settings, tmp_path: Path) -> None:
+    config = settings.model_dump(mode="json", exclude_none=True)
+    forum = next(s for s in config["sources"] if s["name"] == "demo-forum")
+    forum["options"]["scrapy"] = {**forum["options"]["scrapy"], **SLOW}
+    path = tmp_path / "brandguard.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "crawl", "-c", str(path),
+                             "--source", "demo-forum"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not demo_web.requests_seen:
+            time.sleep(0.2)
+        assert demo_web.requests_seen, "the crawl never started"
+        time.sleep(2)  # mid-crawl
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=45)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "stopped" in output and "Traceback" not in output
+    assert (source_dir(settings, "demo-forum") / "job").exists()
