@@ -4,10 +4,6 @@ start resumes it at once instead of the stop waiting for the whole crawl."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,8 +14,8 @@ from core.clock import SimulatedClock
 from crawlers.runner import CrawlScheduler, run_sources
 from crawlers.sources import source_dir
 from tests.crawlers.conftest import stored
+from tests.processes import brandguard_process, sigterm_and_wait
 
-ROOT = Path(__file__).resolve().parents[2]
 # One request at a time, 1.5 s apart: the forum's 10 pages take ~15 s, so a stop lands mid-crawl.
 SLOW = {"DOWNLOAD_DELAY": 1.5, "CONCURRENT_REQUESTS": 1, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY_JITTER": 0}
 
@@ -81,20 +77,12 @@ def test_crawl_command_following_schedules_stops_on_sigterm(demo_web, settings, 
     forum["options"]["scrapy"] = {**forum["options"]["scrapy"], **SLOW}
     path = tmp_path / "brandguard.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "crawl", "-c", str(path),
-                             "--source", "demo-forum"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
+    with brandguard_process("crawl", "-c", str(path), "--source", "demo-forum", cwd=tmp_path) as proc:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not demo_web.requests_seen:
             time.sleep(0.2)
         assert demo_web.requests_seen, "the crawl never started"
         time.sleep(2)  # mid-crawl
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=45)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output
+        output = sigterm_and_wait(proc, timeout=45)
     assert "stopped" in output and "Traceback" not in output
     assert (source_dir(settings, "demo-forum") / "job").exists()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.monitor_api.seed import analysis_unavailable
+from tests.processes import brandguard_process, sigterm_and_wait
 
 ANALYSIS_UNAVAILABLE = analysis_unavailable()
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,10 +96,7 @@ def free_port() -> int:
 def test_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     write_config(tmp_path, port, encoder_dir=prepared_encoder())
-    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "run"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
+    with brandguard_process("run", cwd=tmp_path) as proc:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -110,12 +108,7 @@ def test_run_serves_the_api_and_stops_on_sigterm(tmp_path: Path) -> None:
             pytest.fail("brandguard run did not serve /healthz within 60 s")
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert "brandguard_queue_depth" in metrics
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output
+        output = sigterm_and_wait(proc)
     assert "stages running:" in output and "stopping" in output
 
 
@@ -144,24 +137,20 @@ def test_run_logs_json_with_one_line_per_crawl_and_no_scrapy_settings(tmp_path: 
         "brands: [{name: Sepehr Mobile, query: '\"sepehr mobile\" OR \"سپهر موبایل\"'}]\n"
         f"sources: [{{name: ios, kind: appstore, urls: ['{api.base_url}'], options: {{apps: ['{APP}'], brand: Sepehr Mobile,"
         " scrapy: {DOWNLOAD_DELAY: 0, AUTOTHROTTLE_ENABLED: false}}}]\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "run", "--no-api", "--log-format", "json"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     lines: list[dict] = []
     try:
-        assert proc.stderr is not None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any(line.get("event") == "crawl" for line in lines):
-            raw = proc.stderr.readline()
-            if not raw:
-                break
-            lines.append(json.loads(raw))  # every line on stderr is one JSON object
-        sigterm_another_thread(proc.pid)  # the stage threads and torch's pool are running now
-        rest, errors = proc.communicate(timeout=60)
-        lines.extend(json.loads(line) for line in errors.splitlines() if line.strip())
+        with brandguard_process("run", "--no-api", "--log-format", "json", cwd=tmp_path, stderr=subprocess.PIPE) as proc:
+            assert proc.stderr is not None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(line.get("event") == "crawl" for line in lines):
+                raw = proc.stderr.readline()
+                if not raw:
+                    break
+                lines.append(json.loads(raw))  # every line on stderr is one JSON object
+            sigterm_another_thread(proc.pid)  # the stage threads and torch's pool are running now
+            _, errors = proc.communicate(timeout=60)
+            lines.extend(json.loads(line) for line in errors.splitlines() if line.strip())
     finally:
-        if proc.poll() is None:
-            proc.kill()
         api.stop()
     crawl = [line for line in lines if line.get("event") == "crawl"]
     assert len(crawl) == 1 and crawl[0]["source"] == "ios" and crawl[0]["new"] == 4 and crawl[0]["errors"] == 0

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from typer.testing import CliRunner
 from core.store import open_store
 from nlp.cli import register
 from tests.nlp.conftest import make_mention, nlp_settings
+from tests.processes import brandguard_process, sigterm_and_wait
 
 
 def app() -> typer.Typer:
@@ -172,12 +169,8 @@ def test_analyze_workers_stop_with_their_parent_on_sigterm(tmp_path: Path, encod
     store.close()
     config = write_config(tmp_path, encoder_path)
     config.write_text(config.read_text() + f"store:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n")
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "analyze", "--workers", "2",
-                             "-c", str(config)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "PYTHONPATH": str(root)})
     children: set[int] = set()
-    try:
+    with brandguard_process("analyze", "--workers", "2", "-c", str(config), cwd=tmp_path) as proc:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             store = open_store(settings)
@@ -192,12 +185,7 @@ def test_analyze_workers_stop_with_their_parent_on_sigterm(tmp_path: Path, encod
             time.sleep(0.5)
         else:
             pytest.fail("the two workers did not analyse the queue within 180 s")
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output
+        output = sigterm_and_wait(proc)
     assert "Traceback" not in output
     settle = time.monotonic() + 10  # multiprocessing's resource tracker ends once it reads the parent's EOF
     while (alive := [pid for pid in children if _running(pid)]) and time.monotonic() < settle:
