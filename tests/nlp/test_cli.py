@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from core.config import Settings
 from core.store import open_store
 from nlp.cli import register
 from tests.nlp.conftest import make_mention, nlp_settings
@@ -96,7 +97,8 @@ def test_eval_bad_label_names_the_line(tmp_path: Path, encoder_path: Path) -> No
     assert "bad.jsonl:1: unknown emotion label 'angry-ish'" in result.output
 
 
-def test_analyze_once_empties_the_queue(tmp_path: Path, encoder_path: Path) -> None:
+def _two_mentions_queued(tmp_path: Path, encoder_path: Path) -> tuple[Settings, Path]:
+    """A SQLite store with an English and a Persian mention waiting for analysis, and its config file."""
     settings = nlp_settings(tmp_path, encoder_path)
     store = open_store(settings)
     store.upsert_mentions([make_mention("1", "Never buying from Digikala again, retweet this!"),
@@ -104,6 +106,11 @@ def test_analyze_once_empties_the_queue(tmp_path: Path, encoder_path: Path) -> N
     store.close()
     config = write_config(tmp_path, encoder_path)
     config.write_text(config.read_text() + f"store:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n")
+    return settings, config
+
+
+def test_analyze_once_empties_the_queue(tmp_path: Path, encoder_path: Path) -> None:
+    settings, config = _two_mentions_queued(tmp_path, encoder_path)
     result = CliRunner().invoke(app(), ["analyze", "--once", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "analyzed 2 mention(s)" in result.output
@@ -162,24 +169,18 @@ def test_finetune_with_a_bad_label_names_the_line_and_writes_nothing(tmp_path: P
 def test_analyze_workers_stop_with_their_parent_on_sigterm(tmp_path: Path, encoder_path: Path) -> None:
     """``analyze --workers 2`` as a service: SIGTERM to the command stops its worker processes too
     (they finish their batch), instead of leaving them running without it."""
-    settings = nlp_settings(tmp_path, encoder_path)
-    store = open_store(settings)
-    store.upsert_mentions([make_mention("1", "Never buying from Digikala again, retweet this!"),
-                           make_mention("2", "دیجی کالا عالیه، ممنون از ارسال سریع")])
-    store.close()
-    config = write_config(tmp_path, encoder_path)
-    config.write_text(config.read_text() + f"store:\n  backend: sqlite\n  sqlite_path: {tmp_path / 'bg.db'}\n")
+    settings, config = _two_mentions_queued(tmp_path, encoder_path)
     children: set[int] = set()
     with brandguard_process("analyze", "--workers", "2", "-c", str(config), cwd=tmp_path) as proc:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             store = open_store(settings)
             try:
-                analysed = store.queue_depth("analyze")["ready"] == 0 and store.queue_depth("analyze")["leased"] == 0
+                depth = store.queue_depth("analyze")
             finally:
                 store.close()
             children = _children(proc.pid)
-            if analysed and len(children) >= 2:
+            if depth["ready"] == 0 and depth["leased"] == 0 and len(children) >= 2:
                 break
             assert proc.poll() is None, proc.communicate()[0]
             time.sleep(0.5)
