@@ -18,7 +18,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from core.config import Settings, SourceSettings
 from core.logs import configure_logging
@@ -38,6 +38,8 @@ SPIDERS = {
 
 
 BUSY = "busy: another process is crawling this source"
+SHUTDOWN = "shutdown"  # Scrapy's finish reason for a crawl stopped before its end
+STOP_POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -159,14 +161,24 @@ def crawler_settings(settings: Settings, source: SourceSettings, now: datetime |
 
 
 def crawl_here(
-    settings: Settings, sources: list[SourceSettings], now: datetime | None = None, extra: dict[str, Any] | None = None
+    settings: Settings, sources: list[SourceSettings], now: datetime | None = None, extra: dict[str, Any] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> CrawlSummary:
-    """Crawl ``sources`` concurrently in this process and summarise (starts the reactor)."""
+    """Crawl ``sources`` concurrently in this process and summarise (starts the reactor).
+
+    Once ``stop_requested()`` is true (polled every ``STOP_POLL_SECONDS``) the crawlers stop as on
+    Ctrl-C: spiders closed with finish reason ``shutdown``, each JOBDIR kept for the next run; asked
+    before the crawl starts, nothing is crawled.
+    """
     from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.utils.misc import load_object
 
     summary = CrawlSummary(started_at=datetime.now(timezone.utc))
+    if stop_requested is not None and stop_requested():
+        summary.sources = [SourceSummary(s.name, s.kind, finish_reason=SHUTDOWN) for s in sources]
+        summary.finished_at = summary.started_at
+        return summary
     # The runner's settings are merged into every crawler (same priority wins), so keep them
     # to the project defaults: per-source values (JOBDIR, overrides) live on each crawler.
     base = ScrapySettings()
@@ -197,6 +209,8 @@ def crawl_here(
         process.crawl(crawler, source=source.name)
     try:
         if crawlers:
+            if stop_requested is not None:
+                _stop_when_requested(process, stop_requested)
             _run_crawlers(process, crawlers, settings, summary, started)
     finally:
         for lease in leases:
@@ -204,6 +218,22 @@ def crawl_here(
     summary.sources.extend(busy)
     summary.finished_at = datetime.now(timezone.utc)
     return summary
+
+
+def _stop_when_requested(process: Any, requested: Callable[[], bool]) -> None:
+    """Poll ``requested`` on the reactor; once true, stop every crawler gracefully (Scrapy's Ctrl-C path).
+
+    A flag the parent sets, not a signal: a SIGINT sent while the child is still between fork and
+    exec, or before Scrapy installs its handler, is lost or lands in start-up code."""
+    from twisted.internet import reactor, task
+
+    def check() -> None:
+        if requested():
+            poll.stop()
+            process.stop()
+
+    poll = task.LoopingCall(check)
+    reactor.callWhenRunning(poll.start, STOP_POLL_SECONDS)
 
 
 def _run_crawlers(process: Any, crawlers: list[tuple[SourceSettings, Any, SourceSummary]], settings: Settings,

@@ -13,7 +13,6 @@ import json
 import logging
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -22,7 +21,7 @@ from typing import Any
 
 from core.clock import Clock, SystemClock
 from core.config import Settings, SourceSettings
-from crawlers.crawl import CrawlSummary, SourceSummary, crawl_here, log_crawl_summary
+from crawlers.crawl import SHUTDOWN, CrawlSummary, SourceSummary, crawl_here, log_crawl_summary
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +53,20 @@ def run_sources(
     """Crawl the sources (default: all enabled) in a child process and return its summary.
 
     ``now`` is the crawl's clock time (a simulated clock's). Past ``timeout`` seconds, or once
-    ``stop`` is set (the process is shutting down), the child is asked to stop gracefully
-    (SIGINT: Scrapy closes the spiders, the JOBDIR keeps the rest for the next run, the summary
-    still comes back) and killed ``STOP_GRACE_SECONDS`` later if it still runs. Without this a
-    stopping ``brandguard run`` or ``crawl`` waited for the whole crawl: multiprocessing joins a
-    running child at exit.
+    ``stop`` is set (the process is shutting down), the child is asked to stop gracefully (a
+    shared flag it polls: Scrapy closes the spiders, the JOBDIR keeps the rest for the next run,
+    the summary still comes back) and killed ``STOP_GRACE_SECONDS`` later if it still runs.
+    Without this a stopping ``brandguard run`` or ``crawl`` waited for the whole crawl:
+    multiprocessing joins a running child at exit.
     """
     sources = select_sources(settings, source_names)
     if not sources:
         return CrawlSummary(started_at=now or datetime.now(timezone.utc), finished_at=now)
     ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
+    stopping = ctx.Event()
     child = ctx.Process(
-        target=_child_main, args=(sender, settings, [s.name for s in sources], now, extra_scrapy_settings),
+        target=_child_main, args=(sender, settings, [s.name for s in sources], now, extra_scrapy_settings, stopping),
         name="brandguard-crawl", daemon=False,
     )
     child.start()
@@ -80,7 +80,7 @@ def run_sources(
                 logger.warning("stopping: asking the crawl of %s to stop (resumable)", ", ".join(s.name for s in sources))
             else:
                 logger.warning("crawl exceeded %ss; asking it to stop (resumable)", timeout)
-            os.kill(child.pid, signal.SIGINT)
+            stopping.set()
             if receiver.poll(STOP_GRACE_SECONDS):
                 result = receiver.recv()
     except EOFError:
@@ -93,11 +93,11 @@ def run_sources(
         receiver.close()
     reported = isinstance(result, dict) and "error" not in result
     if not reported and stop is not None and stop.is_set():
-        # Stopped before it could report (the child was still starting: the SIGINT interrupted its
-        # imports). Not a failure; nothing is recorded as crawled, so the next start crawls again.
+        # Stopped without a report (the child did not close within the grace period and was
+        # killed). Not a failure; nothing is recorded as crawled, so the next start crawls again.
         logger.warning("crawl of %s stopped before it reported", ", ".join(s.name for s in sources))
         return CrawlSummary(started_at=now or datetime.now(timezone.utc), finished_at=now,
-                            sources=[SourceSummary(s.name, s.kind, finish_reason="shutdown") for s in sources])
+                            sources=[SourceSummary(s.name, s.kind, finish_reason=SHUTDOWN) for s in sources])
     if isinstance(result, dict) and "error" in result:
         raise CrawlError(f"crawl failed: {result['error']}")
     if not isinstance(result, dict):
@@ -121,10 +121,11 @@ def _summary_came(receiver: Any, timeout: float | None, stop: threading.Event | 
     return False
 
 
-def _child_main(sender: Any, settings: Settings, names: list[str], now: datetime | None, extra: dict[str, Any] | None) -> None:
+def _child_main(sender: Any, settings: Settings, names: list[str], now: datetime | None, extra: dict[str, Any] | None,
+                stopping: Any) -> None:
     try:
         sources = select_sources(settings, names)
-        summary = crawl_here(settings, sources, now=now, extra=extra)
+        summary = crawl_here(settings, sources, now=now, extra=extra, stop_requested=stopping.is_set)
         sender.send(summary.to_dict())
     except BaseException as exc:  # noqa: BLE001 - report anything to the parent, then fail
         sender.send({"error": f"{type(exc).__name__}: {exc}"})
