@@ -27,6 +27,7 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 COMPLAINT_LABELS = ("not_complaint", "complaint")
@@ -170,12 +171,13 @@ def retweet_key(text: str) -> str:
     return re.sub(r"^(rt )+", "", tweet_key(text))
 
 
-def without_tweets(examples: list[Example], excluded: list[Example], prefix: int = 40) -> list[Example]:
-    """``examples`` minus every tweet that is one of ``excluded`` (same ``tweet_key``, or the same
-    first ``prefix`` characters of it: truncated copies)."""
-    keys = {tweet_key(e.text) for e in excluded}
-    starts = {key[:prefix] for key in keys}
-    return [e for e in examples if (key := tweet_key(e.text)) not in keys and key[:prefix] not in starts]
+def without_tweets(examples: list[Example], excluded: list[Example], prefix: int = 40,
+                   key: Callable[[str], str] = tweet_key) -> list[Example]:
+    """``examples`` minus every tweet that is one of ``excluded`` (same ``key``, or the same first
+    ``prefix`` characters of it: truncated copies)."""
+    keys = {key(e.text) for e in excluded}
+    starts = {k[:prefix] for k in keys}
+    return [e for e in examples if (k := key(e.text)) not in keys and k[:prefix] not in starts]
 
 
 def split_holdout(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:

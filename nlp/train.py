@@ -169,11 +169,11 @@ def apple_split(rows: list[Example], finetune_keys: set[str], checks: list[Examp
     """complaint-en's tweets to @apple: train and held out (``APPLE_HELDOUT`` of them). The held-out
     tweets are none the fine-tune saw (``finetune_keys``); no copy of a held-out tweet trains, and no
     tweet of sentiment-en's held-out or check sets (``checks``), which also measure complaint-en."""
-    apple = without_tweets(apple_complaints(rows), checks)
+    apple = without_tweets(apple_complaints(rows), checks, key=retweet_key)
     fresh = [e for e in apple if retweet_key(e.text) not in finetune_keys]
     _, held = split_holdout(fresh, APPLE_HELDOUT * len(apple) / max(len(fresh), 1), seed)
     held_texts = {e.text for e in held}
-    return without_tweets([e for e in apple if e.text not in held_texts], held), held
+    return without_tweets([e for e in apple if e.text not in held_texts], held, key=retweet_key), held
 
 
 def english_sentiment(data_dir: Path, seed: int) -> dict[str, Split]:

@@ -147,7 +147,8 @@ def test_apple_tweets_split_without_a_held_out_tweet_seen_or_copied_in_training(
     rows = [Example(f"@apple my phone number {i} {'broke again after the update, fix it' if i % 3 else 'is great'}",
                     "negative" if i % 3 else "positive", "en", "e") for i in range(200)]
     rows += [Example("RT @fan: " + e.text, e.label, "en", "e") for e in rows[:50]]  # retweeted copies
-    rows += [Example(e.text[:50] + "... http://t.co/x", e.label, "en", "e") for e in rows[60:100]]  # cut copies
+    rows += [Example(("RT @fan: " if i % 2 else "") + e.text[:50] + "... http://t.co/x", e.label, "en", "e")
+             for i, e in enumerate(rows[60:100])]  # cut copies, some retweeted
     finetune = {retweet_key(e.text) for e in rows[100:120]}
     checks = [Example(rows[150].text, "negative", "en", "semeval")]
     train, held = apple_split(rows, finetune, checks, seed=13)
