@@ -210,7 +210,7 @@ def crawl_here(
     try:
         if crawlers:
             if stop_requested is not None:
-                _stop_when_requested(process, stop_requested)
+                _stop_when_requested([c for _, c, _ in crawlers], stop_requested)
             _run_crawlers(process, crawlers, settings, summary, started)
     finally:
         for lease in leases:
@@ -220,17 +220,30 @@ def crawl_here(
     return summary
 
 
-def _stop_when_requested(process: Any, requested: Callable[[], bool]) -> None:
-    """Poll ``requested`` on the reactor; once true, stop every crawler gracefully (Scrapy's Ctrl-C path).
+def _stop_when_requested(crawlers: list[Any], requested: Callable[[], bool]) -> None:
+    """Poll ``requested`` on the reactor; once true, stop each crawler gracefully (Scrapy's Ctrl-C path).
 
     A flag the parent sets, not a signal: a SIGINT sent while the child is still between fork and
-    exec, or before Scrapy installs its handler, is lost or lands in start-up code."""
+    exec, or before Scrapy installs its handler, is lost or lands in start-up code. A crawler is
+    asked only once its engine runs: asked earlier, Scrapy marks it stopped and its engine then
+    starts and crawls to the end."""
+    from scrapy.utils.defer import deferred_from_coro
     from twisted.internet import reactor, task
 
+    waiting = list(crawlers)
+
     def check() -> None:
-        if requested():
+        if not requested():
+            return
+        for crawler in list(waiting):
+            engine = crawler._engine  # None until its crawl starts (Scrapy: read the underscored name that early)
+            if engine is not None and engine.running:
+                waiting.remove(crawler)
+                deferred_from_coro(crawler.stop_async())
+            elif engine is not None and not crawler.crawling:
+                waiting.remove(crawler)  # closed already
+        if not waiting:
             poll.stop()
-            process.stop()
 
     poll = task.LoopingCall(check)
     reactor.callWhenRunning(poll.start, STOP_POLL_SECONDS)

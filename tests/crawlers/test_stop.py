@@ -5,6 +5,7 @@ start resumes it at once instead of the stop waiting for the whole crawl."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from core.clock import SimulatedClock
+from crawlers.crawl import CrawlSummary, crawl_here
 from crawlers.runner import CrawlScheduler, run_sources
 from crawlers.sources import source_dir
 from tests.crawlers.conftest import stored
@@ -66,6 +68,41 @@ def test_a_stop_while_the_crawl_starts_is_a_shutdown_not_a_failure(demo_web, set
     assert [(e.finish_reason, e.pages) for e in scheduler.last_summary.sources] == [("shutdown", 0)]
     assert "stopped before it reported" not in caplog.text  # the child said so itself: it saw the stop, was not killed
     assert [s.name for s in scheduler.due_sources()] == ["demo-forum"]  # still due at the next start
+
+
+class StopAfterTheFirstLook:
+    """A stop flag that is clear when the crawl starts and set from then on: the stop lands while
+    Scrapy is still starting its engines (where a crawler asked to stop is marked stopped and then
+    crawls to the end anyway)."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def __call__(self) -> bool:
+        self.looks += 1
+        return self.looks > 1
+
+
+def _crawl_forum_stopped_at_start(results, settings, now) -> None:
+    forum = [s for s in settings.sources if s.name == "demo-forum"]
+    results.put(crawl_here(settings, forum, now=now, extra=SLOW, stop_requested=StopAfterTheFirstLook()).to_dict())
+
+
+def test_a_stop_while_scrapy_starts_its_engines_still_stops_the_crawl(demo_web, settings) -> None:
+    ctx = multiprocessing.get_context("spawn")  # a fresh reactor, as run_sources gives every crawl
+    results = ctx.Queue()
+    child = ctx.Process(target=_crawl_forum_stopped_at_start, args=(results, settings, demo_web.now))
+    child.start()
+    try:
+        summary = CrawlSummary.from_dict(results.get(timeout=120))
+    finally:
+        child.join(30)
+        if child.is_alive():
+            child.kill()
+    [entry] = summary.sources
+    assert entry.finish_reason == "shutdown", entry
+    assert entry.pages < 3, entry  # the forum has 10 pages, 1.5 s apart: stopped at once, not crawled through
+    assert (source_dir(settings, "demo-forum") / "job").exists()  # resumable
 
 
 def test_without_a_stop_the_crawl_is_left_to_finish(demo_web, settings) -> None:
