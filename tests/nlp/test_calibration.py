@@ -142,7 +142,7 @@ def test_apple_tweets_split_without_a_held_out_tweet_seen_or_copied_in_training(
     """The @apple half held out is what a second industry reads like: none of its tweets trained the
     encoder (the fine-tune's sample) or the head (no copy, cut or retweeted), none is a tweet the
     sentiment checks also measure."""
-    from nlp.train import APPLE_HELDOUT, apple_split
+    from nlp.splits import APPLE_HELDOUT, apple_split
 
     rows = [Example(f"@apple my phone number {i} {'broke again after the update, fix it' if i % 3 else 'is great'}",
                     "negative" if i % 3 else "positive", "en", "e") for i in range(200)]

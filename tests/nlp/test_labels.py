@@ -91,7 +91,7 @@ def test_english_sentiment_head_trains_on_semeval_without_a_held_out_or_check_tw
     """``brandguard nlp train``'s sentiment-en parts: the held-out 30% of TweetEval val and the SemEval
     check tweets (which chose the hyper-parameters) never reach its training part."""
     from nlp.corpora import build_corpora
-    from nlp.train import SEMEVAL_CHECK, english_sentiment
+    from nlp.splits import SEMEVAL_CHECK, english_sentiment
 
     parts = english_sentiment(train_data, seed=13)
     train, held, check = parts["sentiment-en"].train, parts["sentiment-en"].heldout, parts["sentiment-en/check"].heldout
@@ -108,7 +108,8 @@ def test_english_sentiment_head_trains_on_semeval_without_a_held_out_or_check_tw
 def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> None:
     """``brandguard nlp train --seed 13`` wrote the committed sentiment-en head (see nlp/train.py)."""
     from nlp.heads import HEADS_DIR
-    from nlp.train import SEMEVAL_CHECK, SENTIMENT_EN_MEMBERS
+    from nlp.splits import SEMEVAL_CHECK
+    from nlp.train import SENTIMENT_EN_MEMBERS
 
     card = json.loads((HEADS_DIR / "sentiment-en.json").read_text(encoding="utf-8"))
     assert card["seed"] == 13 and card["hyper"]["members"] == SENTIMENT_EN_MEMBERS
@@ -123,7 +124,7 @@ def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> N
 
 def test_a_missing_semeval_file_is_a_clear_data_error(train_data: Path, tmp_path: Path) -> None:
     """``nlp train`` without the SemEval tweets stops with an error naming the file, not a traceback."""
-    from nlp.train import english_sentiment
+    from nlp.splits import english_sentiment
 
     (tmp_path / "tweeteval_sentiment_val.jsonl").symlink_to(train_data / "tweeteval_sentiment_val.jsonl")
     with pytest.raises(DataError, match="semeval_sentiment_train.jsonl"):
