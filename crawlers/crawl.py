@@ -101,6 +101,12 @@ class CrawlSummary:
     sources: list[SourceSummary] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU time of the crawl itself (all sources; start-up excluded)
 
+    @classmethod
+    def stopped(cls, sources: list[SourceSettings], started_at: datetime, finished_at: datetime | None) -> CrawlSummary:
+        """A run stopped before it crawled: every source ``shutdown``, none finished (so none counts as run)."""
+        return cls(started_at=started_at, finished_at=finished_at,
+                   sources=[SourceSummary(s.name, s.kind, finish_reason=SHUTDOWN) for s in sources])
+
     @property
     def created(self) -> int:
         return sum(s.created for s in self.sources)
@@ -176,9 +182,7 @@ def crawl_here(
 
     summary = CrawlSummary(started_at=datetime.now(timezone.utc))
     if stop_requested is not None and stop_requested():
-        summary.sources = [SourceSummary(s.name, s.kind, finish_reason=SHUTDOWN) for s in sources]
-        summary.finished_at = summary.started_at
-        return summary
+        return CrawlSummary.stopped(sources, summary.started_at, summary.started_at)
     # The runner's settings are merged into every crawler (same priority wins), so keep them
     # to the project defaults: per-source values (JOBDIR, overrides) live on each crawler.
     base = ScrapySettings()

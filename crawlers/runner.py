@@ -21,7 +21,7 @@ from typing import Any
 
 from core.clock import Clock, SystemClock
 from core.config import Settings, SourceSettings
-from crawlers.crawl import SHUTDOWN, CrawlSummary, SourceSummary, crawl_here, log_crawl_summary
+from crawlers.crawl import CrawlSummary, SourceSummary, crawl_here, log_crawl_summary
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def run_sources(
     try:
         if _summary_came(receiver, timeout, stop):
             result = receiver.recv()
-        elif child.is_alive() and child.pid:
+        elif child.is_alive():
             if stop is not None and stop.is_set():
                 logger.warning("stopping: asking the crawl of %s to stop (resumable)", ", ".join(s.name for s in sources))
             else:
@@ -96,8 +96,7 @@ def run_sources(
         # Stopped without a report (the child did not close within the grace period and was
         # killed). Not a failure; nothing is recorded as crawled, so the next start crawls again.
         logger.warning("crawl of %s stopped before it reported", ", ".join(s.name for s in sources))
-        return CrawlSummary(started_at=now or datetime.now(timezone.utc), finished_at=now,
-                            sources=[SourceSummary(s.name, s.kind, finish_reason=SHUTDOWN) for s in sources])
+        return CrawlSummary.stopped(sources, now or datetime.now(timezone.utc), now)
     if isinstance(result, dict) and "error" in result:
         raise CrawlError(f"crawl failed: {result['error']}")
     if not isinstance(result, dict):
