@@ -124,12 +124,18 @@ _PATTERNS: dict[str, list[str]] = {
         r"charged (?:me )?(?:twice|double|extra|again)",
         r"(?:گرون|گران|گرانفروشی|گرونفروشی|گرون ?فروشی|کلاهبرداری|کلاه ?برداری)\w*",
         r"قیمت\S* (?:\S+ ){0,3}(?:بالا|زیاد|نجومی|دو برابر|هر روز)",
-        r"پول\S* (?:\S+ ){0,3}(?:پس (?:ن|نمی ?)\S+|نمیدن|ندادن|برنگشت)",
+        # money not given back: "پولمو پس نمیدن", "هنوز پولم برنگشته", "پولم رو برنگردوندن", "وجهش واریز نشده"
+        r"(?:پول|مبلغ|وجه)\S* (?:\S+ ){0,4}(?:پس (?:ن|نمی ?)\S+|نمیدن|ندادن|برنگشت\S*|برنگردوند\S*|برنگردانده\S*"
+        r"|برنمی ?گرد\S*|واریز (?:نشد|نشده|نکرد|نکردن|نکردند|نمی ?\S+)\S*)",
         # billing: paid for nothing, refunds that never come
-        r"(?:no|still no|never got (?:my|a|the)) refund",
+        r"(?:no|still no|never got (?:my|a|the)) (?:refund|money back(?! guarantee))",
+        r"(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|still not) (?:\w+ ){0,2}(?:received|got|gotten|get|seen) "
+        r"(?:my|a|the|our|any) (?:refund|money back)(?! polic| guarantee| option)",
+        r"where(?:'?s| is) (?:my|our|the) (?:refund|money)",
         r"refund (?:\w+ ){0,3}(?:not|never) (?:processed|received|issued|arrived|came|showed up)",
         r"charged (?:me |us )?(?:\w+ ){0,3}(?:but|and) (?:\w+ ){0,4}(?:never|not|didn'?t|did not|wasn'?t|was not)",
-        r"(?:پول|مبلغ|وجه)\S* (?:\S+ ){0,3}(?:کم|کسر) (?:شد|شده)\S* (?:ولی|اما)",
+        r"(?:پول|مبلغ|وجه)\S* (?:\S+ ){0,3}(?:کم|کسر) (?:شد|شده|کرد|کردن|کردند|کردید|کردین)\S* (?:ولی|اما)",
+        r"(?:دو ?بار|دو دفعه) (?:\S+ ){0,2}(?:کم|کسر) (?:شد|شده|کرد|کردن|کردند)\S*",  # charged twice
     ],
     "reason_switching": [
         r"(?:switch|switching|switched|went back|going back|changed|changing) (?:over )?to (?!the |a |an |my |our |your )\w+",

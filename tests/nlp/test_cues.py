@@ -118,10 +118,23 @@ def test_outages_slow_service_and_billing_are_complaint_reasons() -> None:
         "they cancelled my flight and no refund": "no refund",
         "refund still not processed after a month": "refund still not processed",
         "charged me but the service never activated": "charged me but the service never",
+        # refunds that never come, in the forms people write
+        "هنوز پولم برنگشته": "پولم برنگشته",  # my money still hasn't come back
+        "کالا رو مرجوع کردم ولی هنوز پولم رو برنگردوندن": "پولم رو برنگردوندن",  # returned it, no refund yet
+        "وجه سفارش لغو شده هنوز واریز نشده": "وجه سفارش لغو شده هنوز واریز نشده",  # the cancelled order's money
+        "پول رو از حسابم کم کردن ولی سفارش ثبت نشد": "پول رو از حسابم کم کردن ولی",  # they took it, no order
+        "مبلغ دو بار از حسابم کسر شد": "دو بار از حسابم کسر شد",  # charged twice
+        "still haven't received my refund": "haven't received my refund",
+        "I haven't got my money back": "haven't got my money back",
+        "where is my refund??": "where is my refund",
+        "two weeks and still no money back": "still no money back",
     }
     for text, evidence in price.items():
         assert kinds(text).get("reason_price") == [evidence], text
     for text in ("تصمیم قطعی را فردا اعلام می‌کنیم", "اینترنت پرسرعت جدید راه افتاد", "سرعت اینترنت عالیه",
                  "the new app is out now!", "sign out of the website before you leave", "we are down to earth people",
-                 "I love the fast internet here", "no problem, thanks for the refund"):
+                 "I love the fast internet here", "no problem, thanks for the refund",
+                 "پولم برگشت، ممنون", "مبلغ به حسابم واریز شد", "پول رو واریز کردم و سفارش ثبت شد", "دو بار خریدم و راضی بودم",
+                 "refund received, thanks", "there is no money back guarantee", "did you get your refund?",
+                 "I have not seen a refund policy this generous"):
         assert not [k for k in kinds(text) if k.startswith("reason_")], text
