@@ -75,6 +75,24 @@ SOCIAL_COMPLAINTS = [
 ]
 
 
+def test_committed_persian_complaint_card_merges_seeds_trained_for_both_runtimes() -> None:
+    """``brandguard nlp train --seed 13`` wrote complaint-fa: each expert five seeds merged, trained on the
+    fp32 and the int8 vectors of its texts, so the default runtime (int8) stays within one point of fp32."""
+    import json
+
+    from nlp.heads import HEADS_DIR
+    from nlp.train import COMPLAINT_FA_MEMBERS
+
+    card = json.loads((HEADS_DIR / "complaint-fa.json").read_text(encoding="utf-8"))
+    assert card["seed"] == 13 and card["hyper"]["members"] == COMPLAINT_FA_MEMBERS == 5
+    assert card["hyper"]["vectors"] == ["onnx", "onnx-int8"]
+    parts = card["heldout_metrics_by_part"]
+    assert parts["review"]["onnx"]["n"] == 1112 and parts["social"]["onnx"]["n"] > 1000
+    for name, part in parts.items():
+        assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01, name
+        assert part["onnx-int8"]["macro_f1"] >= 0.76 and part["onnx-int8"]["ece"] < 0.05, name
+
+
 @pytest.mark.parametrize("text", SOCIAL_COMPLAINTS + COMPLAINTS)
 def test_persian_complaints_have_a_high_complaint_probability(analyzer: Analyzer, text: str) -> None:
     [analysis] = analyzer.analyze([make_mention("c2", text)])
