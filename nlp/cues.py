@@ -7,10 +7,11 @@ the ORIGINAL ``Mention.text`` and ``evidence`` is the original text there.
 
 Complaint-reason patterns describe a *problem* ("too expensive", "stopped working",
 "گرون", "خراب شد"), not a topic ("price", "battery"), so praise does not produce reasons.
-Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده") are *service* reasons; outages, no
-signal, crawling speeds and a plan that never activated ("اینترنتم سه روزه قطعه", "internet
-is down") are *product* reasons — for a telecom the service is the product; money taken for
-nothing and refunds that never come are *price* reasons.
+Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده"), parcels marked delivered that
+never came, wrong items, food that came cold ("غذا سرد رسید") are *service* reasons; outages, no
+signal, crawling speeds, a plan that never activated ("اینترنتم سه روزه قطعه", "internet is
+down") and dying batteries are *product* reasons — for a telecom the service is the product;
+money taken for nothing and refunds that never come ("هنوز پولم برنگشته") are *price* reasons.
 Competitor tags come from the configured brands with ``competitor: true`` (brand query
 language, ``core.query``).
 """
@@ -94,7 +95,18 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:rude|unhelpful|useless|terrible|awful|horrible|incompetent) (?:customer service|support|staff|agents?|employees?)",
         r"(?:late|delayed|missing|lost) (?:delivery|package|order|shipment|parcel|flight|baggage|luggage)",
         r"(?:delivery|package|order|shipment|parcel|flight) (?:\w+ ){0,2}(?:late|delayed|never (?:arrived|came)|lost|missing|cancell?ed)",
+        # marked delivered but never received, the wrong item, food cold, things missing
+        r"(?:marked|shows?|showing|says|said) (?:as )?delivered but",
+        r"(?:sent|delivered|gave|brought|got|received|came with) (?:me |us )?(?:the |a |an )?wrong "
+        r"(?:item|order|size|product|colou?r|package|food|meal)s?",
+        r"wrong (?:item|order|size|product|package|meal)s? (?:again|delivered|arrived|sent)",
+        r"(?:food|order|meal|pizza|package|parcel|delivery|groceries) (?:\w+ ){0,2}(?:arrived|came|showed up|was delivered) "
+        r"(?:\w+ ){0,2}(?:cold|damaged|crushed|soggy|spilled|opened|incomplete)",
+        r"(?:arrived|came|delivered|order|bag|box|package) (?:\w+ ){0,3}missing (?:the|my|an?|two|three|\d+) \w+",
         r"(?:برخورد|رفتار) (?:\S+ ){0,2}(?:بد|زشت|افتضاح|توهین ?آمیز)",
+        r"(?:غذا|سفارش|پیتزا|بسته|کالا|جنس|مرسوله)\S* (?:\S+ ){0,3}(?:سرد|ناقص|له شده|باز شده) (?:رسید|اومد|آمد|تحویل|ارسال)\S*",
+        r"(?:اشتباه|اشتباهی) (?:فرستاد|ارسال|آورد|اورد|تحویل)\S*",
+        r"تحویل (?:داده )?شده (?:\S+ ){0,2}(?:ولی|اما) (?:\S+ ){0,3}(?:نرسید\w*|نگرفتم|نگرفتیم)",
         # "نرسیده" / "نیومده" (hasn't arrived), "گم شده" (got lost): the perfect forms people write most
         r"(?:ارسال|تحویل|پیک|سفارش|بسته|مرسوله)\S* (?:\S+ ){0,4}(?:دیر|تاخیر|تأخیر|نرسید\w*|نیومد\w*|نیامد\w*|گم ?شد\w*|لغو)",
         r"(?:پشتیبانی|خدمات|پاسخگویی) (?:\S+ ){0,2}(?:افتضاح|ضعیف|بد|داغون|فاجعه)",
@@ -106,6 +118,9 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:broken|broke|defective|faulty|damaged|cracked|dead on arrival|malfunction\w*|poor quality|low quality|cheaply made|keeps crashing|crashes)",
         r"(?:خراب|معیوب|ایراد|ایرادی|مشکل فنی|سوخت|شکست|شکسته|تقلبی|فیک|بی کیفیت|کیفیت (?:\S+ )?(?:پایین|بد|افتضاح|ضعیف))",
         r"کار (?:نمی ?(?:کنه|کند|کرد)|نکرد)",
+        r"battery (?:\w+ ){0,2}(?:drains?|draining|dies|died|dying|swell\w*|overheat\w*|won'?t (?:hold|charge|last)"
+        r"|doesn'?t (?:hold|last))",
+        r"باتری\S* (?:\S+ ){0,3}(?:زود|سریع) (?:خالی|تموم|تمام)\S*",
         # the service itself: outages, no signal, crawling speeds, a plan that never activated
         r"(?:internet|wi-?fi|service|network|connection|signal|broadband|cable|phone line|line|app|site|website|server)s? "
         r"(?:\w+ ){0,3}(?:down|out(?= (?:again|for|since|all))|offline|not working|keeps? dropping|dropp(?:ed|ing)|disconnect(?:s|ed|ing))",

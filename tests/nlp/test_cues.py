@@ -138,3 +138,31 @@ def test_outages_slow_service_and_billing_are_complaint_reasons() -> None:
                  "refund received, thanks", "there is no money back guarantee", "did you get your refund?",
                  "I have not seen a refund policy this generous"):
         assert not [k for k in kinds(text) if k.startswith("reason_")], text
+
+
+def test_delivery_mistakes_and_dying_batteries_are_complaint_reasons() -> None:
+    service = {  # delivered on paper only, the wrong thing, or spoiled on the way
+        "package marked as delivered but nothing at my door": "marked as delivered but",
+        "tracking says delivered but I never got it": "says delivered but",
+        "they sent me the wrong item": "sent me the wrong item",
+        "wrong order again": "wrong order again",
+        "my food arrived cold and missing the drink": "food arrived cold",
+        "my food arrived missing the fries": "arrived missing the fries",
+        "غذا سرد رسید": "غذا سرد رسید",  # the food arrived cold
+        "سفارشم ناقص رسید": "سفارشم ناقص رسید",  # my order arrived incomplete
+        "کالا رو اشتباه فرستادن": "اشتباه فرستادن",  # they sent the wrong goods
+        "زده تحویل داده شده ولی به دستم نرسیده": "تحویل داده شده ولی به دستم نرسیده",  # says delivered, never reached me
+    }
+    for text, evidence in service.items():
+        assert kinds(text).get("reason_service") == [evidence], text
+    product = {
+        "my iPhone battery drains in 3 hours since the update": "battery drains",
+        "battery dies by noon every day": "battery dies",
+        "باتری گوشی زود خالی میشه": "باتری گوشی زود خالی",  # the phone's battery empties fast
+    }
+    for text, evidence in product.items():
+        assert kinds(text).get("reason_product") == [evidence], text
+    for text in ("food arrived hot and fast, thanks", "the battery lasts two days", "my battery lasts all day",
+                 "package was delivered, thanks!", "I placed the wrong order, my bad", "the new drink is missing from the menu?",
+                 "سفارش کامل و سالم رسید", "غذا گرم و خوشمزه رسید", "بسته سالم تحویل شد"):
+        assert not [k for k in kinds(text) if k.startswith("reason_")], text
