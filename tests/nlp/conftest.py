@@ -79,3 +79,9 @@ def make_mention(native_id: str, text: str, *, platform: str = "mastodon", title
         author=Author(platform=platform, handle="sara_k"), published_at=NOW - timedelta(hours=1), crawled_at=NOW,
         brands=["digikala"],
     )
+
+
+def assert_int8_within_one_point(parts: dict[str, dict[str, Any]]) -> None:
+    """A committed card's held-out parts: int8 (the default runtime) within one macro-F1 point of fp32."""
+    for name, part in parts.items():
+        assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01, name

@@ -11,6 +11,7 @@ from nlp.analyzer import head_lang, map_checkpoint_labels
 from nlp.corpora import SEMEVAL, SEMEVAL_SAMPLE, build_corpora
 from nlp.datasets import DataError, Example, map_label, read_jsonl, split_holdout, tweet_key, without_tweets
 from nlp.metrics import classification_report
+from tests.nlp.conftest import assert_int8_within_one_point
 
 
 def test_sentipers_five_labels_fold_to_three() -> None:
@@ -118,8 +119,7 @@ def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> N
     parts = card["heldout_metrics_by_part"]
     assert parts["heldout"]["onnx"]["n"] == 601 and parts["semeval-check"]["onnx"]["n"] == SEMEVAL_CHECK
     assert card["calibration"]["n"] == SEMEVAL_CHECK  # fitted on the check tweets: the TweetEval ECE is out of sample
-    for part in parts.values():  # int8 (the default runtime) within one F1 point of fp32
-        assert abs(part["onnx"]["macro_f1"] - part["onnx-int8"]["macro_f1"]) <= 0.01
+    assert_int8_within_one_point(parts)
 
 
 def test_a_missing_semeval_file_is_a_clear_data_error(train_data: Path, tmp_path: Path) -> None:
