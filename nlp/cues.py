@@ -7,6 +7,10 @@ the ORIGINAL ``Mention.text`` and ``evidence`` is the original text there.
 
 Complaint-reason patterns describe a *problem* ("too expensive", "stopped working",
 "گرون", "خراب شد"), not a topic ("price", "battery"), so praise does not produce reasons.
+"Broke", "broken", "cracked", "damaged" count only of a thing ("my charger broke", "arrived
+broken", "گوشیم شکست"): on tweets of every topic they were mostly records, bones, hearts, laws
+and money ("I'm broke"), and "شکست" mostly "defeat" ("شکست کرونا"); a review's comparisons
+("کمی گران‌تر", "گران قیمت") are not price complaints, a rise is ("گرون‌تر شده").
 Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده"), parcels marked delivered that
 never came, wrong items, food that came cold ("غذا سرد رسید") are *service* reasons; outages, no
 signal, crawling speeds, a plan that never activated ("اینترنتم سه روزه قطعه", "internet is
@@ -33,6 +37,17 @@ REASON_KINDS = ("reason_service", "reason_product", "reason_price", "reason_swit
 _B = r"(?<![\w])"  # word start (works for Persian letters too)
 _E = r"(?![\w])"  # word end
 _MI = r"(?:می ?|می)"  # Persian present-tense prefix, written with or without a (half-)space
+
+# Things that break: "broke", "cracked", "damaged" count as a product problem only next to one of these.
+_THINGS = (r"phone|iphone|ipad|ipod|laptop|computer|pc|mac|macbook|tablet|tv|screen|display|charger|cable|cord|"
+           r"controller|console|xbox|ps4|ps5|headphones?|earbuds|airpods|camera|lens|printer|router|modem|remote|"
+           r"keyboard|mouse|watch|speaker|app|site|website|link|page|update|software|button|zip|zipper|seal|box|"
+           r"package|parcel|item|product|order|glass|bottle|car|bike|washer|dryer|fridge|dishwasher|microwave|"
+           r"oven|heater|toilet|shower|elevator|machine|device|unit|part|battery|case|strap|bag|suitcase|luggage|"
+           r"wheel|tire|seat|armrest|door|window|lock|handle|lid|furniture|chair|table|bed|sofa|couch|curtains|delivery|"
+           r"plane|aircraft|gangway|wifi|wi-fi|driver|browser")
+_THINGS_FA = (r"گوشی|موبایل|صفحه|شیشه|ال ?سی ?دی|نمایشگر|مانیتور|قاب|بدنه|لنز|دسته|لپ ?تاپ|تبلت|تلویزیون|کالا|جنس|"
+              r"بسته|مرسوله|ظرف|لیوان|پایه|درب|لولا|صندلی|میز")
 
 _PATTERNS: dict[str, list[str]] = {
     "call_to_action": [
@@ -77,7 +92,7 @@ _PATTERNS: dict[str, list[str]] = {
     "failed_support": [
         r"(?:called|emailed|messaged|contacted|dm'?d|wrote to|tweeted) (?:you |them |support |customer service )?(?:\w+ ){0,2}(?:times|x|again)\W+(?:\w+ ){0,4}(?:no (?:answer|response|reply|one)|nothing|never|still)",
         r"(?:no|never (?:got|get) an?) (?:answer|response|reply) (?:from|to) (?:support|customer service|you|them|my)",
-        r"(?:nobody|no one|noone) (?:answers|answered|responds|responded|replies|replied|cares|helps|helped|picks up)",
+        r"(?:nobody|no one|noone) (?:answers|answered|responds|responded|replies|replied|helps|helped|picks up)",
         r"(?:still|been) waiting (?:for|on) (?:a |an |my )?(?:reply|response|answer|refund|callback|call back)",
         r"on hold for (?:\d+|an?|over|hours|ages)",
         r"ticket (?:\S+ ){0,4}(?:unresolved|still open|ignored|closed without|no (?:answer|response|reply))",
@@ -114,21 +129,35 @@ _PATTERNS: dict[str, list[str]] = {
     ],
     "reason_product": [
         r"(?:stopped|stops|quit) working",
-        r"(?:doesn'?t|does not|didn'?t|did not|won'?t|will not) (?:work|turn on|charge|start|connect)",
-        r"(?:broken|broke|defective|faulty|damaged|cracked|dead on arrival|malfunction\w*|poor quality|low quality|cheaply made|keeps crashing|crashes)",
-        r"(?:خراب|معیوب|ایراد|ایرادی|مشکل فنی|سوخت|شکست|شکسته|تقلبی|فیک|بی کیفیت|کیفیت (?:\S+ )?(?:پایین|بد|افتضاح|ضعیف))",
+        r"(?:doesn'?t|does not|didn'?t|did not|won'?t|will not|wouldn'?t) (?:work(?! out)|turn on|charge|connect)",
+        r"(?:won'?t|will not|wouldn'?t|would not) start",
+        r"(?:defective|faulty|dead on arrival|malfunction\w*|poor quality|low quality|cheaply made|keeps crashing|crashes)",
+        # "broke", "broken", "cracked", "damaged" only of a thing: alone they are mostly records, bones,
+        # hearts, laws, news and money ("I'm broke")
+        r"(?:" + _THINGS + r")(?:'?s)?(?: |/)(?:[\w']+ ){0,3}(?:broke|broken|cracked|damaged|shattered)",
+        r"(?:broke|broken|cracked|damaged|shattered) (?:\w+ ){0,2}(?:" + _THINGS + r")(?:'?s)?",
+        r"(?<!heart )(?<!hearts )(?<!nose )(?<!leg )(?<!arm )(?<!back )(?<!spirit )(?:is|are|was|were) "
+        r"(?:totally |completely |still |so |just |now |utterly )?broken(?! up| into| in )",
+        r"(?:arrived|came|delivered|shipped|received it|got it) (?:\w+ ){0,2}(?:broken|damaged|cracked|shattered)",
+        r"(?:it|this|that|everything)(?:'?s| is| was| got| keeps? getting) (?:\w+ )?(?:broken|broke|damaged|cracked)(?! up| out| into)",
+        r"(?:خراب|معیوب|ایراد|ایرادی|مشکل فنی|سوخت|تقلبی|فیک|بی کیفیت|کیفیت (?:\S+ )?(?:پایین|بد|افتضاح|ضعیف))",
+        # "شکست" alone is mostly "defeat" ("شکست کرونا", "کرونا رو شکست بدیم"): only of a thing, or arriving broken
+        r"(?:" + _THINGS_FA + r")\S* (?:\S+ ){0,4}(?:شکست|شکسته)(?! ?(?:خورد|داد|بد|دهیم|خواهیم|می ?د|کرونا|ویروس)\S*)",
+        r"شکسته (?:\S+ )?(?:رسید|اومد|آمد|تحویل|ارسال|به دستم)\S*",
         r"کار (?:نمی ?(?:کنه|کند|کرد)|نکرد)",
         r"battery (?:\w+ ){0,2}(?:drains?|draining|dies|died|dying|swell\w*|overheat\w*|won'?t (?:hold|charge|last)"
         r"|doesn'?t (?:hold|last))",
         r"باتری\S* (?:\S+ ){0,3}(?:زود|سریع) (?:خالی|تموم|تمام)\S*",
         # the service itself: outages, no signal, crawling speeds, a plan that never activated
-        r"(?:internet|wi-?fi|service|network|connection|signal|broadband|cable|phone line|line|app|site|website|server)s? "
-        r"(?:\w+ ){0,3}(?:down|out(?= (?:again|for|since|all))|offline|not working|keeps? dropping|dropp(?:ed|ing)|disconnect(?:s|ed|ing))",
+        r"(?:internet|wi-?fi|service|network|connection|signal|broadband|cable|phone line|landline|app|site|website|server)s? "
+        r"(?:(?:is|was|are|were|has|have|had|been|still|keeps?|kept|went|goes|going|just|now|totally|completely|again|always|"
+        r"constantly|literally|all|so|been|being) ){0,3}"
+        r"(?:down|out(?= (?:again|for|since|all))|offline|not working|keeps? dropping|dropp(?:ed|ing)|disconnect(?:s|ed|ing))",
         r"(?:outages?|no (?:signal|service|internet|connection|wi-?fi|coverage|reception))",
         r"(?:internet|wi-?fi|connection|speeds?|app|site|website|network) (?:\w+ ){0,2}(?:so |super |very |painfully |extremely |really )?(?:slow|laggy|unusable)",
         r"(?:اینترنت|نت|وای ?فای|خط|شبکه|سرویس|سایت|اپ|اپلیکیشن|برنامه|تلفن|مودم|برق)\S* (?:\S+ ){0,3}(?:قطع|وصل نمی ?\S+|وصل نشد)\w*",
         r"قطعی\S* (?:\S+ )?(?:اینترنت|نت|خط|شبکه|سرویس|تلفن|برق)",
-        r"سرعت\S* (?:\S+ ){0,3}(?:پایین|کم|افتضاح|لاک ?پشتی|صفر)\w*",
+        r"سرعت\S* (?:(?!شاتر|بالا)\S+ ){0,3}(?:پایین|کم|افتضاح|لاک ?پشتی|صفر)(?! ?تر)\w*",
         r"آنتن (?:نمی ?(?:ده|دهد)|ندارم|نداره|نداریم|نیست)",
         r"(?:بسته|شارژ|اشتراک|سرویس|سیم ?کارت)\S* (?:\S+ ){0,2}(?:فعال|اعمال|وصل) (?:نشد|نشده|نمی ?شه)",
     ],
@@ -137,7 +166,10 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:overpriced|overcharg\w*|rip ?off|ripoff|price gouging|hidden fees?|junk fees?)",
         r"(?:raised|raise|hiked|doubled) (?:the |their |its )?(?:prices?|fees?|rates?)",
         r"charged (?:me )?(?:twice|double|extra|again)",
-        r"(?:گرون|گران|گرانفروشی|گرونفروشی|گرون ?فروشی|کلاهبرداری|کلاه ?برداری)\w*",
+        r"(?:گران ?فروشی|گرون ?فروشی|کلاهبرداری|کلاه ?برداری)\w*",
+        # "گرون/گران" but not the comparisons of a review ("کمی گران‌تر", "مدل گران‌قیمت"); a rise is a complaint ("گرون‌تر شده")
+        r"(?:گرون|گران)(?! ?(?:تر|قیمت))\w*",
+        r"(?:گرون|گران) ?تر (?:شده|شد|میشه|می شه|کردن|کردند|کردید|کردین|(?:ب|می ?)?فروش)\w*",
         r"قیمت\S* (?:\S+ ){0,3}(?:بالا|زیاد|نجومی|دو برابر|هر روز)",
         # money not given back: "پولمو پس نمیدن", "هنوز پولم برنگشته", "پولم رو برنگردوندن", "وجهش واریز نشده"
         r"(?:پول|مبلغ|وجه)\S* (?:\S+ ){0,4}(?:پس (?:ن|نمی ?)\S+|نمیدن|ندادن|برنگشت\S*|برنگردوند\S*|برنگردانده\S*"
@@ -153,12 +185,14 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:دو ?بار|دو دفعه) (?:\S+ ){0,2}(?:کم|کسر) (?:شد|شده|کرد|کردن|کردند)\S*",  # charged twice
     ],
     "reason_switching": [
-        r"(?:switch|switching|switched|went back|going back|changed|changing) (?:over )?to (?!the |a |an |my |our |your )\w+",
+        # "went back to" / "changed to" are mostly travel, bed, work and dates; "went back to using X" is a switch
+        r"(?:switch|switching|switched) (?:over )?to (?!the |a |an |my |our |your )\w+",
+        r"(?:went|going|gone|go) back to using \w+",
         r"(?:going|gone|went|go) with \w+ (?:from now on|instead)",
         r"(?:cancel|cancelled|canceled|cancelling|canceling|closing|closed) my (?:account|subscription|contract|membership|plan)",
         r"(?:leaving|left) (?:you|them) for",
         r"(?:" + _MI + r"رم|رفتم|" + _MI + r"ریم) (?:سراغ|سمت) \S+",
-        r"(?:از|با) (?:این به بعد )?\S+ (?:خرید " + _MI + r"کنم|" + _MI + r"خرم)",
+        r"(?:از|با) (?:این به بعد )?(?!اطمینان|خیال|اعتماد|کمال|علاقه|تخفیف|قسط)\S+ (?:خرید " + _MI + r"کنم|" + _MI + r"خرم)",
         r"(?:حسابم|اشتراکم|اکانتم) (?:رو|را) (?:بستم|لغو کردم|" + _MI + r"بندم)",
         r"(?:مهاجرت|کوچ) (?:کردم|" + _MI + r"کنم|کردیم) (?:به|سمت)",
     ],

@@ -166,3 +166,39 @@ def test_delivery_mistakes_and_dying_batteries_are_complaint_reasons() -> None:
                  "package was delivered, thanks!", "I placed the wrong order, my bad", "the new drink is missing from the menu?",
                  "سفارش کامل و سالم رسید", "غذا گرم و خوشمزه رسید", "بسته سالم تحویل شد"):
         assert not [k for k in kinds(text) if k.startswith("reason_")], text
+
+
+def test_broken_things_are_product_reasons_but_records_bones_hearts_and_money_are_not() -> None:
+    product = {  # a thing that broke, arrived broken, or is broken
+        "@sepehrmobile broke my phone twice": "broke my phone",
+        "this is the third charger that broke in two months": "charger that broke",
+        "the TV's were broke on the whole flight": "TV's were broke",
+        "my seat/armrest broken and no one came": "seat/armrest broken",
+        "my PS4 controller came broken in the mail": "PS4 controller came broken",
+        "Safari is broken again, please fix it": "is broken",
+        "iPhone fell 2 ft and the screen shattered": "screen shattered",
+        "got a cracked screen out of the box": "cracked screen",
+        "گوشیم بعد از یک هفته شکست": "گوشیم بعد از یک هفته شکست",  # my phone broke after a week
+        "کالا شکسته رسید": "کالا شکسته",  # the goods arrived broken
+        "my car won't start since the recall fix": "won't start",
+    }
+    for text, evidence in product.items():
+        assert kinds(text).get("reason_product") == [evidence], text
+    for text in ("Katy broke the record again!", "he broke his leg in the second half", "I'm broke until Friday lol",
+                 "Cena wrestled with a broken nose", "my heart is broken, sold out again", "that video cracked me up",
+                 "Kim may have broken the internet", "she broke the law", "news broke on Friday about the scandal",
+                 "Kane didn't start tonight", "brainwashing doesn't work out well for them",
+                 "political correctness has damaged everything", "going back to Milan tomorrow",
+                 "the meeting changed to September", "nobody cares about the fight on Saturday",
+                 "ما کرونا رو شکست میدیم",  # we will defeat corona
+                 "بسته شکست کرونا رو فعال کنید",  # turn on the "defeat corona" bundle
+                 "این مدل کمی گران‌تر از قبلی است",  # this model is a little more expensive than the last (a review)
+                 "لنزهای گران قیمت لازم نیست",  # no need for expensive lenses
+                 "سرعت بالا، کمتر از سه ساعت رسید",  # fast: it came in under three hours
+                 "با اطمینان می‌خرم"):  # I buy it with confidence
+        assert not [k for k in kinds(text) if k.startswith("reason_") or k == "failed_support"], text
+    rises = {"قیمت گوشی خیلی گرون‌تر شده": "گرون‌تر شده", "so expensive now": "so expensive"}  # prices went up
+    for text, evidence in rises.items():
+        assert kinds(text).get("reason_price") == [evidence], text
+    assert kinds("switched to T-Mobile and never looked back").get("reason_switching") == ["switched to T"]
+    assert kinds("went back to using Android").get("reason_switching") == ["went back to using Android"]
