@@ -11,6 +11,10 @@ Complaint-reason patterns describe a *problem* ("too expensive", "stopped workin
 broken", "گوشیم شکست"): on tweets of every topic they were mostly records, bones, hearts, laws
 and money ("I'm broke"), and "شکست" mostly "defeat" ("شکست کرونا"); a review's comparisons
 ("کمی گران‌تر", "گران قیمت") are not price complaints, a rise is ("گرون‌تر شده").
+Persian threat and boycott words need the act, not the word: "تحریم" is mostly the sanctions
+("تحریم ها", "رفع تحریم"), a boycott only as a call ("تحریمش کنید") or a campaign
+("#تحریم_…", "کمپین تحریم"); the media, a lawyer or a court only as the author's threat ("رسانه‌ای
+می‌کنم", "وکیل گرفتم", "میرم دادگاه"), never "خدا وکیلی" ("honestly") or "شاکی" ("upset").
 Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده"), parcels marked delivered that
 never came, wrong items, food that came cold ("غذا سرد رسید") are *service* reasons; outages, no
 signal, crawling speeds, a plan that never activated ("اینترنتم سه روزه قطعه", "internet is
@@ -67,7 +71,11 @@ _PATTERNS: dict[str, list[str]] = {
         r"never (?:again )?(?:buy|buying|shop|shopping|order|ordering|fly|flying|use|using) (?:from|with|at|again|their|anything)",
         r"(?:do not|don'?t|dont) (?:ever )?(?:buy|shop|order|fly) (?:from|with|at|their|anything)",
         r"stop (?:buying|using|ordering) (?:from )?",
-        r"تحریم\w*",
+        # "تحریم" is mostly the sanctions ("تحریم ها", "رفع تحریم"): a boycott only as a call or a campaign
+        r"(?<!رفع )تحریم(?:ش|شون|شان|شو|شونو|شان را)?(?= (?:کنید|کنین|کنیم|کن|کنن|کنند|بکنید|بکنیم|می ?کنیم|می ?کنم|می ?کنن|می ?کنند|کردم|کردیم|کردن|کردند|بشه|بشن|شه|شن)(?![\w]))",
+        r"#تحریم_\S+",
+        r"کمپین (?:\S+ )?تحریم\S*",
+        r"تحریم (?:خرید|محصولات|اجناس) (?:\S+ )?(?:از )?\S+",
         r"(?:دیگه|دیگر|هرگز|اصلا|هیچ ?وقت|هیچکس) (?:\S+ ){0,3}(?:نخرید|نخرین|نخرید|نخرم|نخره|خرید نکنید|خرید نکنین|سفارش ندید|سفارش ندین|" + _MI + r"خرم|خرید " + _MI + r"کنم)",
         r"(?:نخرید|نخرین|خرید نکنید|خرید نکنین)" + _E,
     ],
@@ -76,17 +84,26 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:contact|contacting|tell|telling|call|calling) (?:the )?(?:press|media|journalists?|news)",
         r"(?:tell|telling|warn|warning) (?:everyone|everybody|all my (?:friends|followers))",
         r"expose (?:you|them|this company)",
-        r"(?:رسانه|رسانه ای|خبرگزاری|روزنامه|خبرنگار)",
+        # the media only as a threat: "رسانه‌ای می‌کنم" (I'll make it public), "به خبرنگارها می‌گم", "برای روزنامه می‌فرستم"
+        r"رسانه ای (?:می ?کنم|می ?کنیم|کنید|کنیم|کنین|کنم|کردم|کردیم|میشه|می ?شه|بشه|خواهم کرد|خواهیم کرد)",
+        r"(?:به|برای) (?:همه )?(?:رسانه|خبرگزاری|روزنامه|خبرنگار|صدا ?و ?سیما)\S* (?:\S+ ){0,3}"
+        r"(?:می ?(?:گم|گیم|گویم|دم|دیم|دهم|فرستم|فرستیم|رسونم|رسونیم|برم|بریم)|گفتم|دادم|فرستادم|بگم|بگیم|بفرستم|بفرستیم|اطلاع)\S*",
+        r"(?:می ?فرستم|می ?فرستیم|بفرستم|بفرستیم|می ?دم|میدیم) (?:\S+ ){0,2}(?:به|برای) (?:رسانه|خبرگزاری|روزنامه|خبرنگار)\S*",
         r"(?:به|برای) (?:همه|همه ی|همه دوستام|دوستام|فالوور)\S* " + _MI + r"(?:گم|گویم|گیم)",
         r"آبرو(?:تون|شون|ی شما|ی شرکت) ?(?:رو|را)? " + _MI + r"(?:برم|بریم)",
-        r"افشا\w*",
+        r"افشا(?:ش|شون|گری)? (?:می ?کنم|می ?کنیم|کنم|کنیم|کنید|خواهم کرد|خواهیم کرد)",
     ],
     "threat_legal": [
         r"(?:sue|suing|sued|lawsuit|lawyers?|attorneys?|legal action|small claims)",
         r"(?:take|taking) (?:you|them|this|it) to court",
         r"see you in court",
         r"(?:report|reporting) (?:you|them|this) to (?:the )?(?:bbb|ftc|authorities|police|regulator)",
-        r"(?:شکایت|شاکی|وکیل|دادگاه|دادسرا|تعزیرات|اقدام قانونی|پیگیری قانونی)\w*",
+        # not "شاکی" (colloquially "upset"), "خدا وکیلی" ("honestly"), a court in the news: the author's own case
+        r"(?:شکایت|دادسرا|تعزیرات|اقدام قانونی|پیگیری قانونی)\w*",
+        r"وکیل(?:م|مون|مان)(?![\w])|(?:با|از طریق|توسط) وکیل\S*",
+        r"(?<!خدا )(?<!خدا)(?<!الله )وکیل (?:\S+ )?(?:گرفتم|گرفتیم|می ?گیرم|می ?گیریم|بگیرم|بگیریم)",
+        r"(?:به|تا|تو) دادگاه (?:\S+ ){0,2}(?:می ?کش|بکش|می ?بر|ببر|می ?رم|میریم|شکایت)\S*",
+        r"(?:می ?رم|میریم|می ?رویم|برم|بریم|کارمون به|کارتون به|کار به) (?:به )?دادگاه\S*",
         r"(?:سازمان )?حمایت از (?:حقوق )?مصرف ?کننده",
     ],
     "failed_support": [

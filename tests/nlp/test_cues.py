@@ -202,3 +202,31 @@ def test_broken_things_are_product_reasons_but_records_bones_hearts_and_money_ar
         assert kinds(text).get("reason_price") == [evidence], text
     assert kinds("switched to T-Mobile and never looked back").get("reason_switching") == ["switched to T"]
     assert kinds("went back to using Android").get("reason_switching") == ["went back to using Android"]
+
+
+def test_persian_threats_and_boycotts_need_the_call_not_the_word() -> None:
+    sabotage = ("boycott", "threat_public", "threat_legal")
+    calls = {  # a boycott call or campaign, a threat to go public or to court
+        "دیجی‌کالا رو تحریم کنید": ("boycott", "تحریم"),
+        "همه تحریمش کنیم": ("boycott", "تحریمش"),
+        "#تحریم_دیجی_کالا": ("boycott", "#تحریم_دیجی_کالا"),
+        "کمپین تحریم اسنپ راه افتاده": ("boycott", "کمپین تحریم"),
+        "اگه پولمو ندید رسانه‌ای می‌کنم": ("threat_public", "رسانه‌ای می‌کنم"),  # I'll make it public
+        "به خبرنگارها می‌گم": ("threat_public", "به خبرنگارها می‌گم"),  # I'll tell the journalists
+        "وکیل گرفتم": ("threat_legal", "وکیل گرفتم"),  # I've hired a lawyer
+        "با وکیلم صحبت کردم": ("threat_legal", "با وکیلم"),
+        "میرم دادگاه": ("threat_legal", "میرم دادگاه"),  # I'm going to court
+        "ازتون شکایت می‌کنم": ("threat_legal", "شکایت"),
+    }
+    for text, (kind, evidence) in calls.items():
+        assert kinds(text).get(kind) == [evidence], text
+    for text in ("آمریکا باید تحریم‌ها رو برداره",  # the sanctions should be lifted
+                 "تلگرام رو رفع تحریم کن",  # lift the ban on Telegram
+                 "این سایت برای ایران تحریمه",  # this site is sanctioned for Iran
+                 "خدا وکیلی نت مخابرات خیلی کنده",  # honestly, the internet is slow
+                 "همه رسانه‌ها میگن در خانه بمانیم",  # all the media say stay home
+                 "روزنامه‌نگار حوزه نفت نوشته",  # an oil-industry journalist wrote
+                 "صدای آقای افشار را دوست داشتم",  # a newsreader's name
+                 "ما همیشه از سرعت شاکی بودیم",  # we were always upset about the speed
+                 "دادگاه عالی اسپانیا رای داد"):  # Spain's supreme court ruled
+        assert not [k for k in kinds(text) if k in sabotage], text
