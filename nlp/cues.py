@@ -94,7 +94,15 @@ _PATTERNS: dict[str, list[str]] = {
         r"افشا(?:ش|شون|گری)? (?:می ?کنم|می ?کنیم|کنم|کنیم|کنید|خواهم کرد|خواهیم کرد)",
     ],
     "threat_legal": [
-        r"(?:sue|suing|sued|lawsuit|lawyers?|attorneys?|legal action|small claims)",
+        # the author's own case, not a lawsuit in the news or a woman called Sue
+        r"(?:i'?ll|i will|i'?m gonna|gonna|going to|i'?m going to|we'?ll|we will|about to|ready to|i could|we could|"
+        r"i should|we should|i can|we can|i'?d) sue",
+        r"sue (?:you|u|them|your|their|this company|the company|the store)",
+        r"(?:i'?m|we'?re|i am|we are) (?:\w+ )?suing",
+        r"(?:i|we) (?:have |just |already )?(?:sued|filed (?:a )?(?:\w+ )?(?:lawsuit|complaint))",
+        r"(?:(?<=my )|(?<=our )|(?<=a ))(?:lawyers?|attorneys?)",
+        r"lawyer(?:ing|ed)? up",
+        r"(?:class action|legal action|small claims)",
         r"(?:take|taking) (?:you|them|this|it) to court",
         r"see you in court",
         r"(?:report|reporting) (?:you|them|this) to (?:the )?(?:bbb|ftc|authorities|police|regulator)",

@@ -230,3 +230,21 @@ def test_persian_threats_and_boycotts_need_the_call_not_the_word() -> None:
                  "ما همیشه از سرعت شاکی بودیم",  # we were always upset about the speed
                  "دادگاه عالی اسپانیا رای داد"):  # Spain's supreme court ruled
         assert not [k for k in kinds(text) if k in sabotage], text
+
+
+def test_english_legal_threats_are_the_authors_own_not_the_news() -> None:
+    threats = {
+        "fix it or I'm going to sue": "I'm going to sue",
+        "I will sue you for this": "I will sue",
+        "my lawyer will be in touch": "lawyer",
+        "we're suing": "we're suing",
+        "time to lawyer up": "lawyer up",
+        "joining the class action": "class action",
+        "I just filed a lawsuit": "I just filed a lawsuit",
+    }
+    for text, evidence in threats.items():
+        assert kinds(text).get("threat_legal") == [evidence], text
+    for text in ("Good morning Sue, see you Tuesday!", "Sue and I watched Gone Girl",
+                 "Following the news of Kesha's lawsuit against her producer", "Lawyers argue the plea was his first",
+                 "frat brothers sue the magazine", "Ace Attorney is out on Switch", "the city sued the company in May"):
+        assert "threat_legal" not in kinds(text), text
