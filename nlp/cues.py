@@ -120,6 +120,11 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:nobody|no one|noone) (?:answers|answered|responds|responded|replies|replied|helps|helped|picks up)",
         r"(?:still|been) waiting (?:for|on) (?:a |an |my )?(?:reply|response|answer|refund|callback|call back)",
         r"on hold for (?:\d+|an?|over|hours|ages)",
+        # "been on hold on the reservations line for an hour", "4 hours on hold", "on a music hold for over an hour"
+        r"(?:been|sat|sitting|waited|waiting|spent|was|were) (?:\w+ ){0,2}on (?:a )?(?:music )?hold (?:\w+ ){0,5}"
+        r"(?:for|over) (?:\d+|an?|over|hours|ages|forever)",
+        r"(?:\d+(?:\.\d+)?|two|three|four|five|an?) (?:hours?|hrs?|minutes?|mins?) on hold",
+        r"still (?:haven'?t|have not|hasn'?t|no|not) (?:heard|gotten|got|received)? ?(?:a thing|anything|back|a (?:reply|response|word|call))",
         r"ticket (?:\S+ ){0,4}(?:unresolved|still open|ignored|closed without|no (?:answer|response|reply))",
         r"(?:support|customer service) (?:never|doesn'?t|does not|didn'?t|did not|won'?t|will not) (?:answer|respond|reply|help|call)",
         r"پشتیبانی (?:\S+ ){0,2}(?:جواب|پاسخ) (?:نمی ?(?:ده|دن|دهد|دهند)|نداد|ندادن|نداده|ندادند)",
@@ -131,9 +136,16 @@ _PATTERNS: dict[str, list[str]] = {
         r"پیگیری (?:\S+ ){0,3}(?:فایده|نتیجه) ?(?:ای)? نداشت",
     ],
     "reason_service": [
-        r"(?:customer service|customer support|support team|staff|agent|employee|operator)s? (?:\w+ ){0,2}(?:rude|useless|unhelpful|terrible|awful|horrible|incompetent|ignored?)",
+        r"(?:customer service|customer support|support team|staff|agent|employee|operator)s? (?:\w+ ){0,3}(?:rude|useless|unhelpful|terrible|awful|horrible|incompetent|ignored?)",
         r"(?:rude|unhelpful|useless|terrible|awful|horrible|incompetent) (?:customer service|support|staff|agents?|employees?)",
-        r"(?:late|delayed|missing|lost) (?:delivery|package|order|shipment|parcel|flight|baggage|luggage)",
+        r"(?:late|delayed|missing|lost) (?:delivery|package|order|shipment|parcel|flight|baggage|luggage|bags?|suitcase)",
+        r"(?:lost|losing|misplaced) (?:my|our|the) (?:\w+ )?(?:luggage|baggage|bags?|suitcase|package|parcel|order|delivery)",
+        # stuck on the way: stranded, sat on the tarmac, delayed again
+        r"stranded (?:in|at|on) \w+",
+        r"stuck (?:in|at|on) (?:the )?(?:\w+ )?(?:airport|gate|terminal|tarmac|runway|plane|lounge|customs|security)",
+        r"stuck (?:in|at) \w+ (?:for (?:\d+|hours|days|two|three)|since|overnight|(?:\d+|two|three) (?:hours|hrs|days)|all (?:day|night))",
+        r"(?:sitting|sat|waiting|stuck) (?:\w+ ){0,2}on (?:the )?(?:tarmac|runway)",
+        r"(?:delayed|cancell?ed) (?:again|for (?:hours|\d+ (?:hours|hrs|days))|twice|three times)",
         r"(?:delivery|package|order|shipment|parcel|flight) (?:\w+ ){0,2}(?:late|delayed|never (?:arrived|came)|lost|missing|cancell?ed)",
         # marked delivered but never received, the wrong item, food cold, things missing
         r"(?:marked|shows?|showing|says|said) (?:as )?delivered but",
@@ -216,6 +228,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:going|gone|went|go) with \w+ (?:from now on|instead)",
         r"(?:cancel|cancelled|canceled|cancelling|canceling|closing|closed) my (?:account|subscription|contract|membership|plan)",
         r"(?:leaving|left) (?:you|them) for",
+        r"(?:the )?last (?:dollar|cent|penny|time) (?:you(?:'ll)? (?:ever )?(?:get|see)|i (?:ever )?(?:give|spend|fly|buy|order))",
         r"(?:" + _MI + r"رم|رفتم|" + _MI + r"ریم) (?:سراغ|سمت) \S+",
         r"(?:از|با) (?:این به بعد )?(?!اطمینان|خیال|اعتماد|کمال|علاقه|تخفیف|قسط)\S+ (?:خرید " + _MI + r"کنم|" + _MI + r"خرم)",
         r"(?:حسابم|اشتراکم|اکانتم) (?:رو|را) (?:بستم|لغو کردم|" + _MI + r"بندم)",

@@ -248,3 +248,30 @@ def test_english_legal_threats_are_the_authors_own_not_the_news() -> None:
                  "Following the news of Kesha's lawsuit against her producer", "Lawyers argue the plea was his first",
                  "frat brothers sue the magazine", "Ace Attorney is out on Switch", "the city sued the company in May"):
         assert "threat_legal" not in kinds(text), text
+
+
+def test_long_holds_strandings_and_lost_bags_in_the_words_customers_use() -> None:
+    support = {
+        "I've been on hold on the reservations line for an hour and 45 minutes": "been on hold on the reservations line for an",
+        "I've been on a music hold for over a hour": "been on a music hold for over a",
+        "spent 4 hours on hold in 24 hours": "4 hours on hold",
+        "I did. Still haven't heard a thing.": "Still haven't heard a thing",
+    }
+    for text, evidence in support.items():
+        assert kinds(text).get("failed_support") == [evidence], text
+    service = {
+        "kids stranded in Orlando till Wednesday": "stranded in Orlando",
+        "Day 2 stuck in the Taipei airport": "stuck in the Taipei airport",
+        "been stuck in Dallas 2 days, will my flight leave?": "stuck in Dallas 2 days",
+        "still sitting on the tarmac in Philadelphia": "sitting on the tarmac",
+        "they lost my luggage from ATL to Denver": "lost my luggage",
+        "my connection got delayed again": "delayed again",
+        "one of the agents has been very rude": "agents has been very rude",
+    }
+    for text, evidence in service.items():
+        assert kinds(text).get("reason_service") == [evidence], text
+    assert kinds("it'll be the last dollar you ever get from me").get("reason_switching") == ["the last dollar you ever get"]
+    for text in ("that song has been stuck in my head all week", "stuck at work on a Saturday night", "stuck in traffic again",
+                 "hold on, I'll call you back", "my luggage arrived right on time, thanks!", "on hold music is great",
+                 "the last time I flew was 2019", "we leave for Orlando on Friday"):
+        assert not [k for k in kinds(text) if k.startswith("reason_") or k == "failed_support"], text
