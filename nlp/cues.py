@@ -194,6 +194,12 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:internet|wi-?fi|connection|speeds?|app|site|website|network) (?:\w+ ){0,2}(?:so |super |very |painfully |extremely |really )?(?:slow|laggy|unusable)",
         r"(?:اینترنت|نت|وای ?فای|خط|شبکه|سرویس|سایت|اپ|اپلیکیشن|برنامه|تلفن|مودم|برق)\S* (?:\S+ ){0,3}(?:قطع|وصل نمی ?\S+|وصل نشد)\w*",
         r"قطعی\S* (?:\S+ )?(?:اینترنت|نت|خط|شبکه|سرویس|تلفن|برق)",
+        r"(?:قطع|قطع و وصل) (?:می ?شه|می ?شود|شده|می ?شن)",  # "it keeps cutting out", "قطع و وصل میشه"
+        r"سرعت\S* نداره",  # "it has no speed"
+        # a demand to fix it names a broken product: "اینترنت رو درست کنید", "please fix your app"
+        r"(?:رو|را) درست (?:کن|کنید|کنین|بکنید|نمی ?کنن|نمی ?کنید|نکردن|نکردید)",
+        r"(?:please |pls |plz )?fix (?:your|the|my|this|ur) (?:\w+ )?(?:app|site|website|service|internet|wi-?fi|phone|system|"
+        r"servers?|update|bug|issue|problem|mess)s?",
         r"سرعت\S* (?:(?!شاتر|بالا)\S+ ){0,3}(?:پایین|کم|افتضاح|لاک ?پشتی|صفر)(?! ?تر)\w*",
         r"آنتن (?:نمی ?(?:ده|دهد)|ندارم|نداره|نداریم|نیست)",
         r"(?:بسته|شارژ|اشتراک|سرویس|سیم ?کارت)\S* (?:\S+ ){0,2}(?:فعال|اعمال|وصل) (?:نشد|نشده|نمی ?شه)",

@@ -275,3 +275,19 @@ def test_long_holds_strandings_and_lost_bags_in_the_words_customers_use() -> Non
                  "hold on, I'll call you back", "my luggage arrived right on time, thanks!", "on hold music is great",
                  "the last time I flew was 2019", "we leave for Orlando on Friday"):
         assert not [k for k in kinds(text) if k.startswith("reason_") or k == "failed_support"], text
+
+
+def test_cutting_out_and_demands_to_fix_it_are_product_reasons() -> None:
+    product = {
+        "مخابرات مشهد دائما قطع و وصل میشه": "قطع و وصل میشه",  # it keeps cutting in and out
+        "هر شب ساعت ده قطع میشه": "قطع میشه",  # it cuts out every night at ten
+        "اینترنت همراه اصلا سرعت نداره": "سرعت نداره",  # the mobile internet has no speed at all
+        "تورو خدا این وضع اینترنت رو درست کنید": "رو درست کنید",  # for God's sake fix this internet
+        "@apple fix your apps": "fix your apps",
+        "please fix the update, my phone is hot all day": "please fix the update",
+    }
+    for text, evidence in product.items():
+        assert kinds(text).get("reason_product") == [evidence], text
+    for text in ("همه چیز درست شد، ممنون", "اینترنت وصل شد و سرعتش عالیه", "fix your hair before the party",
+                 "they fixed the app, thanks"):
+        assert not [k for k in kinds(text) if k.startswith("reason_")], text
