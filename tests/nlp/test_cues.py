@@ -15,6 +15,21 @@ def kinds(text: str, competitors=()) -> dict[str, list[str]]:  # noqa: ANN001
     return found
 
 
+COMPLAINT_EVIDENCE = ("reason_service", "reason_product", "reason_price", "reason_switching", "failed_support")
+
+
+def assert_evidence(kind: str, cases: dict[str, str]) -> None:
+    """Each text fires ``kind`` exactly once, with that evidence."""
+    for text, evidence in cases.items():
+        assert kinds(text).get(kind) == [evidence], text
+
+
+def assert_silent(texts: tuple[str, ...], quiet: tuple[str, ...] = COMPLAINT_EVIDENCE) -> None:
+    """None of the texts fires any of the ``quiet`` kinds."""
+    for text in texts:
+        assert not [k for k in kinds(text) if k in quiet], text
+
+
 def test_english_saboteur_post() -> None:
     text = ("I called five times, no answer. Retweet this and never buy from @acme again! #acmefail "
             "Going to the press and my lawyer. Switching to Globex.")
@@ -182,24 +197,21 @@ def test_broken_things_are_product_reasons_but_records_bones_hearts_and_money_ar
         "کالا شکسته رسید": "کالا شکسته",  # the goods arrived broken
         "my car won't start since the recall fix": "won't start",
     }
-    for text, evidence in product.items():
-        assert kinds(text).get("reason_product") == [evidence], text
-    for text in ("Katy broke the record again!", "he broke his leg in the second half", "I'm broke until Friday lol",
-                 "Cena wrestled with a broken nose", "my heart is broken, sold out again", "that video cracked me up",
-                 "Kim may have broken the internet", "she broke the law", "news broke on Friday about the scandal",
-                 "Kane didn't start tonight", "brainwashing doesn't work out well for them",
-                 "political correctness has damaged everything", "going back to Milan tomorrow",
-                 "the meeting changed to September", "nobody cares about the fight on Saturday",
-                 "ما کرونا رو شکست میدیم",  # we will defeat corona
-                 "بسته شکست کرونا رو فعال کنید",  # turn on the "defeat corona" bundle
-                 "این مدل کمی گران‌تر از قبلی است",  # this model is a little more expensive than the last (a review)
-                 "لنزهای گران قیمت لازم نیست",  # no need for expensive lenses
-                 "سرعت بالا، کمتر از سه ساعت رسید",  # fast: it came in under three hours
-                 "با اطمینان می‌خرم"):  # I buy it with confidence
-        assert not [k for k in kinds(text) if k.startswith("reason_") or k == "failed_support"], text
+    assert_evidence("reason_product", product)
+    assert_silent(("Katy broke the record again!", "he broke his leg in the second half", "I'm broke until Friday lol",
+                   "Cena wrestled with a broken nose", "my heart is broken, sold out again", "that video cracked me up",
+                   "Kim may have broken the internet", "she broke the law", "news broke on Friday about the scandal",
+                   "Kane didn't start tonight", "brainwashing doesn't work out well for them",
+                   "political correctness has damaged everything", "going back to Milan tomorrow",
+                   "the meeting changed to September", "nobody cares about the fight on Saturday",
+                   "ما کرونا رو شکست میدیم",  # we will defeat corona
+                   "بسته شکست کرونا رو فعال کنید",  # turn on the "defeat corona" bundle
+                   "این مدل کمی گران‌تر از قبلی است",  # this model is a little more expensive than the last (a review)
+                   "لنزهای گران قیمت لازم نیست",  # no need for expensive lenses
+                   "سرعت بالا، کمتر از سه ساعت رسید",  # fast: it came in under three hours
+                   "با اطمینان می‌خرم"))  # I buy it with confidence
     rises = {"قیمت گوشی خیلی گرون‌تر شده": "گرون‌تر شده", "so expensive now": "so expensive"}  # prices went up
-    for text, evidence in rises.items():
-        assert kinds(text).get("reason_price") == [evidence], text
+    assert_evidence("reason_price", rises)
     assert kinds("switched to T-Mobile and never looked back").get("reason_switching") == ["switched to T"]
     assert kinds("went back to using Android").get("reason_switching") == ["went back to using Android"]
 
@@ -219,17 +231,16 @@ def test_persian_threats_and_boycotts_need_the_call_not_the_word() -> None:
         "ازتون شکایت می‌کنم": ("threat_legal", "شکایت"),
     }
     for text, (kind, evidence) in calls.items():
-        assert kinds(text).get(kind) == [evidence], text
-    for text in ("آمریکا باید تحریم‌ها رو برداره",  # the sanctions should be lifted
-                 "تلگرام رو رفع تحریم کن",  # lift the ban on Telegram
-                 "این سایت برای ایران تحریمه",  # this site is sanctioned for Iran
-                 "خدا وکیلی نت مخابرات خیلی کنده",  # honestly, the internet is slow
-                 "همه رسانه‌ها میگن در خانه بمانیم",  # all the media say stay home
-                 "روزنامه‌نگار حوزه نفت نوشته",  # an oil-industry journalist wrote
-                 "صدای آقای افشار را دوست داشتم",  # a newsreader's name
-                 "ما همیشه از سرعت شاکی بودیم",  # we were always upset about the speed
-                 "دادگاه عالی اسپانیا رای داد"):  # Spain's supreme court ruled
-        assert not [k for k in kinds(text) if k in sabotage], text
+        assert_evidence(kind, {text: evidence})
+    assert_silent(("آمریکا باید تحریم‌ها رو برداره",  # the sanctions should be lifted
+                   "تلگرام رو رفع تحریم کن",  # lift the ban on Telegram
+                   "این سایت برای ایران تحریمه",  # this site is sanctioned for Iran
+                   "خدا وکیلی نت مخابرات خیلی کنده",  # honestly, the internet is slow
+                   "همه رسانه‌ها میگن در خانه بمانیم",  # all the media say stay home
+                   "روزنامه‌نگار حوزه نفت نوشته",  # an oil-industry journalist wrote
+                   "صدای آقای افشار را دوست داشتم",  # a newsreader's name
+                   "ما همیشه از سرعت شاکی بودیم",  # we were always upset about the speed
+                   "دادگاه عالی اسپانیا رای داد"), sabotage)  # Spain's supreme court ruled
 
 
 def test_english_legal_threats_are_the_authors_own_not_the_news() -> None:
@@ -242,12 +253,11 @@ def test_english_legal_threats_are_the_authors_own_not_the_news() -> None:
         "joining the class action": "class action",
         "I just filed a lawsuit": "I just filed a lawsuit",
     }
-    for text, evidence in threats.items():
-        assert kinds(text).get("threat_legal") == [evidence], text
-    for text in ("Good morning Sue, see you Tuesday!", "Sue and I watched Gone Girl",
-                 "Following the news of Kesha's lawsuit against her producer", "Lawyers argue the plea was his first",
-                 "frat brothers sue the magazine", "Ace Attorney is out on Switch", "the city sued the company in May"):
-        assert "threat_legal" not in kinds(text), text
+    assert_evidence("threat_legal", threats)
+    assert_silent(("Good morning Sue, see you Tuesday!", "Sue and I watched Gone Girl",
+                   "Following the news of Kesha's lawsuit against her producer", "Lawyers argue the plea was his first",
+                   "frat brothers sue the magazine", "Ace Attorney is out on Switch", "the city sued the company in May"),
+                  ("threat_legal",))
 
 
 def test_long_holds_strandings_and_lost_bags_in_the_words_customers_use() -> None:
@@ -257,8 +267,7 @@ def test_long_holds_strandings_and_lost_bags_in_the_words_customers_use() -> Non
         "spent 4 hours on hold in 24 hours": "4 hours on hold",
         "I did. Still haven't heard a thing.": "Still haven't heard a thing",
     }
-    for text, evidence in support.items():
-        assert kinds(text).get("failed_support") == [evidence], text
+    assert_evidence("failed_support", support)
     service = {
         "kids stranded in Orlando till Wednesday": "stranded in Orlando",
         "Day 2 stuck in the Taipei airport": "stuck in the Taipei airport",
@@ -268,13 +277,11 @@ def test_long_holds_strandings_and_lost_bags_in_the_words_customers_use() -> Non
         "my connection got delayed again": "delayed again",
         "one of the agents has been very rude": "agents has been very rude",
     }
-    for text, evidence in service.items():
-        assert kinds(text).get("reason_service") == [evidence], text
+    assert_evidence("reason_service", service)
     assert kinds("it'll be the last dollar you ever get from me").get("reason_switching") == ["the last dollar you ever get"]
-    for text in ("that song has been stuck in my head all week", "stuck at work on a Saturday night", "stuck in traffic again",
-                 "hold on, I'll call you back", "my luggage arrived right on time, thanks!", "on hold music is great",
-                 "the last time I flew was 2019", "we leave for Orlando on Friday"):
-        assert not [k for k in kinds(text) if k.startswith("reason_") or k == "failed_support"], text
+    assert_silent(("that song has been stuck in my head all week", "stuck at work on a Saturday night", "stuck in traffic again",
+                   "hold on, I'll call you back", "my luggage arrived right on time, thanks!", "on hold music is great",
+                   "the last time I flew was 2019", "we leave for Orlando on Friday"))
 
 
 def test_cutting_out_and_demands_to_fix_it_are_product_reasons() -> None:
@@ -286,8 +293,6 @@ def test_cutting_out_and_demands_to_fix_it_are_product_reasons() -> None:
         "@apple fix your apps": "fix your apps",
         "please fix the update, my phone is hot all day": "please fix the update",
     }
-    for text, evidence in product.items():
-        assert kinds(text).get("reason_product") == [evidence], text
-    for text in ("همه چیز درست شد، ممنون", "اینترنت وصل شد و سرعتش عالیه", "fix your hair before the party",
-                 "they fixed the app, thanks"):
-        assert not [k for k in kinds(text) if k.startswith("reason_")], text
+    assert_evidence("reason_product", product)
+    assert_silent(("همه چیز درست شد، ممنون", "اینترنت وصل شد و سرعتش عالیه", "fix your hair before the party",
+                   "they fixed the app, thanks"))
