@@ -296,3 +296,19 @@ def test_cutting_out_and_demands_to_fix_it_are_product_reasons() -> None:
     assert_evidence("reason_product", product)
     assert_silent(("همه چیز درست شد، ممنون", "اینترنت وصل شد و سرعتش عالیه", "fix your hair before the party",
                    "they fixed the app, thanks"))
+
+
+def test_persian_calls_to_share_are_calls_not_every_as_far_as_or_hand_out() -> None:
+    calls = {
+        "همه بازنشر کنید": "همه بازنشر کنید",  # everyone repost
+        "لطفا این پست رو پخش کنید": "لطفا این پست رو پخش کنید",  # please spread this post
+        "این ویدیو رو منتشر کنید تا همه ببینن": "این ویدیو رو منتشر کنید",  # publish this video so all see it
+        "تا می‌تونید پخش کنید": "تا می‌تونید پخش",  # spread it as much as you can
+    }
+    assert_evidence("call_to_action", calls)
+    assert_silent(("تا جایی که یادمه همیشه مشکل زانو داشتم",  # as far as I remember
+                   "تا جایی که به فوکوس خودکار مربوط می‌شود",  # as far as autofocus goes
+                   "اگه خواستید نذری پخش کنید بگید",  # if you want to hand out votive food, say so
+                   "فیلم‌ها را روی تلویزیون پخش کنید",  # play the films on the TV
+                   "عطر همه پسند پخش بوی خوبی داره"),  # a crowd-pleasing perfume (پخش: its sillage)
+                  ("call_to_action",))
