@@ -312,3 +312,13 @@ def test_persian_calls_to_share_are_calls_not_every_as_far_as_or_hand_out() -> N
                    "فیلم‌ها را روی تلویزیون پخش کنید",  # play the films on the TV
                    "عطر همه پسند پخش بوی خوبی داره"),  # a crowd-pleasing perfume (پخش: its sillage)
                   ("call_to_action",))
+
+
+def test_persian_nobody_answers_in_its_everyday_forms() -> None:
+    assert_evidence("failed_support", {
+        "هیچکس جواب نداد": "هیچکس جواب نداد",  # nobody answered
+        "هیشکی رسیدگی نمی‌کنه": "هیشکی رسیدگی نمی‌کنه",  # nobody looks into it
+        "آقای وزیر چرا جواب نمیدید؟": "جواب نمیدید",  # minister, why don't you answer?
+        "مخابرات اصلا جواب نمیدن": "جواب نمیدن",  # the telecom doesn't answer at all
+    })
+    assert_silent(("جواب دادن و مشکل حل شد", "همه جواب دادن، ممنون", "پشتیبانی سریع پاسخ داد"), ("failed_support",))
