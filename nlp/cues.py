@@ -179,7 +179,8 @@ _PATTERNS: dict[str, list[str]] = {
         # hearts, laws, news and money ("I'm broke")
         r"(?:" + _THINGS + r")(?:'?s)?(?: |/)(?:[\w']+ ){0,3}(?:broke|broken|cracked|damaged|shattered)",
         r"(?:broke|broken|cracked|damaged|shattered) (?:\w+ ){0,2}(?:" + _THINGS + r")(?:'?s)?",
-        r"(?<!heart )(?<!hearts )(?<!nose )(?<!leg )(?<!arm )(?<!back )(?<!spirit )(?:is|are|was|were) "
+        r"(?<!heart )(?<!hearts )(?<!nose )(?<!leg )(?<!arm )(?<!back )(?<!spirit )(?<!record )(?<!records )"
+        r"(?<!law )(?<!laws )(?<!silence )(?<!ice )(?<!serve )(?<!bone )(?<!bones )(?:is|are|was|were) "
         r"(?:totally |completely |still |so |just |now |utterly )?broken(?! up| into| in )",
         r"(?:arrived|came|delivered|shipped|received it|got it) (?:\w+ ){0,2}(?:broken|damaged|cracked|shattered)",
         r"(?:it|this|that|everything)(?:'?s| is| was| got| keeps? getting) (?:\w+ )?(?:broken|broke|damaged|cracked)(?! up| out| into)",

@@ -200,6 +200,7 @@ def test_broken_things_are_product_reasons_but_records_bones_hearts_and_money_ar
     assert_evidence("reason_product", product)
     assert_silent(("Katy broke the record again!", "he broke his leg in the second half", "I'm broke until Friday lol",
                    "Cena wrestled with a broken nose", "my heart is broken, sold out again", "that video cracked me up",
+                   "the record was broken by Bolt", "the law was broken", "the ice is broken",
                    "Kim may have broken the internet", "she broke the law", "news broke on Friday about the scandal",
                    "Kane didn't start tonight", "brainwashing doesn't work out well for them",
                    "political correctness has damaged everything", "going back to Milan tomorrow",
