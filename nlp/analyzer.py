@@ -112,6 +112,7 @@ class Analyzer:
         self.batch_size = settings.models.batch_size
         heads_dir = Path(settings.models.heads_dir or HEADS_DIR)
         self.competitors = [Competitor(b.name, b.query) for b in settings.brands if b.competitor]
+        self.own_brands = [Competitor(b.name, b.query) for b in settings.brands if not b.competitor]
         self.checkpoints: dict[tuple[str, str], CheckpointClassifier] = {}
         for task in ("sentiment", "emotion"):
             for lang, task_settings in getattr(settings.models, task).items():
@@ -182,7 +183,7 @@ class Analyzer:
                     complaint[i] = round(float(p), 4)
         results = []
         for mention, lang, sent, emo, comp in zip(mentions, langs, sentiment, emotion, complaint):
-            cues = extract_cues(mention.text, self.competitors)
+            cues = extract_cues(mention.text, self.competitors, self.own_brands)
             results.append(Analysis(
                 lang=lang, sentiment=self.decide("sentiment", head_lang(lang), sent),  # type: ignore[arg-type]
                 sentiment_scores=sent, emotions=emo, anger=emo.get("anger", 0.0), cues=cues,

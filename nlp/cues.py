@@ -13,7 +13,8 @@ and money ("I'm broke"), and "شکست" mostly "defeat" ("شکست کرونا");
 ("کمی گران‌تر", "گران قیمت") are not price complaints, a rise is ("گرون‌تر شده").
 Persian threat and boycott words need the act, not the word: "تحریم" is mostly the sanctions
 ("تحریم ها", "رفع تحریم"), a boycott only as a call ("تحریمش کنید") or a campaign
-("#تحریم_…", "کمپین تحریم"); the media, a lawyer or a court only as the author's threat ("رسانه‌ای
+("#تحریم_…", "کمپین تحریم") or right before one of the user's own brands ("تحریم دیجی‌کالا",
+``extract_cues(..., brands=...)``); the media, a lawyer or a court only as the author's threat ("رسانه‌ای
 می‌کنم", "وکیل گرفتم", "میرم دادگاه"), never "خدا وکیلی" ("honestly") or "شاکی" ("upset").
 Late, lost or never-arrived deliveries ("سفارشم هنوز نرسیده"), parcels marked delivered that
 never came, wrong items, food that came cold ("غذا سرد رسید") are *service* reasons; outages, no
@@ -263,8 +264,11 @@ class Competitor:
     query: str
 
 
-def extract_cues(text: str, competitors: Sequence[Competitor] = ()) -> list[Cue]:
-    """All cues in ``text``, ordered by position; each carries the original-text evidence span."""
+def extract_cues(text: str, competitors: Sequence[Competitor] = (), brands: Sequence[Competitor] = ()) -> list[Cue]:
+    """All cues in ``text``, ordered by position; each carries the original-text evidence span.
+    ``brands`` are the user's own brands (same shape as a competitor: name and query): "تحریم
+    <brand>" ("the boycott of <brand>") is a boycott cue only next to one of them, since "تحریم"
+    alone is mostly the sanctions."""
     normalized, offsets = normalize_for_match_with_offsets(text)
     cues: list[Cue] = []
     for kind, pattern in _compiled().items():
@@ -272,6 +276,8 @@ def extract_cues(text: str, competitors: Sequence[Competitor] = ()) -> list[Cue]
             cues.append(_cue(kind, text, offsets, match.start(), match.end()))
     for competitor in competitors:
         cues += _competitor_cues(competitor, text, normalized, offsets)
+    for brand in brands:
+        cues += _brand_boycott_cues(brand, text, normalized, offsets, cues)
     cues.sort(key=lambda c: (c.start, c.kind))
     return cues
 
@@ -306,6 +312,24 @@ def _competitor_cues(competitor: Competitor, text: str, normalized: str, offsets
         if found:
             return [_cue("tag_competitor", text, offsets, found.start(), found.end())]
     return []
+
+
+def _brand_boycott_cues(brand: Competitor, text: str, normalized: str, offsets: list[int], found: list[Cue]) -> list[Cue]:
+    """"تحریم دیجی‌کالا", "تحریم کالاهای دیجی‌کالا": the boycott word right before the brand (at most
+    one word between), unless a boycott cue already covers that spot."""
+    node = parse_query(brand.query)
+    if not matches(node, text):
+        return []
+    out: list[Cue] = []
+    for leaf in positive_terms(node):
+        regex = _leaf_regex(leaf)
+        if regex is None:
+            continue
+        for match in re.finditer(r"(?<![\w#])تحریم (?:\S+ )?(?:" + regex.pattern + ")", normalized):
+            start = offsets[match.start()]
+            if not any(c.kind == "boycott" and c.start <= start < c.end for c in found + out):
+                out.append(_cue("boycott", text, offsets, match.start(), match.end()))
+    return out
 
 
 def _leaf_regex(leaf: object) -> re.Pattern[str] | None:

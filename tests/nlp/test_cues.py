@@ -323,3 +323,16 @@ def test_persian_nobody_answers_in_its_everyday_forms() -> None:
         "مخابرات اصلا جواب نمیدن": "جواب نمیدن",  # the telecom doesn't answer at all
     })
     assert_silent(("جواب دادن و مشکل حل شد", "همه جواب دادن، ممنون", "پشتیبانی سریع پاسخ داد"), ("failed_support",))
+
+
+def test_the_boycott_word_before_an_own_brand_is_a_boycott() -> None:
+    digikala = [Competitor("digikala", 'digikala OR "دیجی کالا" OR دیجیکالا')]
+
+    def boycotts(text: str) -> list[str]:
+        return [c.evidence for c in extract_cues(text, (), digikala) if c.kind == "boycott"]
+
+    assert boycotts("تحریم دیجی‌کالا تا وقتی پول مردم رو پس نده") == ["تحریم دیجی‌کالا"]
+    assert boycotts("تحریم کالاهای دیجیکالا") == ["تحریم کالاهای دیجیکالا"]  # one word between
+    assert boycotts("دیجی‌کالا رو تحریم کنید") == ["تحریم"]  # the call: one cue, not two
+    assert boycotts("آمریکا تحریم رو برداره، دیجی کالا هم گرونه") == []  # the sanctions, the brand far off
+    assert boycotts("تحریم اسنپ") == []  # not one of the brands given

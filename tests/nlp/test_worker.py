@@ -152,3 +152,12 @@ def test_a_failing_mention_does_not_block_the_batch(env, analyzer) -> None:  # n
     clock.advance(timedelta(seconds=61))
     assert worker.run_once() == 1  # the retry fails alone again; the others are done
     assert store.get_mention(bad_id).analysis is None
+
+
+def test_a_boycott_of_the_own_brand_by_name_is_a_boycott_the_sanctions_are_not(analyzer) -> None:  # noqa: ANN001
+    calls, sanctions = analyzer.analyze([
+        make_mention("b1", "تحریم دیجی‌کالا تا وقتی پول مردم رو پس نده"),  # boycott Digikala until it pays people back
+        make_mention("b2", "تا تحریم‌ها برداشته نشه دیجی کالا هم گرون می‌مونه"),  # until the sanctions go, Digikala stays dear
+    ])
+    assert [c.evidence for c in calls.cues if c.kind == "boycott"] == ["تحریم دیجی‌کالا"]
+    assert not [c for c in sanctions.cues if c.kind == "boycott"]
