@@ -336,3 +336,12 @@ def test_the_boycott_word_before_an_own_brand_is_a_boycott() -> None:
     assert boycotts("دیجی‌کالا رو تحریم کنید") == ["تحریم"]  # the call: one cue, not two
     assert boycotts("آمریکا تحریم رو برداره، دیجی کالا هم گرونه") == []  # the sanctions, the brand far off
     assert boycotts("تحریم اسنپ") == []  # not one of the brands given
+
+
+def test_calls_to_make_it_trend() -> None:
+    assert_evidence("call_to_action", {
+        "let's get #DigikalaScam trending": "let's get #DigikalaScam trending",
+        "همه با هشتگ دیجی_کالا_پاسخگو_باش ترندش کنید": "هشتگ دیجی_کالا_پاسخگو_باش ترندش کنید",  # everyone make it trend with the hashtag
+        "یه هشتگ براش بزنیم": "هشتگ براش بزنیم",  # let's start a hashtag for it
+    })
+    assert_silent(("this song is trending everywhere", "the trend is up this quarter", "هشتگ جالبی بود"), ("call_to_action",))
