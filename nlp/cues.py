@@ -78,6 +78,10 @@ _PATTERNS: dict[str, list[str]] = {
         r"never (?:again )?(?:buy|buying|shop|shopping|order|ordering|fly|flying|use|using) (?:from|with|at|again|their|anything)",
         r"(?:do not|don'?t|dont) (?:ever )?(?:buy|shop|order|fly) (?:from|with|at|their|anything)",
         r"stop (?:buying|using|ordering) (?:from )?",
+        # "#DeleteUber", "everyone delete their app", "اپشو پاک کنید"
+        r"#delete\w+",
+        r"(?:delete|uninstall) (?:the|their|this|that) (?:\w+ )?app",
+        r"(?:اپ|اپلیکیشن|برنامه|اکانت)\S* (?:\S+ ){0,2}(?:رو |را )?(?:پاک|حذف|دیلیت) (?:کنید|کنین|کنیم)",
         # "تحریم" is mostly the sanctions ("تحریم ها", "رفع تحریم"): a boycott only as a call or a campaign
         r"(?<!رفع )تحریم(?:ش|شون|شان|شو|شونو|شان را)?(?= (?:کنید|کنین|کنیم|کن|کنن|کنند|بکنید|بکنیم|می ?کنیم|می ?کنم|می ?کنن|می ?کنند|کردم|کردیم|کردن|کردند|بشه|بشن|شه|شن)(?![\w]))",
         r"#تحریم_\S+",

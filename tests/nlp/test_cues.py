@@ -345,3 +345,12 @@ def test_calls_to_make_it_trend() -> None:
         "یه هشتگ براش بزنیم": "هشتگ براش بزنیم",  # let's start a hashtag for it
     })
     assert_silent(("this song is trending everywhere", "the trend is up this quarter", "هشتگ جالبی بود"), ("call_to_action",))
+
+
+def test_calls_to_delete_the_app_are_boycotts() -> None:
+    assert_evidence("boycott", {
+        "#DeleteDigikala trending for a reason": "#DeleteDigikala",
+        "everyone delete their app today": "delete their app",
+        "همه اپلیکیشنش رو پاک کنید": "اپلیکیشنش رو پاک کنید",  # everyone delete its app
+    })
+    assert_silent(("how do I delete the cache?", "I deleted a photo by mistake", "اپ جدید رو نصب کنید"), ("boycott",))
