@@ -113,6 +113,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?:i|we) (?:have |just |already )?(?:sued|filed (?:a )?(?:\w+ )?(?:lawsuit|complaint))",
         r"(?:(?<=my )|(?<=our )|(?<=a ))(?:lawyers?|attorneys?)",
         r"lawyer(?:ing|ed)? up",
+        r"(?:expect|expecting|facing|get ready for|you'?ll get|you will get|hello) (?:a |my )?lawsuits?|lawsuits? (?:incoming|is coming|coming your way)",
         r"(?:class action|legal action|small claims)",
         r"(?:take|taking) (?:you|them|this|it) to court",
         r"see you in court",

@@ -253,6 +253,8 @@ def test_english_legal_threats_are_the_authors_own_not_the_news() -> None:
         "time to lawyer up": "lawyer up",
         "joining the class action": "class action",
         "I just filed a lawsuit": "I just filed a lawsuit",
+        "expect a lawsuit @acme": "expect a lawsuit",
+        "lawsuit incoming": "lawsuit incoming",
     }
     assert_evidence("threat_legal", threats)
     assert_silent(("Good morning Sue, see you Tuesday!", "Sue and I watched Gone Girl",
