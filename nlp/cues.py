@@ -93,7 +93,10 @@ _PATTERNS: dict[str, list[str]] = {
     "threat_public": [
         r"(?:go|going|gonna|will go|take this|taking this|went) to the (?:press|media|news|papers|newspapers|journalists?)",
         r"(?:contact|contacting|tell|telling|call|calling) (?:the )?(?:press|media|journalists?|news)",
-        r"(?:tell|telling|warn|warning) (?:everyone|everybody|all my (?:friends|followers))",
+        # telling everyone about it, not "tell everyone I say hi" or "I always tell everyone to fly you"
+        r"(?:tell|telling) (?:everyone|everybody|all my (?:friends|followers|family))(?: i know| i meet| i see)? "
+        r"(?:about (?:this|it|you|your|how|what)|never to|not to|to (?:avoid|stay away|never)|how (?:bad|terrible|awful))",
+        r"(?:warn|warning) (?:everyone|everybody|others|people|all my (?:friends|followers|family))",
         r"expose (?:you|them|this company)",
         # the media only as a threat: "رسانه‌ای می‌کنم" (I'll make it public), "به خبرنگارها می‌گم", "برای روزنامه می‌فرستم"
         r"رسانه ای (?:می ?کنم|می ?کنیم|کنید|کنیم|کنین|کنم|کردم|کردیم|میشه|می ?شه|بشه|خواهم کرد|خواهیم کرد)",

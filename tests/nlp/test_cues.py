@@ -356,3 +356,13 @@ def test_calls_to_delete_the_app_are_boycotts() -> None:
         "همه اپلیکیشنش رو پاک کنید": "اپلیکیشنش رو پاک کنید",  # everyone delete its app
     })
     assert_silent(("how do I delete the cache?", "I deleted a photo by mistake", "اپ جدید رو نصب کنید"), ("boycott",))
+
+
+def test_telling_everyone_is_a_threat_only_about_the_bad_experience() -> None:
+    assert_evidence("threat_public", {
+        "I will make sure to tell everyone I know about this horrible experience": "tell everyone I know about this",
+        "will be telling everyone never to use you": "telling everyone never to",
+        "warning all my friends": "warning all my friends",
+    })
+    assert_silent(("tell everyone I say hi!", "I always tell everyone to fly with you, congrats!",
+                   "tell everyone that wants to join we start Sunday"), ("threat_public",))
