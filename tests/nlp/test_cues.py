@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from nlp.cues import Competitor, complaint_reasons, extract_cues
+import re
+
+from hypothesis import given, settings, strategies as st
+
+from core.textnorm import normalize_for_match
+from nlp.cues import _B, _E, _PATTERNS, Competitor, _compiled, _word_start_matches, complaint_reasons, extract_cues
 
 GLOBEX = [Competitor("globex", 'globex OR "گلوبکس" OR @globex_help')]
 
@@ -366,3 +371,20 @@ def test_telling_everyone_is_a_threat_only_about_the_bad_experience() -> None:
     })
     assert_silent(("tell everyone I say hi!", "I always tell everyone to fly with you, congrats!",
                    "tell everyone that wants to join we start Sunday"), ("threat_public",))
+
+
+# Words and pieces that start, end or sit inside the cue patterns, so generated texts hit word starts,
+# mid-word starts ("unbroken", "xsue", "_broke") and overlaps between patterns.
+PIECES = st.sampled_from(["broke", "un", "my", "phone", "is", "broken", "sue", "x", "_", "I'll", "on hold for", "2 hours",
+                          "تحریم", "ش", "کنید", "گوشی", "شکست", "قطع", "میشه", "رو", "درست", "کن", " ", "  ", "!", "#",
+                          "fail", "retweet this", "never buy from", "۱۲", "went back to using", "android", "stuck in",
+                          "the airport", "جواب", "نمیدن", "هیچکس", "نداد"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, min_size=1, max_size=14).map(" ".join), st.lists(PIECES, min_size=1, max_size=14).map("".join))
+def test_word_start_search_finds_what_a_word_start_lookbehind_finds(spaced: str, glued: str) -> None:
+    for text in (normalize_for_match(spaced), normalize_for_match(glued)):
+        for kind, pattern in _compiled().items():
+            reference = re.compile("|".join(f"{_B}(?:{p}){_E}" for p in _PATTERNS[kind]))
+            assert [m.span() for m in _word_start_matches(pattern, text)] == [m.span() for m in reference.finditer(text)], (kind, text)
