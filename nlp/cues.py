@@ -41,6 +41,7 @@ REASON_KINDS = ("reason_service", "reason_product", "reason_price", "reason_swit
 
 _B = r"(?<![\w])"  # word start (works for Persian letters too)
 _E = r"(?![\w])"  # word end
+_WORD_CHAR = re.compile(r"\w")  # what ``_B`` looks behind for; ``_word_start_matches`` checks it
 _MI = r"(?:می ?|می)"  # Persian present-tense prefix, written with or without a (half-)space
 
 # Things that break: "broke", "cracked", "damaged" count as a product problem only next to one of these.
@@ -276,7 +277,7 @@ def _word_start_matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Matc
     pos = 0
     while (match := pattern.search(text, pos)) is not None:
         start = match.start()
-        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):  # what \w matches
+        if start and _WORD_CHAR.match(text, start - 1):
             pos = start + 1
             continue
         yield match
@@ -327,14 +328,16 @@ def _cue(kind: str, text: str, offsets: list[int], start: int, end: int, score: 
     return Cue(kind=kind, evidence=text[original_start:original_end], start=original_start, end=original_end, score=score)
 
 
-def _competitor_cues(competitor: Competitor, text: str, normalized: str, offsets: list[int]) -> list[Cue]:
-    node = parse_query(competitor.query)
+def _mentioned_leaf_regexes(brand: Competitor, text: str) -> list[re.Pattern[str]]:
+    """The regexes of the brand query's positive terms, when ``text`` matches the query (else none)."""
+    node = parse_query(brand.query)
     if not matches(node, text):
         return []
-    for leaf in positive_terms(node):
-        regex = _leaf_regex(leaf)
-        if regex is None:
-            continue
+    return [regex for leaf in positive_terms(node) if (regex := _leaf_regex(leaf)) is not None]
+
+
+def _competitor_cues(competitor: Competitor, text: str, normalized: str, offsets: list[int]) -> list[Cue]:
+    for regex in _mentioned_leaf_regexes(competitor, text):
         found = regex.search(normalized)
         if found:
             return [_cue("tag_competitor", text, offsets, found.start(), found.end())]
@@ -344,14 +347,8 @@ def _competitor_cues(competitor: Competitor, text: str, normalized: str, offsets
 def _brand_boycott_cues(brand: Competitor, text: str, normalized: str, offsets: list[int], found: list[Cue]) -> list[Cue]:
     """"تحریم دیجی‌کالا", "تحریم کالاهای دیجی‌کالا": the boycott word right before the brand (at most
     one word between), unless a boycott cue already covers that spot."""
-    node = parse_query(brand.query)
-    if not matches(node, text):
-        return []
     out: list[Cue] = []
-    for leaf in positive_terms(node):
-        regex = _leaf_regex(leaf)
-        if regex is None:
-            continue
+    for regex in _mentioned_leaf_regexes(brand, text):
         for match in re.finditer(r"(?<![\w#])تحریم (?:\S+ )?(?:" + regex.pattern + ")", normalized):
             start = offsets[match.start()]
             if not any(c.kind == "boycott" and c.start <= start < c.end for c in found + out):
