@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from bench_nlp import data_folder  # the sibling script: bench/ is on sys.path when this runs as a script
 from core.config import load_settings
 from nlp.datasets import read_jsonl
 
@@ -93,10 +94,8 @@ def main() -> None:
     parser.add_argument("--baseline-rev", help="also measure nlp/cues.py as it was at this git revision")
     args = parser.parse_args()
     settings = load_settings()
-    data = args.data or settings.models.train_data_dir
-    if data is None or not Path(data).is_dir():
-        raise SystemExit("pass --data DIR or set BRANDGUARD_TRAIN_DATA (brandguard nlp data lists the files)")
-    files = labeled_files(Path(data), settings.data_dir / "eval")
+    data = data_folder(args.data, settings)
+    files = labeled_files(data, settings.data_dir / "eval")
     if not files:
         raise SystemExit(f"no labeled files found in {data} or {settings.data_dir / 'eval'}")
     versions = {"now": cue_module(None)}
