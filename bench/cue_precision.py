@@ -28,7 +28,7 @@ from types import ModuleType
 
 from bench_nlp import data_folder  # the sibling script: bench/ is on sys.path when this runs as a script
 from core.config import load_settings
-from nlp.datasets import read_jsonl
+from nlp.datasets import DataError, read_jsonl
 
 SABOTAGE = ("call_to_action", "boycott", "threat_public", "threat_legal")
 # (file, task, the labels that make a text "negative" for the precision column); None: no precision
@@ -95,7 +95,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     data = data_folder(args.data, settings)
-    files = labeled_files(data, settings.data_dir / "eval")
+    try:
+        files = labeled_files(data, settings.data_dir / "eval")
+    except DataError as err:  # names the file and line
+        raise SystemExit(str(err)) from None
     if not files:
         raise SystemExit(f"no labeled files found in {data} or {settings.data_dir / 'eval'}")
     versions = {"now": cue_module(None)}
