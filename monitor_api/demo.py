@@ -109,15 +109,20 @@ def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> No
         return
     from nlp.runtime import export_is_current, export_onnx
 
+    from nlp.branch import prepare_branch
+
     path = encoder_dir(settings)
     runtime = settings.models.runtime
-    if is_prepared(path) and (runtime == "torch" or export_is_current(path)):
-        return
-    echo(f"preparing the offline language model in {path} (once; like `brandguard nlp prepare`)…")
     try:
-        prepare_encoder(path)
-        if runtime != "torch":
-            export_onnx(path)
+        if not (is_prepared(path) and (runtime == "torch" or export_is_current(path))):
+            echo(f"preparing the offline language model in {path} (once; like `brandguard nlp prepare`)…")
+            prepare_encoder(path)
+            if runtime != "torch":
+                export_onnx(path)
+        if settings.models.english_branch:
+            branch = prepare_branch(settings)  # idempotent: nothing to do once prepared
+            if branch is not None and not branch.get("skipped"):
+                echo("prepared the English sentiment branch (once; like `brandguard nlp prepare`)")
     except Exception as exc:  # noqa: BLE001 - the analysis stage will then report itself as unavailable
         echo(f"could not prepare the offline model: {exc}")
 

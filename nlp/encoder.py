@@ -147,7 +147,7 @@ def mean_pool(hidden: Any, mask: Any) -> Any:
 
 
 def token_batches(tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int,
-                  max_tokens: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                  max_tokens: int, prefix: str = PREFIX) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Tokenise ``texts`` once and yield ``(indices, input_ids, attention_mask)`` batches.
 
     Texts are sorted by token length and grouped greedily so a batch holds at most
@@ -156,7 +156,7 @@ def token_batches(tokenizer: Any, texts: Sequence[str], max_length: int, batch_s
     compute is spent on padding (on the benchmark stream, padded/real tokens fall from 1.64 with
     fixed batches of 32 inside a worker batch of 64 to about 1.1).
     """
-    ids = tokenizer([PREFIX + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
+    ids = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     start = 0

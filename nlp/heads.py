@@ -67,17 +67,26 @@ class Head:
     def temperature(self) -> float:
         return float(self.card.get("calibration", {}).get("temperature", 1.0))
 
-    def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+    def predict_proba(self, embeddings: np.ndarray, texts: Sequence[str] | None = None,
+                      branch_logits: np.ndarray | None = None) -> np.ndarray:
         """Calibrated class probabilities, one row per embedding (``texts``: see ``logits``).
 
         A *mixture* head (card ``mixture``) holds one expert per text domain (e.g. ``review`` and
         ``social``), each with its own weights (prefix ``<domain>.``) and temperature, and a
         gate (prefix ``gate.``) giving each text's domain probabilities; the output is the
         gate-weighted mean of the experts' calibrated probabilities.
+
+        ``branch_logits`` (the English sentiment branch's logits for the same texts, ``nlp.branch``)
+        are mixed in by the card's ``branch`` weight and temperature (``mix_branch``).
         """
         mixture = self.card.get("mixture")
         if not mixture:
-            return softmax(self.logits(embeddings, texts=texts) / self.temperature)
+            probs = softmax(self.logits(embeddings, texts=texts) / self.temperature)
+            if branch_logits is None:
+                return probs
+            if "branch" not in self.card:
+                raise ValueError(f"{self.name} mixes no branch (its card has no 'branch' section)")
+            return mix_branch(probs, branch_logits, self.card["branch"])
         gate = softmax(self.logits(embeddings, "gate.", texts))
         out = np.zeros((len(embeddings), len(self.labels)), dtype=np.float64)
         for column, domain in enumerate(mixture["domains"]):
@@ -94,16 +103,18 @@ class Head:
         return Head(self.task, self.lang, self.labels, weights,
                     {"calibration": {"temperature": self.card["mixture"]["temperatures"].get(domain, 1.0)}})
 
-    def thresholds(self, overrides: dict[str, float] | None = None) -> dict[str, float]:
-        """Per-label decision thresholds: the card's, then ``models.thresholds`` entries for this head."""
-        out = {k: float(v) for k, v in self.card.get("thresholds", {}).items()}
+    def thresholds(self, overrides: dict[str, float] | None = None, branch: bool = False) -> dict[str, float]:
+        """Per-label decision thresholds: the card's (its ``branch`` section's when the branch is mixed in),
+        then ``models.thresholds`` entries for this head."""
+        card = self.card["branch"] if branch else self.card
+        out = {k: float(v) for k, v in card.get("thresholds", {}).items()}
         prefix = f"{self.name}:"
         out.update({k[len(prefix):]: float(v) for k, v in (overrides or {}).items() if k.startswith(prefix)})
         return out
 
-    def decide(self, probs: np.ndarray, overrides: dict[str, float] | None = None) -> list[str]:
-        """The decided label per row (see ``decide_labels``)."""
-        return decide_labels(probs, self.labels, self.thresholds(overrides))
+    def decide(self, probs: np.ndarray, overrides: dict[str, float] | None = None, branch: bool = False) -> list[str]:
+        """The decided label per row (see ``decide_labels``); ``branch``: the probabilities mix the branch in."""
+        return decide_labels(probs, self.labels, self.thresholds(overrides, branch))
 
     @property
     def name(self) -> str:
@@ -118,6 +129,15 @@ class Head:
         """The temperature of the blend at ``weight``: the card's, fitted for the card's weight; 1 at any other."""
         blend = self.card.get("sentiment_blend", {})
         return float(blend.get("temperature", 1.0)) if weight == self.complaint_weight else 1.0
+
+
+def mix_branch(probs: np.ndarray, branch_logits: np.ndarray, branch: dict[str, Any]) -> np.ndarray:
+    """The head's calibrated probabilities averaged with the branch's (its logits over its temperature),
+    the branch weighing ``branch["weight"]``."""
+    if branch_logits.shape != probs.shape:
+        raise ValueError(f"branch logits {branch_logits.shape} do not match the head's probabilities {probs.shape}")
+    weight = float(branch["weight"])
+    return (1.0 - weight) * probs + weight * softmax(branch_logits / float(branch.get("temperature", 1.0)))
 
 
 def blend_complaint(complaint: np.ndarray, negative: np.ndarray, weight: float, temperature: float = 1.0) -> np.ndarray:

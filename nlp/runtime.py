@@ -108,13 +108,15 @@ def _fuse(path: Path, heads: int, hidden: int) -> Any:
     return fused
 
 
-def quantize_int8(fp32: Path, int8: Path) -> None:
-    """Dynamic int8 (per-channel weights) of every MatMul and fused Attention except ``INT8_EXCLUDE``."""
+def quantize_int8(fp32: Path, int8: Path, exclude: re.Pattern[str] | None = None) -> None:
+    """Dynamic int8 (per-channel weights) of every MatMul and fused Attention except those
+    ``exclude`` matches (default ``INT8_EXCLUDE``, measured on the shared encoder)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm", "Attention"], nodes_to_exclude=int8_excluded_nodes(fp32),
+                     op_types_to_quantize=["MatMul", "Gemm", "Attention"],
+                     nodes_to_exclude=int8_excluded_nodes(fp32, INT8_EXCLUDE if exclude is None else exclude),
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops carry no inferred types
 
 
@@ -129,26 +131,26 @@ def quantize_int8(fp32: Path, int8: Path) -> None:
 INT8_EXCLUDE = re.compile(r"layer\.(0|1|2|4|5)/output/dense/MatMul$")
 
 
-def int8_excluded_nodes(fp32: Path) -> list[str]:
+def int8_excluded_nodes(fp32: Path, exclude: re.Pattern[str] = INT8_EXCLUDE) -> list[str]:
     """MatMul nodes left in fp32 by the int8 export (see INT8_EXCLUDE)."""
     import onnx
 
     graph = onnx.load(str(fp32), load_external_data=False).graph
-    return [n.name for n in graph.node if n.op_type == "MatMul" and INT8_EXCLUDE.search(n.name)]
+    return [n.name for n in graph.node if n.op_type == "MatMul" and exclude.search(n.name)]
 
 
 class ExportError(RuntimeError):
     """The exported ONNX graph does not reproduce the torch encoder."""
 
 
-def check_against_torch(path: Path, model_dir: Path, wrapper: Any, min_cosine: float = 0.9999) -> float:
+def check_against_torch(path: Path, model_dir: Path, wrapper: Any, min_cosine: float = 0.9999, prefix: str = PREFIX) -> float:
     """Cosine between the ONNX graph's and torch's embeddings on padded sample texts (raises if too low)."""
     import onnxruntime as ort
     import torch
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    batch = tokenizer([PREFIX + t for t in CHECK_TEXTS], padding=True, return_tensors="np")
+    batch = tokenizer([prefix + t for t in CHECK_TEXTS], padding=True, return_tensors="np")
     feeds = {"input_ids": batch["input_ids"].astype(np.int64), "attention_mask": batch["attention_mask"].astype(np.int64)}
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     with torch.inference_mode():

