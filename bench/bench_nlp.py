@@ -5,7 +5,8 @@ drawn (seeded) from the labeled data. Each runtime runs the full ``Analyzer`` (l
 normalisation, encoder, heads, cues) in worker-sized batches. The figure is also expressed as
 a fraction of this machine's measured fp32 matmul ceiling (the best GEMM GFLOP/s torch or ONNX
 Runtime reach with the same thread count), counting only useful encoder FLOPs per mention (from
-the stream's real token lengths: padding is not counted).
+the stream's real token lengths: padding is not counted), the English sentiment branch's included
+where the analyser runs it (``branch_gflop_per_mention``).
 
     BRANDGUARD_TRAIN_DATA=../shared/data python bench/bench_nlp.py   # 400 mentions, 2 threads, all runtimes
     python bench/bench_nlp.py --n 100 --runtimes torch,onnx-int8
@@ -100,6 +101,29 @@ def flops_per_mention(config, lengths: list[int]) -> float:  # noqa: ANN001
     return total / len(lengths)
 
 
+def branch_flops_per_mention(settings, texts: list[str]) -> float:  # noqa: ANN001
+    """The English sentiment branch's FLOPs per mention of the stream (it reads the English-head texts
+    only), when the analyser runs it: 0 otherwise."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from nlp.analyzer import head_lang
+    from nlp.branch import CARD, BRANCH_DIR, branch_model_dir
+    from nlp.heads import HEADS_DIR, load_head
+    from nlp.langid import detect_language
+
+    heads = Path(settings.models.heads_dir or HEADS_DIR)
+    if not settings.models.english_branch or "branch" not in load_head(heads, "sentiment", "en").card:
+        return 0.0
+    merged = branch_model_dir(settings) / "merged"
+    max_length = json.loads((BRANCH_DIR / CARD).read_text(encoding="utf-8"))["hyper"]["max_length"]
+    english = [t for t in texts if head_lang(detect_language(t)) == "en"]
+    if not english:
+        return 0.0
+    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(str(merged))(
+        english, truncation=True, max_length=max_length)["input_ids"]]
+    return flops_per_mention(AutoConfig.from_pretrained(str(merged)), lengths) * len(lengths) / len(texts)
+
+
 def run(runtime: str, texts: list[str], settings, batch: int, repeats: int, threads: int) -> dict:  # noqa: ANN001
     from core.domain import Author, Mention
     from nlp.analyzer import Analyzer
@@ -146,6 +170,8 @@ def main() -> None:
     encoder = load_encoder(settings)
     lengths = encoder.token_lengths(texts)
     per_mention = flops_per_mention(encoder.model.config, lengths)
+    branch_flops = branch_flops_per_mention(settings, texts)
+    per_mention += branch_flops
     ceilings = matmul_ceiling_gflops(args.threads)
     ceiling = max(ceilings.values())
     results = []
@@ -160,7 +186,8 @@ def main() -> None:
         "mentions": args.n, "threads": args.threads, "batch": args.batch, "batch_tokens": settings.models.batch_tokens,
         "max_length": settings.models.max_length,
         "mean_tokens": round(statistics.mean(lengths), 1), "median_tokens": statistics.median(lengths),
-        "gflop_per_mention": round(per_mention / 1e9, 3), "matmul_ceiling_gflops": round(ceiling, 1),
+        "gflop_per_mention": round(per_mention / 1e9, 3), "branch_gflop_per_mention": round(branch_flops / 1e9, 3),
+        "matmul_ceiling_gflops": round(ceiling, 1),
         "matmul_ceiling_by_library": {k: round(v, 1) for k, v in ceilings.items()},
         "results": results,
     }

@@ -67,24 +67,27 @@ def demo_config(base_url: str, data_dir: Path, host: str, port: int) -> Settings
 
     settings = demo_settings(base_url, data_dir)
     alerts = AlertSettings.model_validate({**DEMO_ALERTS, "dashboard_url": f"http://{host}:{port}/ui"})
-    # The offline encoder is shared with the normal data dir (scripts/dev.sh prepares it there once).
-    models = settings.models.model_copy(update={"encoder_dir": shared_encoder_dir()})
+    # The offline models are shared with the normal data dir (scripts/dev.sh prepares them there once).
+    models = settings.models.model_copy(update=shared_model_dirs())
     return settings.model_copy(update={"alerts": alerts, "api": ApiSettings(host=host, port=port or 8080),
                                        "models": models})
 
 
-def shared_encoder_dir() -> Path | None:
-    """Where ``brandguard nlp prepare`` puts the encoder for the default settings (env honoured)."""
+def shared_model_dirs() -> dict[str, Path | None]:
+    """Where ``brandguard nlp prepare`` puts the encoder for the default settings (env honoured), and
+    where it finds the English branch's wheel (the branch itself is prepared beside the encoder)."""
     try:
+        from nlp.branch import wheel_dir
         from nlp.encoder import encoder_dir
     except ModuleNotFoundError:
-        return None
+        return {"encoder_dir": None}
     from core.config import ConfigError, load_settings
 
     try:
-        return encoder_dir(load_settings(None)).resolve()
+        settings = load_settings(None)
     except ConfigError:
-        return None
+        return {"encoder_dir": None}
+    return {"encoder_dir": encoder_dir(settings).resolve(), "wheel_dir": wheel_dir(settings).resolve()}
 
 
 def import_demo_customers(store: Store, now: datetime) -> str:
