@@ -119,7 +119,14 @@ def test_committed_english_sentiment_card_records_its_data_parts_and_int8() -> N
     parts = card["heldout_metrics_by_part"]
     assert parts["heldout"]["onnx"]["n"] == 601 and parts["semeval-check"]["onnx"]["n"] == SEMEVAL_CHECK
     assert card["calibration"]["n"] == SEMEVAL_CHECK  # fitted on the check tweets: the TweetEval ECE is out of sample
-    assert_int8_within_one_point(parts)
+    assert_int8_within_one_point(parts)  # with the English branch mixed in, where the card mixes it
+    if "branch" in card:  # calibrated with the committed branch, its weight and threshold chosen on the check tweets
+        from nlp.branch import branch_fingerprint
+        from nlp.train import BRANCH_WEIGHTS
+
+        assert card["branch"]["fingerprint"] == branch_fingerprint()
+        assert card["branch"]["weight"] in BRANCH_WEIGHTS and card["branch"]["weight"] > 0
+        assert card["branch"]["calibration"]["n"] == SEMEVAL_CHECK
 
 
 def test_a_missing_semeval_file_is_a_clear_data_error(train_data: Path, tmp_path: Path) -> None:
