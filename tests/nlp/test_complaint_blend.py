@@ -143,7 +143,8 @@ def test_committed_english_complaint_head_is_blended_with_sentiment(analyzer: An
     analyses = analyzer.analyze([make_mention(f"b{i}", t) for i, t in enumerate(ENGLISH)])
     embeddings = analyzer.encoder.embed(ENGLISH)
     own = head.predict_proba(embeddings, ENGLISH)[:, head.labels.index("complaint")]
-    negative = np.array([a.sentiment_scores["negative"] for a in analyses])
+    sentiment = analyzer.heads["sentiment", "en"]  # the head's own negative, without the English branch
+    negative = sentiment.predict_proba(embeddings, ENGLISH)[:, sentiment.labels.index("negative")]
     temperature = head.blend_temperature(weight)
     assert 0.5 < temperature < 1.0, head.card["sentiment_blend"]  # the averaged probability is sharpened back
     blended = weight * own + (1 - weight) * negative
