@@ -148,13 +148,14 @@ class Analyzer:
         head = self.heads.get(("sentiment", "en"))
         if head is None or "branch" not in head.card or not settings.models.english_branch:
             return None
-        from nlp.branch import BRANCH_DIR, branch_fingerprint, load_branch
+        from nlp.branch import BRANCH_DIR, load_branch
 
+        branch = load_branch(settings, settings.models.runtime, BRANCH_DIR)
         trained_with = head.card["branch"].get("fingerprint")
-        if trained_with != branch_fingerprint(BRANCH_DIR):
+        if trained_with != branch.fingerprint:
             raise EncoderMismatch(f"the sentiment-en head was calibrated with English branch {trained_with}, but "
-                                  f"{BRANCH_DIR} holds {branch_fingerprint(BRANCH_DIR)}: run `brandguard nlp train`")
-        return load_branch(settings, settings.models.runtime, BRANCH_DIR)
+                                  f"{BRANCH_DIR} holds {branch.fingerprint}: run `brandguard nlp train`")
+        return branch
 
     def _model_id(self) -> str:
         parts = []

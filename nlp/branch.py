@@ -81,6 +81,7 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
     from transformers import AutoModel, AutoTokenizer
 
     from nlp.encoder import mean_pool
+    from nlp.heads import class_weights
 
     hyper = {**HYPER, **(hyper or {})}
     torch.manual_seed(seed)
@@ -92,8 +93,7 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
     head = torch.nn.Linear(model.config.hidden_size, len(label_names))
     dropout = torch.nn.Dropout(hyper["dropout"])
     y = np.asarray(labels, dtype=np.int64)
-    counts = np.bincount(y, minlength=len(label_names)).astype(np.float32)
-    weight = torch.tensor((counts.sum() / (len(label_names) * np.maximum(counts, 1.0))) ** hyper["class_weight_power"])
+    weight = torch.tensor(class_weights(y, len(label_names), hyper["class_weight_power"]))
     opt = torch.optim.AdamW([
         {"params": [p for p in model.parameters() if p.requires_grad], "lr": hyper["lr"]},
         {"params": head.parameters(), "lr": hyper["head_lr"]},

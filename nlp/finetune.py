@@ -32,7 +32,7 @@ import numpy as np
 from core.textnorm import normalize_persian
 from nlp.corpora import HEADS, Corpus
 from nlp.encoder import PREFIX, Encoder, mean_pool
-from nlp.heads import Head
+from nlp.heads import Head, class_weights
 from nlp.metrics import classification_report
 
 ADAPTER_DIR = Path(__file__).with_name("adapter")
@@ -118,8 +118,7 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
         name = f"{task}-{lang}"
         labels = label_sets[name] = labels_for(task, corpus.train)
         examples[name] = [(normalize_persian(e.text), labels.index(e.label)) for e in corpus.train]
-        counts = np.bincount([y for _, y in examples[name]], minlength=len(labels)).astype(np.float32)
-        weights[name] = torch.tensor((counts.sum() / (len(labels) * np.maximum(counts, 1.0))) ** hyper["class_weight_power"])
+        weights[name] = torch.tensor(class_weights([y for _, y in examples[name]], len(labels), hyper["class_weight_power"]))
         heads[name] = torch.nn.Linear(dim, len(labels))
     head_modules = torch.nn.ModuleDict(heads)
     dropout = torch.nn.Dropout(hyper["dropout"])

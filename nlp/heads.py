@@ -214,6 +214,12 @@ def load_head(directory: Path, task: str, lang: str) -> Head:
     return Head(task, lang, list(card["labels"]), load_file(str(weights_path)), card)
 
 
+def class_weights(y: Sequence[int] | np.ndarray, n_labels: int, power: float) -> np.ndarray:
+    """Per-class loss weights ``(n / (K * n_k)) ** power`` (float32; a class absent from ``y`` counts as one)."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_labels).astype(np.float32)
+    return (counts.sum() / (n_labels * np.maximum(counts, 1.0))) ** power
+
+
 def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hidden: int = 256,
                epochs: int = 60, lr: float = 2e-3, weight_decay: float = 1e-4, dropout: float = 0.2,
                class_weight_power: float = 1.0, texts: Sequence[str] | None = None, wide_buckets: int = 0,
@@ -231,8 +237,7 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
     gen = torch.Generator().manual_seed(seed)
     xt = torch.from_numpy(x.astype(np.float32))
     yt = torch.from_numpy(y.astype(np.int64))
-    counts = np.bincount(y, minlength=len(labels)).astype(np.float32)
-    class_weight = torch.from_numpy((counts.sum() / (len(labels) * np.maximum(counts, 1.0))) ** class_weight_power)
+    class_weight = torch.from_numpy(class_weights(y, len(labels), class_weight_power))
     dim = x.shape[1]
     if hidden:
         model = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(dim, hidden), torch.nn.ReLU(),
