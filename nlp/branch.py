@@ -43,7 +43,18 @@ TARGET_MODULES = r".*encoder\.layer\.\d+\..*(query|key|value|dense)$"  # every a
 HYPER: dict[str, Any] = {
     "r": 16, "alpha": 32, "dropout": 0.1, "lr": 5e-4, "head_lr": 2e-3, "weight_decay": 0.01,
     "epochs": 2, "batch": 32, "max_length": 64, "warmup_steps": 100, "class_weight_power": 0.5, "logit_scale": 8.0,
+    "tweet_form": True,  # read every text as TweetEval writes tweets (``tweet_form``), in training and at run time
 }
+HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
+LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def tweet_form(text: str) -> str:
+    """``text`` as TweetEval writes tweets — and as the tweets we are measured on arrive: every @handle
+    is ``@user``, links are dropped. The SemEval tweets we train on keep both, so a branch trained
+    on them as they are learns from handles and links it will never see there (the model card has the
+    figures); crawled mentions are read the same way."""
+    return " ".join(LINK.sub(" ", HANDLE.sub("@user", text)).split())
 
 
 class BranchError(EncoderNotReady):
@@ -71,10 +82,14 @@ def _batches(n: int, batch: int, rng: random.Random) -> list[list[int]]:
 def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_names: list[str], out_dir: Path,
                  seed: int, log: Callable[[str], None] = print, hyper: dict[str, Any] | None = None,
                  max_steps: int | None = None, evaluate: Callable[[Any, int], None] | None = None,
-                 data_note: str = "") -> dict[str, Any]:
+                 data_note: str = "", resume: Path | None = None) -> dict[str, Any]:
     """LoRA-tune ``base`` and a linear head on ``texts``/``labels``; save adapter, head and card into
     ``out_dir``. ``evaluate(model_fn, step)`` is called after each epoch with a function from texts to
-    logits (to watch a check set); ``max_steps`` stops early (tests check the mechanics with it)."""
+    logits (to watch a check set); ``max_steps`` stops early (tests check the mechanics with it).
+
+    ``resume`` (a trained branch folder) starts from its adapter and head instead of fresh ones — a
+    further stage on a new warm-up and decay (``hyper`` gives its epochs and rates); the card keeps
+    the earlier stages under ``stages``."""
     import torch
     from peft import LoraConfig, get_peft_model
     from safetensors.numpy import save_file
@@ -83,14 +98,27 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
     from nlp.encoder import mean_pool
     from nlp.heads import class_weights
 
-    hyper = {**HYPER, **(hyper or {})}
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
+    earlier = _resume_card(resume, label_names) if resume is not None else None
+    hyper = {**HYPER, **({} if earlier is None else earlier["hyper"]), **(hyper or {})}
+    stage = 0 if earlier is None else len(earlier.get("stages", [])) + 1
+    torch.manual_seed(seed + stage)
+    rng = random.Random(seed + stage)  # a further stage sees the tweets in another order
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = get_peft_model(AutoModel.from_pretrained(str(base)), LoraConfig(
-        r=hyper["r"], lora_alpha=hyper["alpha"], lora_dropout=hyper["dropout"], target_modules=TARGET_MODULES,
-        bias="none"))
+    if earlier is None:
+        model = get_peft_model(AutoModel.from_pretrained(str(base)), LoraConfig(
+            r=hyper["r"], lora_alpha=hyper["alpha"], lora_dropout=hyper["dropout"], target_modules=TARGET_MODULES,
+            bias="none"))
+    else:
+        from peft import PeftModel
+        from safetensors.numpy import load_file
+
+        model = PeftModel.from_pretrained(AutoModel.from_pretrained(str(base)), str(resume), is_trainable=True)
     head = torch.nn.Linear(model.config.hidden_size, len(label_names))
+    if earlier is not None:  # the saved head carries the logit scale (see below)
+        saved = load_file(str(resume / HEAD_WEIGHTS))
+        with torch.no_grad():
+            head.weight.copy_(torch.from_numpy(saved["weight"] / earlier["hyper"]["logit_scale"]))
+            head.bias.copy_(torch.from_numpy(saved["bias"]))
     dropout = torch.nn.Dropout(hyper["dropout"])
     y = np.asarray(labels, dtype=np.int64)
     weight = torch.tensor(class_weights(y, len(label_names), hyper["class_weight_power"]))
@@ -102,18 +130,20 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
     total = hyper["epochs"] * per_epoch if max_steps is None else min(max_steps, hyper["epochs"] * per_epoch)
 
     def logits_of(batch_texts: Sequence[str]) -> Any:
+        if hyper["tweet_form"]:
+            batch_texts = [tweet_form(t) for t in batch_texts]
         enc = tokenizer(list(batch_texts), padding=True, truncation=True, max_length=hyper["max_length"],
                         return_tensors="pt")
         pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
         return head(dropout(pooled) * hyper["logit_scale"])
 
     def model_fn(batch_texts: Sequence[str]) -> np.ndarray:
-        model.eval()
-        head.eval()
+        for module in (model, head, dropout):  # the head's dropout too: watched figures are the deployed model's
+            module.eval()
         with torch.inference_mode():
             out = np.concatenate([logits_of(batch_texts[i:i + 128]).numpy() for i in range(0, len(batch_texts), 128)])
-        model.train()
-        head.train()
+        for module in (model, head, dropout):
+            module.train()
         return out
 
     step, started, losses = 0, time.monotonic(), []
@@ -154,7 +184,39 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
         "data": data_note, "train_seconds": round(time.monotonic() - started),
         "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None,
     }
+    if earlier is not None:
+        card["stages"] = earlier.get("stages", []) + [{k: v for k, v in earlier.items() if k != "stages"}]
     (out_dir / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return card
+
+
+def reproduce(card: dict[str, Any]) -> str:
+    """The commands that train the branch ``card`` describes, stage by stage, then prepare it and
+    choose its share (``card["stages"]`` holds the stages before the last)."""
+    commands = []
+    for i, stage in enumerate(card.get("stages", []) + [card]):
+        hyper = stage["hyper"]
+        words = [f"brandguard nlp branch --seed {stage['seed']}"]
+        if i:
+            words.append(f"--resume --epochs {hyper['epochs']} --lr {hyper['lr']:g}")
+        elif hyper["epochs"] != HYPER["epochs"] or hyper["lr"] != HYPER["lr"]:
+            words.append(f"--epochs {hyper['epochs']} --lr {hyper['lr']:g}")
+        if not hyper.get("tweet_form", False):
+            words.append("--raw-tweets")
+        commands.append(" ".join(words))
+    return " && ".join(commands + ["brandguard nlp prepare", f"brandguard nlp train --seed {card['seed']}"])
+
+
+def _resume_card(resume: Path, label_names: list[str]) -> dict[str, Any]:
+    """The card of the branch a further stage starts from; refuses one that is missing or has other labels."""
+    if branch_fingerprint(resume) is None:
+        raise BranchError(f"cannot resume: {resume} holds no trained branch ({ADAPTER_WEIGHTS}, {HEAD_WEIGHTS})")
+    try:
+        card = json.loads((resume / CARD).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BranchError(f"cannot resume: {resume / CARD} is unreadable ({exc})") from None
+    if card.get("labels") != label_names:
+        raise BranchError(f"cannot resume: {resume / CARD} has labels {card.get('labels')}, not {label_names}")
     return card
 
 
@@ -255,10 +317,13 @@ class Branch:
     labels: list[str]
     max_length: int
     fingerprint: str
+    tweet_form: bool = False  # the branch was trained on texts in ``tweet_form`` (its card's hyper says so)
 
     def logits(self, texts: Sequence[str], batch_size: int = 32, max_tokens: int = 512) -> np.ndarray:
         from nlp.encoder import token_batches
 
+        if self.tweet_form:
+            texts = [tweet_form(t) for t in texts]
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         for idx, input_ids, mask in token_batches(self.tokenizer, texts, self.max_length, batch_size, max_tokens,
                                                   prefix=""):
@@ -289,4 +354,5 @@ def load_branch(settings: Settings, runtime: str, branch_dir: Path = BRANCH_DIR,
     card = json.loads((branch_dir / CARD).read_text(encoding="utf-8"))
     return Branch(AutoTokenizer.from_pretrained(str(path / "merged")),
                   ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]),
-                  head["weight"], head["bias"], list(card["labels"]), int(card["hyper"]["max_length"]), fingerprint)
+                  head["weight"], head["bias"], list(card["labels"]), int(card["hyper"]["max_length"]), fingerprint,
+                  bool(card["hyper"].get("tweet_form", False)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from core.config import Settings
 from nlp.branch import (BASE_PACKAGE, WHEEL, BranchError, branch_fingerprint, extract_base, load_branch, prepare_branch,
-                        train_branch)
+                        train_branch, tweet_form)
 from nlp.heads import Head, mix_branch, softmax
 from tests.nlp.conftest import REPO_WHEELS, make_mention, nlp_settings
 
@@ -84,7 +85,8 @@ def test_training_writes_a_small_adapter_a_head_and_a_card(trained: tuple[Path, 
     assert branch_fingerprint(branch_dir.parent / "nowhere") is None
 
 
-def test_prepare_exports_onnx_that_reads_like_torch(trained: tuple[Path, Settings, dict]) -> None:
+def torch_logits(base: Path, branch_dir: Path, texts: list[str]) -> np.ndarray:
+    """The saved branch read by torch and peft directly (what prepare's ONNX must reproduce)."""
     import torch
     from peft import PeftModel
     from safetensors.numpy import load_file
@@ -92,22 +94,73 @@ def test_prepare_exports_onnx_that_reads_like_torch(trained: tuple[Path, Setting
 
     from nlp.encoder import mean_pool
 
+    model = PeftModel.from_pretrained(AutoModel.from_pretrained(str(base)), str(branch_dir)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    head = load_file(str(branch_dir / "head.safetensors"))
+    if json.loads((branch_dir / "card.json").read_text(encoding="utf-8"))["hyper"].get("tweet_form"):
+        texts = [tweet_form(t) for t in texts]
+    with torch.inference_mode():
+        enc = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        return mean_pool(model(**enc).last_hidden_state, enc["attention_mask"]).numpy() @ head["weight"].T + head["bias"]
+
+
+def test_prepare_exports_onnx_that_reads_like_torch(trained: tuple[Path, Settings, dict]) -> None:
     branch_dir, settings, _ = trained
     info = prepare_branch(settings, branch_dir=branch_dir)
     assert info is not None and not info["skipped"] and info["onnx_min_cosine"] >= 0.9999
     assert prepare_branch(settings, branch_dir=branch_dir)["skipped"]  # idempotent
     texts = [t for t, _ in TWEETS]
-    root = branch_dir.parent
-    model = PeftModel.from_pretrained(AutoModel.from_pretrained(str(root / "base")), str(branch_dir)).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(root / "base"))
-    head = load_file(str(branch_dir / "head.safetensors"))
-    with torch.inference_mode():
-        enc = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
-        want = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"]).numpy() @ head["weight"].T + head["bias"]
+    want = torch_logits(branch_dir.parent / "base", branch_dir, texts)
     fp32 = load_branch(settings, "onnx", branch_dir).logits(texts)
     assert np.allclose(fp32, want, atol=1e-3)
     int8 = load_branch(settings, "onnx-int8", branch_dir).logits(texts)
     assert np.abs(softmax(int8) - softmax(want)).max() < 0.05
+
+
+def test_tweet_form_writes_handles_and_links_as_tweeteval_does() -> None:
+    assert tweet_form("@united lost my bag http://t.co/x1Y again") == "@user lost my bag again"
+    assert tweet_form("RT @Apple_Support: fixed it! https://apple.co/3xyz") == "RT @user: fixed it!"
+    assert tweet_form("see www.example.com/a?b=1 — or mail help@example.com") == "see — or mail help@example.com"
+    assert tweet_form("@user already anonymised\n\nsecond line") == "@user already anonymised second line"
+    assert tweet_form("@ایرانسل اینترنتم از دیروز قطعه https://t.me/x") == "@user اینترنتم از دیروز قطعه"
+    assert tweet_form("") == ""
+
+
+def test_the_branch_reads_handles_and_links_in_tweet_form(trained: tuple[Path, Settings, dict]) -> None:
+    branch_dir, settings, card = trained
+    assert card["hyper"]["tweet_form"] is True  # a fresh branch is trained on tweets in that form
+    prepare_branch(settings, branch_dir=branch_dir)
+    branch = load_branch(settings, "onnx", branch_dir)
+    raw = ["@united lost my bag again http://t.co/abc", "Thanks @JetBlue for the smooth flight! https://jetblue.com/x"]
+    formed = ["@user lost my bag again", "Thanks @user for the smooth flight!"]
+    assert np.allclose(branch.logits(raw), branch.logits(formed), atol=1e-5)
+    older = replace(branch, tweet_form=False)  # a branch trained on raw tweets (no tweet_form in its card) reads them raw
+    assert not np.allclose(older.logits(raw), older.logits(formed), atol=1e-3)
+
+
+def test_a_further_stage_starts_from_the_trained_branch(trained: tuple[Path, Settings, dict], tmp_path: Path) -> None:
+    import shutil
+
+    branch_dir, _, first = trained
+    base = branch_dir.parent / "base"
+    texts = [t for t, _ in TWEETS]
+    before = torch_logits(base, branch_dir, texts)
+    stage = tmp_path / "branch-en"
+    shutil.copytree(branch_dir, stage)
+    seen: list[np.ndarray] = []
+    card = train_branch(base, texts, [y for _, y in TWEETS], LABELS, stage, 13, log=lambda _: None, max_steps=1,
+                        hyper={"epochs": 1, "batch": 8, "warmup_steps": 1, "lr": 1e-9, "head_lr": 1e-9}, resume=stage,
+                        evaluate=lambda model_fn, step: seen.append(model_fn(texts)))
+    # one step at a vanishing rate: the stage began from the trained adapter and head, and its watch
+    # reads them as deployed (no dropout), not a fresh adapter on the base weights
+    assert np.allclose(seen[0], before, atol=1e-3)
+    assert np.allclose(torch_logits(base, stage, texts), before, atol=1e-3)
+    assert card["stages"] == [first] and card["hyper"]["r"] == first["hyper"]["r"] and card["hyper"]["epochs"] == 1
+    assert card["hyper"]["lr"] == 1e-9 and card["steps"] == 1
+    with pytest.raises(BranchError, match="holds no trained branch"):
+        train_branch(base, texts, [0] * len(texts), LABELS, tmp_path / "out", 13, resume=tmp_path / "empty")
+    with pytest.raises(BranchError, match="has labels"):
+        train_branch(base, texts, [0] * len(texts), ["negative", "positive"], tmp_path / "out", 13, resume=stage)
 
 
 def test_a_changed_adapter_is_prepared_again_and_a_stale_one_refused(trained: tuple[Path, Settings, dict],
@@ -229,3 +282,15 @@ def test_the_check_tweets_choose_the_branch_weight() -> None:
     assert 0 < card["temperature"] and "thresholds" in card and card["calibration"]["n"] == 300
     useless = rng.normal(0, 1, (300, 3))  # a branch that knows nothing: the head alone wins
     assert fit_branch_mix(head, _FixedBranch(useless), x, check, 13)["weight"] == 0.0
+
+
+def test_the_card_says_how_to_train_every_stage_again() -> None:
+    from nlp.branch import HYPER, reproduce
+
+    first = {"seed": 13, "hyper": {k: v for k, v in HYPER.items() if k != "tweet_form"}}  # before tweet_form existed
+    second = {"seed": 13, "hyper": {**HYPER, "epochs": 1, "lr": 2e-4}, "stages": [first]}
+    assert reproduce(first) == ("brandguard nlp branch --seed 13 --raw-tweets && brandguard nlp prepare && "
+                                "brandguard nlp train --seed 13")
+    assert reproduce(second) == ("brandguard nlp branch --seed 13 --raw-tweets && brandguard nlp branch --seed 13 "
+                                 "--resume --epochs 1 --lr 0.0002 && brandguard nlp prepare && brandguard nlp train --seed 13")
+    assert reproduce({"seed": 7, "hyper": dict(HYPER)}).startswith("brandguard nlp branch --seed 7 && ")
