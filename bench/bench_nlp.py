@@ -107,7 +107,7 @@ def branch_flops_per_mention(settings, texts: list[str]) -> float:  # noqa: ANN0
     from transformers import AutoConfig, AutoTokenizer
 
     from nlp.analyzer import head_lang
-    from nlp.branch import CARD, BRANCH_DIR, branch_model_dir
+    from nlp.branch import CARD, BRANCH_DIR, branch_model_dir, tweet_form
     from nlp.heads import HEADS_DIR, load_head
     from nlp.langid import detect_language
 
@@ -115,8 +115,10 @@ def branch_flops_per_mention(settings, texts: list[str]) -> float:  # noqa: ANN0
     if not settings.models.english_branch or "branch" not in load_head(heads, "sentiment", "en").card:
         return 0.0
     merged = branch_model_dir(settings) / "merged"
-    max_length = json.loads((BRANCH_DIR / CARD).read_text(encoding="utf-8"))["hyper"]["max_length"]
-    english = [t for t in texts if head_lang(detect_language(t)) == "en"]
+    hyper = json.loads((BRANCH_DIR / CARD).read_text(encoding="utf-8"))["hyper"]
+    max_length = hyper["max_length"]
+    english = [tweet_form(t) if hyper.get("tweet_form") else t  # the form the branch reads them in
+               for t in texts if head_lang(detect_language(t)) == "en"]
     if not english:
         return 0.0
     lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(str(merged))(
