@@ -201,7 +201,9 @@ def reproduce(card: dict[str, Any]) -> str:
             words.append(f"--resume --epochs {hyper['epochs']} --lr {hyper['lr']:g}")
         elif hyper["epochs"] != HYPER["epochs"] or hyper["lr"] != HYPER["lr"]:
             words.append(f"--epochs {hyper['epochs']} --lr {hyper['lr']:g}")
-        if not hyper.get("tweet_form", False):
+        if i:  # a further stage inherits the stage before's form unless told: say it
+            words.append("--tweet-form" if hyper.get("tweet_form", False) else "--raw-tweets")
+        elif not hyper.get("tweet_form", False):
             words.append("--raw-tweets")
         commands.append(" ".join(words))
     return " && ".join(commands + ["brandguard nlp prepare", f"brandguard nlp train --seed {card['seed']}"])

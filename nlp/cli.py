@@ -254,12 +254,14 @@ def branch_command(
     max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps (a quick check).")] = None,
     resume: Annotated[bool, typer.Option("--resume/--fresh", help="Start from the branch already in --out (a further "
                                          "stage on a new warm-up and decay) instead of a fresh adapter.")] = False,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs of this stage (default: 2 fresh).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs of this stage (default: 2 fresh, the stage "
+                                                  "before's when resuming).")] = None,
     lr: Annotated[Optional[float], typer.Option(min=1e-7, max=1e-2, help="Peak LoRA learning rate of this stage "
-                                                "(default 5e-4; the head's is 4x).")] = None,
+                                                "(default 5e-4 fresh, the stage before's when resuming; the head's "
+                                                "is 4x).")] = None,
     tweets: Annotated[Optional[bool], typer.Option("--tweet-form/--raw-tweets", help="Read handles as @user and drop "
-                                                   "links, as TweetEval writes tweets (default), or read tweets as "
-                                                   "they are.")] = None,
+                                                   "links, as TweetEval writes tweets, or read tweets as they are "
+                                                   "(default: tweet form fresh, the stage before's when resuming).")] = None,
 ) -> None:
     """Fine-tune the English sentiment branch (LoRA on all-MiniLM-L6-v2; ~28 min an epoch on 2 cores).
 

@@ -292,5 +292,5 @@ def test_the_card_says_how_to_train_every_stage_again() -> None:
     assert reproduce(first) == ("brandguard nlp branch --seed 13 --raw-tweets && brandguard nlp prepare && "
                                 "brandguard nlp train --seed 13")
     assert reproduce(second) == ("brandguard nlp branch --seed 13 --raw-tweets && brandguard nlp branch --seed 13 "
-                                 "--resume --epochs 1 --lr 0.0002 && brandguard nlp prepare && brandguard nlp train --seed 13")
+                                 "--resume --epochs 1 --lr 0.0002 --tweet-form && brandguard nlp prepare && brandguard nlp train --seed 13")
     assert reproduce({"seed": 7, "hyper": dict(HYPER)}).startswith("brandguard nlp branch --seed 7 && ")
