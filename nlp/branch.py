@@ -81,11 +81,11 @@ def _batches(n: int, batch: int, rng: random.Random) -> list[list[int]]:
 
 def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_names: list[str], out_dir: Path,
                  seed: int, log: Callable[[str], None] = print, hyper: dict[str, Any] | None = None,
-                 max_steps: int | None = None, evaluate: Callable[[Any, int], None] | None = None,
+                 max_steps: int | None = None, evaluate: Callable[[Any, int], dict[str, float] | None] | None = None,
                  data_note: str = "", resume: Path | None = None) -> dict[str, Any]:
     """LoRA-tune ``base`` and a linear head on ``texts``/``labels``; save adapter, head and card into
     ``out_dir``. ``evaluate(model_fn, step)`` is called after each epoch with a function from texts to
-    logits (to watch a check set); ``max_steps`` stops early (tests check the mechanics with it).
+    logits (to watch a check set); the figures it returns are kept in the card's ``watch``; ``max_steps`` stops early (tests check the mechanics with it).
 
     ``resume`` (a trained branch folder) starts from its adapter and head instead of fresh ones — a
     further stage on a new warm-up and decay (``hyper`` gives its epochs and rates); the card keeps
@@ -146,7 +146,7 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
             module.train()
         return out
 
-    step, started, losses = 0, time.monotonic(), []
+    step, started, losses, watched = 0, time.monotonic(), [], {}
     model.train()
     head.train()
     for epoch in range(hyper["epochs"]):
@@ -166,8 +166,9 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
             if step % 50 == 0 or step == total:
                 log(f"  branch epoch {epoch + 1}/{hyper['epochs']} step {step}/{total} "
                     f"loss {np.mean(losses[-50:]):.3f} ({time.monotonic() - started:.0f}s)")
-        if evaluate is not None:
-            evaluate(model_fn, step)
+        figures = evaluate(model_fn, step) if evaluate is not None else None
+        if figures:
+            watched[f"after step {step}"] = figures
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out_dir))
     (out_dir / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; card.json is ours
@@ -184,8 +185,11 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
         "data": data_note, "train_seconds": round(time.monotonic() - started),
         "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None,
     }
+    if watched:
+        card["watch"] = watched
     if earlier is not None:
         card["stages"] = earlier.get("stages", []) + [{k: v for k, v in earlier.items() if k != "stages"}]
+    card["reproduce"] = reproduce(card)
     (out_dir / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card
 

@@ -271,8 +271,7 @@ def branch_command(
     sentiment-en mixes in).
     """
     from core.cli import fail, settings_from_cli
-    from nlp.branch import (BRANCH_DIR, CARD, WHEEL, BranchError, branch_model_dir, extract_base, reproduce, train_branch,
-                            wheel_dir)
+    from nlp.branch import BRANCH_DIR, WHEEL, BranchError, branch_model_dir, extract_base, train_branch, wheel_dir
     from nlp.datasets import DataError
     from nlp.metrics import classification_report
     from nlp.splits import plan
@@ -288,14 +287,14 @@ def branch_command(
     split, check = splits["sentiment-en"], splits["sentiment-en/check"].heldout
     labels = _labels("sentiment")
 
-    watched: dict[str, dict[str, float]] = {}
-
-    def watch(logits_of: Any, step: int) -> None:
+    def watch(logits_of: Any, step: int) -> dict[str, float]:
+        figures = {}
         for part, examples in (("check", check), ("TweetEval held-out", split.heldout)):
             predicted = [labels[i] for i in logits_of(model_texts(examples)).argmax(1)]
             f1 = classification_report([e.label for e in examples], predicted, labels)["macro_f1"]
-            watched.setdefault(f"after step {step}", {})[f"{part} macro-F1"] = round(f1, 3)
+            figures[f"{part} macro-F1"] = round(f1, 3)
             typer.echo(f"  branch step {step}: {part} macro-F1 {f1:.3f} (the branch alone, argmax)", err=True)
+        return figures
 
     hyper: dict[str, Any] = {}
     if epochs is not None:
@@ -312,9 +311,6 @@ def branch_command(
                             resume=target if resume else None)
     except BranchError as exc:
         raise fail(str(exc)) from None
-    card["watch"] = watched
-    card["reproduce"] = reproduce(card)
-    (target / CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     typer.echo(json.dumps(card, indent=2, ensure_ascii=False))
 
 

@@ -78,6 +78,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, d
 def test_training_writes_a_small_adapter_a_head_and_a_card(trained: tuple[Path, Settings, dict]) -> None:
     branch_dir, _, card = trained
     assert card["steps"] == 3 and card["labels"] == LABELS and card["train_examples"] == 48
+    assert json.loads((branch_dir / "card.json").read_text(encoding="utf-8")) == card  # written once, whole
+    assert card["reproduce"].startswith("brandguard nlp branch --seed 13 && brandguard nlp prepare")
     assert (branch_dir / "adapter_model.safetensors").stat().st_size < 5_000_000  # the LoRA weights, not the model
     config = json.loads((branch_dir / "adapter_config.json").read_text(encoding="utf-8"))
     assert config["base_model_name_or_path"] == "data/models/minilm-en/base"  # no path of the training machine
@@ -150,13 +152,15 @@ def test_a_further_stage_starts_from_the_trained_branch(trained: tuple[Path, Set
     seen: list[np.ndarray] = []
     card = train_branch(base, texts, [y for _, y in TWEETS], LABELS, stage, 13, log=lambda _: None, max_steps=1,
                         hyper={"epochs": 1, "batch": 8, "warmup_steps": 1, "lr": 1e-9, "head_lr": 1e-9}, resume=stage,
-                        evaluate=lambda model_fn, step: seen.append(model_fn(texts)))
+                        evaluate=lambda model_fn, step: seen.append(model_fn(texts)) or {"seen": len(seen)})
     # one step at a vanishing rate: the stage began from the trained adapter and head, and its watch
     # reads them as deployed (no dropout), not a fresh adapter on the base weights
     assert np.allclose(seen[0], before, atol=1e-3)
     assert np.allclose(torch_logits(base, stage, texts), before, atol=1e-3)
     assert card["stages"] == [first] and card["hyper"]["r"] == first["hyper"]["r"] and card["hyper"]["epochs"] == 1
     assert card["hyper"]["lr"] == 1e-9 and card["steps"] == 1
+    assert card["watch"] == {"after step 1": {"seen": 1}}  # what the watch returned, in the card
+    assert "--resume --epochs 1 --lr 1e-09 --tweet-form" in card["reproduce"]
     with pytest.raises(BranchError, match="holds no trained branch"):
         train_branch(base, texts, [0] * len(texts), LABELS, tmp_path / "out", 13, resume=tmp_path / "empty")
     with pytest.raises(BranchError, match="has labels"):
