@@ -45,13 +45,13 @@ HYPER: dict[str, Any] = {
     "epochs": 2, "batch": 32, "max_length": 64, "warmup_steps": 100, "class_weight_power": 0.5, "logit_scale": 8.0,
     "tweet_form": True,  # read every text as TweetEval writes tweets (``tweet_form``), in training and at run time
 }
-HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
+HANDLE = re.compile(r"(?<![\w@])@\w{1,30}(?:@[\w-]+(?:\.[\w-]+)+)?")  # a fediverse @name@host is one handle
 LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 def tweet_form(text: str) -> str:
     """``text`` as TweetEval writes tweets — and as the tweets we are measured on arrive: every @handle
-    is ``@user``, links are dropped. The SemEval tweets we train on keep both, so a branch trained
+    is ``@user`` (a Mastodon ``@name@host`` too), links are dropped. The SemEval tweets we train on keep both, so a branch trained
     on them as they are learns from handles and links it will never see there (the model card has the
     figures); crawled mentions are read the same way."""
     return " ".join(LINK.sub(" ", HANDLE.sub("@user", text)).split())

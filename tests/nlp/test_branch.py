@@ -125,6 +125,8 @@ def test_tweet_form_writes_handles_and_links_as_tweeteval_does() -> None:
     assert tweet_form("see www.example.com/a?b=1 — or mail help@example.com") == "see — or mail help@example.com"
     assert tweet_form("@user already anonymised\n\nsecond line") == "@user already anonymised second line"
     assert tweet_form("@ایرانسل اینترنتم از دیروز قطعه https://t.me/x") == "@user اینترنتم از دیروز قطعه"
+    assert tweet_form("@alice@mastodon.social @bob@fosstodon.org: the update bricked it.") \
+        == "@user @user: the update bricked it."
     assert tweet_form("") == ""
 
 
