@@ -96,6 +96,7 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
     from transformers import AutoModel, AutoTokenizer
 
     from nlp.encoder import mean_pool
+    from nlp.finetune import optimise
     from nlp.heads import class_weights
 
     earlier = _resume_card(resume, label_names) if resume is not None else None
@@ -154,14 +155,9 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
             if step >= total:
                 break
             scale = min(1.0, (step + 1) / hyper["warmup_steps"]) * max(0.0, 1 - step / total)
-            for group, base_lr in zip(opt.param_groups, (hyper["lr"], hyper["head_lr"])):
-                group["lr"] = base_lr * scale
             loss = torch.nn.functional.cross_entropy(logits_of([texts[i] for i in idx]), torch.from_numpy(y[idx]),
                                                      weight=weight)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(optimise(opt, (hyper["lr"], hyper["head_lr"]), scale, loss))
             step += 1
             if step % 50 == 0 or step == total:
                 log(f"  branch epoch {epoch + 1}/{hyper['epochs']} step {step}/{total} "

@@ -45,6 +45,17 @@ HYPER: dict[str, Any] = {
 }
 
 
+def optimise(opt: Any, rates: tuple[float, float], scale: float, loss: Any) -> float:
+    """One step of ``opt`` on ``loss`` with each parameter group's rate (adapter, head) times ``scale``
+    (the warm-up and decay); returns the loss's value."""
+    for group, base_lr in zip(opt.param_groups, rates):
+        group["lr"] = base_lr * scale
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return float(loss.item())
+
+
 def adapter_fingerprint(adapter_dir: Path = ADAPTER_DIR) -> str | None:
     """SHA-256 (first 16 hex digits) of the adapter weights, or None when no adapter ships."""
     weights = adapter_dir / ADAPTER_WEIGHTS
@@ -136,17 +147,12 @@ def finetune(base_dir: Path, corpora: dict[tuple[str, str], Corpus], out_dir: Pa
             if step >= total:
                 break
             scale = min(1.0, (step + 1) / hyper["warmup_steps"]) * 0.5 * (1 + math.cos(math.pi * step / total))
-            for group, base_lr in zip(opt.param_groups, (hyper["lr"], hyper["head_lr"])):
-                group["lr"] = base_lr * scale
             enc = tokenizer([PREFIX + text for text, _ in batch], padding=True, truncation=True,
                             max_length=hyper["max_length"], return_tensors="pt")
             pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
             logits = head_modules[name](dropout(pooled) * hyper["logit_scale"])
             loss = torch.nn.functional.cross_entropy(logits, torch.tensor([y for _, y in batch]), weight=weights[name])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+            losses.append(optimise(opt, (hyper["lr"], hyper["head_lr"]), scale, loss))
             step += 1
             if step % 50 == 0 or step == total:
                 log(f"  finetune epoch {epoch + 1}/{hyper['epochs']} step {step}/{total} "
