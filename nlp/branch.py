@@ -51,9 +51,9 @@ LINK = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 def tweet_form(text: str) -> str:
     """``text`` as TweetEval writes tweets — and as the tweets we are measured on arrive: every @handle
-    is ``@user`` (a Mastodon ``@name@host`` too), links are dropped. The SemEval tweets we train on keep both, so a branch trained
-    on them as they are learns from handles and links it will never see there (the model card has the
-    figures); crawled mentions are read the same way."""
+    is ``@user`` (a Mastodon ``@name@host`` too), links are dropped. The SemEval tweets we train on
+    keep both, so a branch trained on them as they are learns from handles and links it will never
+    see there (the model card has the figures); crawled mentions are read the same way."""
     return " ".join(LINK.sub(" ", HANDLE.sub("@user", text)).split())
 
 
@@ -85,7 +85,8 @@ def train_branch(base: Path, texts: Sequence[str], labels: Sequence[int], label_
                  data_note: str = "", resume: Path | None = None) -> dict[str, Any]:
     """LoRA-tune ``base`` and a linear head on ``texts``/``labels``; save adapter, head and card into
     ``out_dir``. ``evaluate(model_fn, step)`` is called after each epoch with a function from texts to
-    logits (to watch a check set); the figures it returns are kept in the card's ``watch``; ``max_steps`` stops early (tests check the mechanics with it).
+    logits (to watch a check set), and the figures it returns are kept in the card's ``watch``;
+    ``max_steps`` stops early (tests check the mechanics with it).
 
     ``resume`` (a trained branch folder) starts from its adapter and head instead of fresh ones — a
     further stage on a new warm-up and decay (``hyper`` gives its epochs and rates); the card keeps
