@@ -31,7 +31,7 @@ from core.config import ModelTaskSettings, Settings
 from core.domain import Analysis, Mention
 from core.textnorm import normalize_persian
 from nlp.cues import Competitor, complaint_reasons, extract_cues
-from nlp.heads import HEADS_DIR, Head, blend_complaint, decide_labels, load_head, mix_branch
+from nlp.heads import HEADS_DIR, Head, blend_complaint, complaint_rows, decide_labels, load_head, mix_branch
 from nlp.langid import detect_language
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,8 @@ class Analyzer:
                     probs = head.predict_proba(embeddings[idx], group_texts)  # type: ignore[index]
                     if task == "sentiment" and "negative" in head.labels:  # the complaint blend was chosen on the head's
                         negative = probs[:, head.labels.index("negative")]
-                    if task == "sentiment" and lang == "en" and self.branch is not None:
-                        branch_logits = self.branch.logits(group_texts, self.batch_size, self.settings.models.batch_tokens)
-                        probs = mix_branch(probs, branch_logits, head.card["branch"])
+                    if self.mixes_branch(task, lang):
+                        probs = self.mix_branch(probs, group_texts)
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
@@ -209,6 +208,24 @@ class Analyzer:
                 complaint_reasons=complaint_reasons(cues), complaint=comp, model=self.model_id,
             ))
         return results
+
+    def mixes_branch(self, task: str, lang: str) -> bool:
+        """Whether ``task``'s probabilities in ``lang`` have the English sentiment branch mixed in."""
+        return task == "sentiment" and lang == "en" and self.branch is not None
+
+    def mix_branch(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """sentiment-en's head probabilities for ``texts`` with the English branch mixed in (its card's share)."""
+        logits = self.branch.logits(texts, self.batch_size, self.settings.models.batch_tokens)
+        return mix_branch(probs, logits, self.heads["sentiment", "en"].card["branch"])
+
+    def head_proba(self, task: str, lang: str, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """A head's probabilities for ``texts`` as ``analyze`` reports them: English sentiment with the
+        branch mixed in, a complaint head blended with the sentiment model (``complaint_proba``)."""
+        if task == "complaint":
+            head = self.heads["complaint", lang]
+            return complaint_rows(head.labels, self.complaint_proba(lang, embeddings, texts))
+        probs = self.heads[task, lang].predict_proba(embeddings, texts)
+        return self.mix_branch(probs, texts) if self.mixes_branch(task, lang) else probs
 
     def complaint_weight(self, lang: str) -> float:
         """The complaint head's weight next to the sentiment model (``models.complaint_blend``, else its card)."""
@@ -240,8 +257,7 @@ class Analyzer:
         if not scores:
             return "neutral" if task == "sentiment" else ""
         head = self.heads.get((task, lang))
-        mixed = task == "sentiment" and lang == "en" and self.branch is not None
-        thresholds = (head.thresholds(self.thresholds, branch=mixed) if head
+        thresholds = (head.thresholds(self.thresholds, branch=self.mixes_branch(task, lang)) if head
                       else _setting_thresholds(self.thresholds, f"{task}-{lang}"))
         labels = list(scores)
         return decide_labels(np.array([[scores[k] for k in labels]]), labels, thresholds)[0]

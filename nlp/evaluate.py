@@ -21,7 +21,6 @@ from core.config import Settings
 from nlp.analyzer import Analyzer, head_lang
 from nlp.calibration import ece_from
 from nlp.datasets import COMPLAINT_LABELS, EMOTION_LABELS, SENTIMENT_LABELS, DataError, read_jsonl
-from nlp.heads import complaint_rows
 from nlp.langid import detect_language
 from nlp.metrics import classification_report
 
@@ -71,11 +70,9 @@ def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -
             head = analyzer.heads[task, lang]
             group_texts = [model_texts[i] for i in idx]
             embeddings = analyzer.encoder.embed(group_texts, analyzer.batch_size)
-            if task == "complaint":  # blended with the sentiment model as the analyser does
-                probs = complaint_rows(head.labels, analyzer.complaint_proba(lang, embeddings, group_texts))
-            else:
-                probs = head.predict_proba(embeddings, group_texts)
-            labels = head.decide(probs, analyzer.thresholds)
+            # as the analyser reports them: the English branch mixed in, a complaint head blended
+            probs = analyzer.head_proba(task, lang, embeddings, group_texts)
+            labels = head.decide(probs, analyzer.thresholds, branch=analyzer.mixes_branch(task, lang))
             row_probs = [dict(zip(head.labels, row.tolist())) for row in probs]
         else:
             raise DataError(f"no {task} model for language {lang!r} (heads folder without {task}-{lang})")

@@ -248,6 +248,39 @@ def test_the_analyzer_mixes_the_branch_into_english_sentiment_only(
     assert alone.decide("sentiment", "en", scores) == "neutral"
 
 
+def test_nlp_eval_reads_english_sentiment_with_the_branch_mixed_in_as_the_analyzer_does(
+        trained: tuple[Path, Settings, dict], mixing_heads: Path, encoder_path: Path, tmp_path: Path) -> None:
+    """``brandguard nlp eval`` is how a model is measured: its English sentiment must be the mixture
+    ``analyze`` reports (and decide by the branch section's thresholds), not the head alone."""
+    from nlp.analyzer import Analyzer
+    from nlp.evaluate import evaluate_file, predict
+
+    _, branch_settings, _ = trained
+    prepared = branch_settings.models.branch_dir
+    rows = [("@united lost my bag and nobody answers the phone. Never again", "negative", "en"),
+            ("Great service today, thank you!", "positive", "en"),
+            ("The new store opens on Monday at 9am", "neutral", "en"),
+            ("سفارشم هنوز نرسیده و پشتیبانی جواب نمیده", "negative", "fa")]
+    data = tmp_path / "sentiment.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "label": y, "lang": lang}, ensure_ascii=False)
+                               for t, y, lang in rows), encoding="utf-8")
+    # fp32: int8 quantises activations per batch, and nlp eval batches texts by language
+    mixed = Analyzer(nlp_settings(tmp_path, encoder_path, heads_dir=mixing_heads, branch_dir=prepared, runtime="onnx"))
+    alone = Analyzer(nlp_settings(tmp_path, encoder_path, heads_dir=mixing_heads, branch_dir=prepared, runtime="onnx",
+                                  english_branch=False))
+    texts, langs = [t for t, _, _ in rows], [lang for _, _, lang in rows]
+    analyses = mixed.analyze([make_mention(str(i), t) for i, t in enumerate(texts)])
+    labels, probs = predict(mixed, "sentiment", texts, langs)
+    for analysis, label, p in zip(analyses, labels, probs):
+        assert np.allclose([p[k] for k in LABELS], [analysis.sentiment_scores[k] for k in LABELS], atol=2e-4)
+        assert label == analysis.sentiment
+    _, probs_alone = predict(alone, "sentiment", texts, langs)
+    assert not np.allclose([probs[0][k] for k in LABELS], [probs_alone[0][k] for k in LABELS], atol=1e-3)
+    assert probs[3] == probs_alone[3]  # Persian never reads the English branch
+    report = evaluate_file(mixed.settings, "sentiment", data, mixed)
+    assert report["model"].endswith("+minilm-en-branch") and report["overall"]["n"] == 4
+
+
 def test_a_head_calibrated_with_another_branch_is_refused(
         trained: tuple[Path, Settings, dict], mixing_heads: Path, encoder_path: Path, tmp_path: Path) -> None:
     from nlp.analyzer import Analyzer, EncoderMismatch
