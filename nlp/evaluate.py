@@ -69,7 +69,7 @@ def predict(analyzer: Analyzer, task: str, texts: list[str], langs: list[str]) -
         elif (task, lang) in analyzer.heads:
             head = analyzer.heads[task, lang]
             group_texts = [model_texts[i] for i in idx]
-            embeddings = analyzer.encoder.embed(group_texts, analyzer.batch_size)
+            embeddings = analyzer.encoder.embed(group_texts, analyzer.batch_size, analyzer.settings.models.batch_tokens)
             # as the analyser reports them: the English branch mixed in, a complaint head blended
             probs = analyzer.head_proba(task, lang, embeddings, group_texts)
             labels = head.decide(probs, analyzer.thresholds, branch=analyzer.mixes_branch(task, lang))
