@@ -210,6 +210,19 @@ def test_committed_english_complaint_card_measures_two_industries_and_int8() -> 
     assert "apple held-out" in card["sentiment_blend"]["selection"]
     assert_int8_within_one_point(parts)
     assert parts["heldout"]["onnx"]["complaint_f1"] > 0.85 and parts["apple"]["onnx"]["complaint_f1"] > 0.75
+    # it reads the texts' n-grams too (sentiment-en's wide side), chosen on the parts that choose the blend
+    assert card["hyper"]["wide_buckets"] == 2**18 and "2^18 buckets" in card["wide"] and "logistic" in card["wide"]
+    assert "chosen" in card["hyper_selection"] and "Apple" in card["hyper_selection"]
+
+
+def test_the_english_complaint_head_reads_the_texts_n_grams(analyzer: Analyzer) -> None:
+    head = analyzer.heads["complaint", "en"]
+    embeddings = analyzer.encoder.embed(ENGLISH[:2])
+    with pytest.raises(ValueError, match="reads n-grams of the texts too"):
+        head.logits(embeddings)
+    # the same embeddings with other words under them: the wide side moves the probability
+    swapped = head.predict_proba(embeddings, ENGLISH[2:4])[:, 1]
+    assert not np.allclose(head.predict_proba(embeddings, ENGLISH[:2])[:, 1], swapped, atol=1e-3)
 
 
 def test_blend_setting_overrides_the_card(encoder_path: Path, tmp_path: Path) -> None:
