@@ -211,19 +211,18 @@ class Analyzer:
         """Whether ``task``'s probabilities in ``lang`` have the English sentiment branch mixed in."""
         return task == "sentiment" and lang == "en" and self.branch is not None
 
-    def mix_branch(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """sentiment-en's head probabilities for ``texts`` with the English branch mixed in (its card's share)."""
-        logits = self.branch.logits(texts, self.batch_size, self.settings.models.batch_tokens)
-        return mix_branch(probs, logits, self.heads["sentiment", "en"].card["branch"])
-
     def head_proba(self, task: str, lang: str, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """A head's probabilities for ``texts`` as ``analyze`` reports them: English sentiment with the
         branch mixed in, a complaint head blended with the sentiment model (``complaint_proba``)."""
         if task == "complaint":
             head = self.heads["complaint", lang]
             return complaint_rows(head.labels, self.complaint_proba(lang, embeddings, texts))
-        probs = self.heads[task, lang].predict_proba(embeddings, texts)
-        return self.mix_branch(probs, texts) if self.mixes_branch(task, lang) else probs
+        head = self.heads[task, lang]
+        probs = head.predict_proba(embeddings, texts)
+        if not self.mixes_branch(task, lang):
+            return probs
+        logits = self.branch.logits(texts, self.batch_size, self.settings.models.batch_tokens)
+        return mix_branch(probs, logits, head.card["branch"])
 
     def complaint_weight(self, lang: str) -> float:
         """The complaint head's weight next to the sentiment model (``models.complaint_blend``, else its card)."""

@@ -69,8 +69,10 @@ from nlp.splits import Split, as_complaint, plan
 
 TRAIN_MAX_LENGTH = 128  # training embeddings are cached at this length
 SENTIMENT_EN_HYPER = {"hidden": 256, "epochs": 10, "lr": 2e-3, "class_weight_power": 0.5, "wide_buckets": 2**18}
-WIDE_NOTE = ("wide side: word 1-2-grams and in-word character 2-5-grams of the text, handles/links folded, CRC-32 "
-             "hashed into 2^18 buckets (nlp.ngrams), trained jointly with the MLP")
+def wide_note(network: str) -> str:
+    """The card's description of a wide side trained jointly with ``network``."""
+    return ("wide side: word 1-2-grams and in-word character 2-5-grams of the text, handles/links folded, CRC-32 "
+            f"hashed into 2^18 buckets (nlp.ngrams), trained jointly with the {network}")
 SENTIMENT_EN_MEMBERS = 5  # seeds seed..seed+4, merged into one MLP (nlp.heads.train_ensemble)
 SELECTION_EN = (
     "sentiment-en, trained on TweetEval val 70% + SemEval less the 5,000 check tweets, macro-F1 on the check tweets "
@@ -234,21 +236,25 @@ def model_texts(examples: list[Example]) -> list[str]:
     return [normalize_persian(e.text) for e in examples]
 
 
+def mixes_branch(head: Head, branch: Any | None) -> bool:
+    """Whether ``head``'s probabilities have ``branch`` (the English branch, when given) mixed in."""
+    return branch is not None and "branch" in head.card
+
+
 def head_proba(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
                weight: float | None = None, branch: Any | None = None) -> np.ndarray:
-    """``head``'s probabilities on ``examples``; a complaint head blended with ``sentiment``'s negative
-    probability by ``weight`` (default: its card's ``sentiment_blend``, with its temperature), as the
-    analyser does: ``branch`` (the English branch) mixed into ``sentiment`` when its card mixes one."""
+    """``head``'s probabilities on ``examples`` as the analyser reports them: ``branch`` (the English
+    branch) mixed in where the head's card mixes one; a complaint head blended with ``sentiment``'s
+    negative probability (so read) by ``weight`` (default: its card's ``sentiment_blend``, with its
+    temperature)."""
     texts = model_texts(examples)
-    probs = head.predict_proba(x, texts)
+    probs = head.predict_proba(x, texts, branch.logits(texts) if mixes_branch(head, branch) else None)
     weight = head.complaint_weight if weight is None else weight
     if weight == 1.0:
         return probs
     if sentiment is None:
         raise ValueError(f"{head.name} blends with the sentiment head: pass sentiment=")
-    mixed = branch is not None and "branch" in sentiment.card
-    negative = sentiment.predict_proba(x, texts, branch.logits(texts) if mixed else None)[
-        :, sentiment.labels.index("negative")]
+    negative = head_proba(sentiment, x, examples, branch=branch)[:, sentiment.labels.index("negative")]
     blended = blend_complaint(probs[:, head.labels.index("complaint")], negative, weight, head.blend_temperature(weight))
     return complaint_rows(head.labels, blended)
 
@@ -287,12 +293,9 @@ def complaint_blend(head: Head, sentiment: Head, parts: dict[str, tuple[np.ndarr
 
 
 def _metrics(head: Head, x: np.ndarray, examples: list[Example], sentiment: Head | None = None,
-             branch_logits: np.ndarray | None = None, branch: Any | None = None) -> dict:
-    if branch_logits is None:
-        probs = head_proba(head, x, examples, sentiment, branch=branch)
-    else:
-        probs = head.predict_proba(x, model_texts(examples), branch_logits)
-    report = classification_report([e.label for e in examples], head.decide(probs, branch=branch_logits is not None),
+             branch: Any | None = None) -> dict:
+    probs = head_proba(head, x, examples, sentiment, branch=branch)
+    report = classification_report([e.label for e in examples], head.decide(probs, branch=mixes_branch(head, branch)),
                                    head.labels)
     report["ece"] = round(ece(probs, _y(examples, head.labels)), 4)
     if "complaint" in head.labels:
@@ -315,7 +318,7 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     seeds = list(range(seed, seed + SENTIMENT_EN_MEMBERS))
     head = Head("sentiment", "en", labels, train_ensemble(x_train, _y(split.train, labels), labels, seeds=seeds,
                                                         texts=model_texts(split.train), **SENTIMENT_EN_HYPER))
-    head.card["wide"] = WIDE_NOTE
+    head.card["wide"] = wide_note("MLP")
     head.card["calibration"] = calibrate(head.logits(x_check, texts=model_texts(check)), _y(check, labels), seed,
                                          splits["sentiment-en/check"].sources[0])
     head.card["thresholds"], head.card["threshold_selection"] = negative_threshold(head, x_check, check)
@@ -370,7 +373,7 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     x_train, x_held = embed("complaint-en-train", split.train), embed("complaint-en-heldout", split.heldout)
     x_apple = embed("complaint-en-apple-heldout", apple)
     head = Head("complaint", "en", _labels("complaint"), _fit(x_train, split.train, _labels("complaint"), seed, COMPLAINT_EN_HYPER))
-    head.card["wide"] = WIDE_NOTE.replace("with the MLP", "with the logistic regression")
+    head.card["wide"] = wide_note("logistic regression")
     head.card["calibration"] = calibrate(np.concatenate([head.logits(x_held, texts=model_texts(split.heldout)),
                                                          head.logits(x_apple, texts=model_texts(apple))]),
                                          _y(split.heldout + apple, head.labels), seed,
@@ -411,14 +414,10 @@ def train_all(encoder: Any, data_dir: Path, extra_dir: Path | None, cache_dir: P
         metrics: dict[str, dict] = {}
         sentiment = heads.get(f"sentiment-{head.lang}", (None,))[0] if head.task == "complaint" else None
         for part, (x, examples) in parts.items():
-            def branch_logits(runtime: str) -> np.ndarray | None:
-                mixed = "branch" in head.card and branches and runtime in branches
-                return branches[runtime].logits(model_texts(examples)) if mixed else None  # type: ignore[index]
-
-            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment, branch_logits("onnx"), branches.get("onnx"))}
+            metrics[part] = {"onnx": _metrics(head, x, examples, sentiment, branches.get("onnx"))}
             if embed8 is not None:
                 metrics[part]["onnx-int8"] = _metrics(head, embed8(f"{name}-{part}-heldout", examples), examples, sentiment,
-                                                      branch_logits("onnx-int8"), branches.get("onnx-int8"))
+                                                      branches.get("onnx-int8"))
             suffix = "" if part == "heldout" else f"-{part}"
             write_jsonl(eval_dir / f"{name}{suffix}-heldout.jsonl", examples)
         trained = {"sentiment-en": ["brandguard nlp train (MLP on the tuned encoder's embeddings)"], "sentiment-fa": ["social expert and gate: brandguard nlp train", "review expert: brandguard nlp finetune"],
