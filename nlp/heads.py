@@ -252,7 +252,7 @@ def train_head(x: np.ndarray, y: np.ndarray, labels: list[str], *, seed: int, hi
         wide = torch.nn.EmbeddingBag(wide_buckets, len(labels), mode="sum")
         torch.nn.init.zeros_(wide.weight)
         params.append({"params": wide.parameters(), "weight_decay": 0.0})
-        grams = [torch.from_numpy(ngram_ids(t, wide_buckets)) for t in texts]
+        grams = [torch.tensor(ngram_ids(t, wide_buckets)) for t in texts]  # a copy: the ids are read-only
     opt = torch.optim.AdamW(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -26,6 +27,7 @@ ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 REPEAT = re.compile(r"(.)\1{2,}")
 TOKEN = re.compile(r"[#@]?\w+(?:'\w+)?|[^\w\s]")
 MAX_CHARS = 1000  # a review-length text is cut here: the wide side is for tweet surface
+RECENT_TEXTS = 2048  # ids kept per process (keys are cut to MAX_CHARS: a few MB at most)
 
 
 def normalise(text: str) -> str:
@@ -35,7 +37,13 @@ def normalise(text: str) -> str:
 
 
 def ngram_ids(text: str, buckets: int) -> np.ndarray:
-    """Distinct bucket ids of ``text``'s word 1-2-grams and in-word character 2-5-grams."""
+    """Distinct bucket ids of ``text``'s word 1-2-grams and in-word character 2-5-grams (read-only:
+    the English sentiment and complaint heads read the same text's ids, so recent ones are kept)."""
+    return _ngram_ids(text[:MAX_CHARS], buckets)
+
+
+@lru_cache(maxsize=RECENT_TEXTS)
+def _ngram_ids(text: str, buckets: int) -> np.ndarray:
     words = TOKEN.findall(normalise(text))
     grams = [f"w {w}" for w in words]
     grams += [f"b {a} {b}" for a, b in zip(words, words[1:])]
@@ -44,7 +52,9 @@ def ngram_ids(text: str, buckets: int) -> np.ndarray:
         for n in range(2, 6):
             grams += [f"c {padded[i:i + n]}" for i in range(len(padded) - n + 1)]
     ids = {zlib.crc32(g.encode("utf-8")) % buckets for g in grams}
-    return np.fromiter(sorted(ids), dtype=np.int64, count=len(ids))
+    out = np.fromiter(sorted(ids), dtype=np.int64, count=len(ids))
+    out.flags.writeable = False
+    return out
 
 
 def wide_logits(texts: Sequence[str], weights: np.ndarray) -> np.ndarray:

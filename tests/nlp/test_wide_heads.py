@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nlp.heads import Head, load_head, save_head, train_ensemble, train_head
-from nlp.ngrams import ngram_ids, normalise, wide_logits
+from nlp.ngrams import _ngram_ids, ngram_ids, normalise, wide_logits
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -22,6 +22,7 @@ def test_handles_links_case_and_elongation_fold_to_one_form() -> None:
 def test_ids_are_stable_distinct_and_inside_the_buckets() -> None:
     ids = ngram_ids("the flight was late, the crew was rude", 1024)
     assert ids.dtype == np.int64 and len(ids) == len(set(ids.tolist())) and ids.min() >= 0 and ids.max() < 1024
+    _ngram_ids.cache_clear()  # computed again, not remembered
     assert np.array_equal(ids, ngram_ids("the flight was late, the crew was rude", 1024))  # CRC-32: no per-process salt
     assert not np.array_equal(ids, ngram_ids("the flight was on time, the crew was kind", 1024))
     assert len(ngram_ids("", 1024)) == 0
@@ -34,6 +35,22 @@ def test_wide_logits_are_the_rows_summed_over_the_root_of_their_count() -> None:
     got = wide_logits(["service was awful", ""], weights)
     assert np.allclose(got[0], weights[ids].sum(axis=0) / np.sqrt(len(ids)), atol=1e-6)
     assert np.allclose(got[1], 0.0)
+
+
+def test_two_heads_reading_the_same_texts_hash_them_once_and_cannot_change_each_others_ids() -> None:
+    texts = ["@Delta lost my bag again", "کیفیت اینترنت خیلی افتضاحه", "x" * 5000]
+    rng = np.random.default_rng(0)
+    sentiment, complaint = (rng.normal(size=(2**18, k)).astype(np.float32) for k in (3, 2))
+    _ngram_ids.cache_clear()
+    first = wide_logits(texts, sentiment)
+    wide_logits(texts, complaint)
+    info = _ngram_ids.cache_info()
+    assert (info.misses, info.hits) == (3, 3)
+    assert np.array_equal(first, wide_logits(texts, sentiment))
+    ids = ngram_ids(texts[0], 2**18)
+    with pytest.raises(ValueError):
+        ids[0] = 0  # shared with every later reader: read-only
+    assert ngram_ids("x" * 5000 + "tail", 2**18) is ngram_ids("x" * 5000, 2**18)  # both cut at MAX_CHARS
 
 
 def _word_task(n: int = 600) -> tuple[np.ndarray, np.ndarray, list[str]]:
