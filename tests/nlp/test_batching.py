@@ -41,3 +41,20 @@ def test_budgeted_batches_embed_like_one_text_at_a_time(torch_encoder) -> None: 
     together = torch_encoder.embed(TEXTS, batch_size=32, max_tokens=256)
     alone = np.concatenate([torch_encoder.embed([t], batch_size=1) for t in TEXTS])
     assert np.min(np.sum(together * alone, axis=1)) > 0.9999
+
+
+def test_fp32_analysis_of_a_mention_does_not_depend_on_the_mentions_beside_it(tmp_path: Path, encoder_path: Path) -> None:
+    """The runtime the model card names for replays and audits that must repeat exactly (int8
+    quantises activations per batch, so its scores move with a mention's neighbours)."""
+    from nlp.analyzer import Analyzer
+
+    from tests.nlp.conftest import make_mention, nlp_settings
+
+    analyzer = Analyzer(nlp_settings(tmp_path, encoder_path, runtime="onnx"))
+    mentions = [make_mention(str(i), text) for i, text in enumerate(TEXTS)]
+    together = analyzer.analyze(mentions)
+    for mention, batched in zip(mentions, together):
+        alone = analyzer.analyze([mention])[0]
+        assert (alone.sentiment, alone.sentiment_scores, alone.emotions, alone.complaint) == \
+            (batched.sentiment, batched.sentiment_scores, batched.emotions, batched.complaint), mention.text
+    assert {a.lang for a in together} >= {"en", "fa"} and all(a.complaint is not None for a in together)
