@@ -34,6 +34,20 @@ def kind_of(name: str) -> str:
     return "other"
 
 
+def head_training_samples(data: Path | None, n: int, seed: int) -> list[list[str]]:
+    """Per training corpus (``nlp.corpora.HEADS``), ``n`` seeded *training* texts (never the
+    held-out sets) as the encoder reads them; ``data`` as ``bench_nlp.data_folder`` takes it."""
+    from bench_nlp import data_folder  # the sibling script: bench/ is on sys.path when this runs as a script
+    from core.config import load_settings
+    from core.textnorm import normalize_persian
+    from nlp.corpora import HEADS, build_corpora
+
+    settings = load_settings(None)
+    corpora = build_corpora(data_folder(data, settings), settings.data_dir / "train-extra", 13)
+    rng = random.Random(seed)
+    return [[normalize_persian(e.text) for e in rng.sample(corpora[key].train, n)] for key in HEADS]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-head", type=int, default=60, help="training texts sampled per head")
@@ -47,17 +61,10 @@ def main() -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from core.config import load_settings
-    from core.textnorm import normalize_persian
-    from nlp.corpora import HEADS, build_corpora
     from nlp.runtime import load_onnx_encoder, onnx_path
 
     settings = load_settings(None)
-    folder = args.data or settings.models.train_data_dir
-    if folder is None:
-        raise SystemExit("pass --data DIR or set BRANDGUARD_TRAIN_DATA (the labeled training data)")
-    corpora = build_corpora(folder, settings.data_dir / "train-extra", 13)
-    rng = random.Random(5)
-    texts = [normalize_persian(e.text) for key in HEADS for e in rng.sample(corpora[key].train, args.per_head)]
+    texts = [text for part in head_training_samples(args.data, args.per_head, 5) for text in part]
     fp32_path = onnx_path(settings, "onnx")
     encoder = load_onnx_encoder(settings, "onnx", threads=args.threads)
     reference = encoder.embed(texts)

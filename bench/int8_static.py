@@ -24,7 +24,6 @@ restore the shipped export. Needs ``brandguard nlp prepare`` (both exports).
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import tempfile
 import time
@@ -86,19 +85,13 @@ def main() -> None:
     from onnx import helper
 
     from core.config import load_settings
-    from core.textnorm import normalize_persian
-    from nlp.corpora import HEADS, build_corpora
+    from int8_sensitivity import head_training_samples  # the sibling script: bench/ is on sys.path when this runs as a script
     from nlp.runtime import load_onnx_encoder, onnx_path
 
     settings = load_settings(None)
-    folder = args.data or settings.models.train_data_dir
-    if folder is None:
-        raise SystemExit("pass --data DIR or set BRANDGUARD_TRAIN_DATA (the labeled training data)")
-    corpora = build_corpora(folder, settings.data_dir / "train-extra", 13)
-    rng = random.Random(7)
-    sample = {key: rng.sample(corpora[key].train, args.calibrate + args.measure) for key in HEADS}
-    calibrate = [normalize_persian(e.text) for key in HEADS for e in sample[key][:args.calibrate]]
-    measure = [normalize_persian(e.text) for key in HEADS for e in sample[key][args.calibrate:]]
+    samples = head_training_samples(args.data, args.calibrate + args.measure, 7)
+    calibrate = [text for part in samples for text in part[:args.calibrate]]
+    measure = [text for part in samples for text in part[args.calibrate:]]
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
