@@ -69,10 +69,6 @@ from nlp.splits import Split, as_complaint, plan
 
 TRAIN_MAX_LENGTH = 128  # training embeddings are cached at this length
 SENTIMENT_EN_HYPER = {"hidden": 256, "epochs": 10, "lr": 2e-3, "class_weight_power": 0.5, "wide_buckets": 2**18}
-def wide_note(network: str) -> str:
-    """The card's description of a wide side trained jointly with ``network``."""
-    return ("wide side: word 1-2-grams and in-word character 2-5-grams of the text, handles/links folded, CRC-32 "
-            f"hashed into 2^18 buckets (nlp.ngrams), trained jointly with the {network}")
 SENTIMENT_EN_MEMBERS = 5  # seeds seed..seed+4, merged into one MLP (nlp.heads.train_ensemble)
 SELECTION_EN = (
     "sentiment-en, trained on TweetEval val 70% + SemEval less the 5,000 check tweets, macro-F1 on the check tweets "
@@ -218,6 +214,12 @@ def _labels(task: str) -> list[str]:
     return list(COMPLAINT_LABELS if task == "complaint" else SENTIMENT_LABELS)
 
 
+def wide_note(network: str, hyper: dict) -> str:
+    """The card's description of the wide side ``hyper`` trains jointly with ``network``."""
+    return ("wide side: word 1-2-grams and in-word character 2-5-grams of the text, handles/links folded, CRC-32 "
+            f"hashed into 2^{hyper['wide_buckets'].bit_length() - 1} buckets (nlp.ngrams), trained jointly with the {network}")
+
+
 def _fit(x: np.ndarray, examples: list[Example], labels: list[str], seed: int, hyper: dict) -> dict[str, np.ndarray]:
     texts = model_texts(examples) if hyper.get("wide_buckets") else None  # a wide side reads the texts' n-grams
     return train_head(x, np.array([labels.index(e.label) for e in examples]), labels, seed=seed, texts=texts, **hyper)
@@ -318,7 +320,7 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     seeds = list(range(seed, seed + SENTIMENT_EN_MEMBERS))
     head = Head("sentiment", "en", labels, train_ensemble(x_train, _y(split.train, labels), labels, seeds=seeds,
                                                         texts=model_texts(split.train), **SENTIMENT_EN_HYPER))
-    head.card["wide"] = wide_note("MLP")
+    head.card["wide"] = wide_note("MLP", SENTIMENT_EN_HYPER)
     head.card["calibration"] = calibrate(head.logits(x_check, texts=model_texts(check)), _y(check, labels), seed,
                                          splits["sentiment-en/check"].sources[0])
     head.card["thresholds"], head.card["threshold_selection"] = negative_threshold(head, x_check, check)
@@ -373,7 +375,7 @@ def build_heads(splits: dict[str, Split], heads_dir: Path, embed: Embedder, seed
     x_train, x_held = embed("complaint-en-train", split.train), embed("complaint-en-heldout", split.heldout)
     x_apple = embed("complaint-en-apple-heldout", apple)
     head = Head("complaint", "en", _labels("complaint"), _fit(x_train, split.train, _labels("complaint"), seed, COMPLAINT_EN_HYPER))
-    head.card["wide"] = wide_note("logistic regression")
+    head.card["wide"] = wide_note("logistic regression", COMPLAINT_EN_HYPER)
     head.card["calibration"] = calibrate(np.concatenate([head.logits(x_held, texts=model_texts(split.heldout)),
                                                          head.logits(x_apple, texts=model_texts(apple))]),
                                          _y(split.heldout + apple, head.labels), seed,
