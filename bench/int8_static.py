@@ -32,15 +32,25 @@ from pathlib import Path
 import numpy as np
 
 
-def batch_ranges(model: object, session: object, encoder: object, texts: list[str]) -> dict[str, list[tuple[float, float]]]:
-    """Per ``DynamicQuantizeLinear`` node, the (low, high) range it quantised each batch to."""
-    nodes = [n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"]  # type: ignore[attr-defined]
-    names = [o for n in nodes for o in n.output[1:]]
-    seen: dict[str, list[tuple[float, float]]] = {n.name: [] for n in nodes}
+def batch_ranges(dynamic_path: Path, encoder: object, texts: list[str], options: object) -> dict[str, list[tuple[float, float]]]:
+    """Per ``DynamicQuantizeLinear`` node of the graph at ``dynamic_path``, the (low, high) range it
+    quantised each batch of ``texts`` to (read from its scale and zero-point outputs)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
     from nlp.encoder import token_batches
 
+    probe = onnx.load(str(dynamic_path))
+    nodes = [n for n in probe.graph.node if n.op_type == "DynamicQuantizeLinear"]
+    for node in nodes:
+        probe.graph.output.extend([helper.make_tensor_value_info(node.output[1], onnx.TensorProto.FLOAT, None),
+                                   helper.make_tensor_value_info(node.output[2], onnx.TensorProto.UINT8, None)])
+    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    names = [o for n in nodes for o in n.output[1:]]
+    seen: dict[str, list[tuple[float, float]]] = {n.name: [] for n in nodes}
     for _, input_ids, mask in token_batches(encoder.tokenizer, texts, encoder.max_length, 32, 512):  # type: ignore[attr-defined]
-        values = session.run(names, {"input_ids": input_ids, "attention_mask": mask})  # type: ignore[attr-defined]
+        values = session.run(names, {"input_ids": input_ids, "attention_mask": mask})
         for k, node in enumerate(nodes):
             scale, zero = float(values[2 * k]), float(values[2 * k + 1])
             seen[node.name].append((-zero * scale, (255 - zero) * scale))
@@ -82,7 +92,6 @@ def main() -> None:
 
     import onnx
     import onnxruntime as ort
-    from onnx import helper
 
     from core.config import load_settings
     from int8_sensitivity import head_training_samples  # the sibling script: bench/ is on sys.path when this runs as a script
@@ -98,12 +107,7 @@ def main() -> None:
     encoder = load_onnx_encoder(settings, "onnx", threads=args.threads)
     reference = encoder.embed(measure)
     dynamic_path = onnx_path(settings, "onnx-int8")
-    probe = onnx.load(str(dynamic_path))
-    for node in [n for n in probe.graph.node if n.op_type == "DynamicQuantizeLinear"]:
-        probe.graph.output.extend([helper.make_tensor_value_info(node.output[1], onnx.TensorProto.FLOAT, None),
-                                   helper.make_tensor_value_info(node.output[2], onnx.TensorProto.UINT8, None)])
-    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    ranges = batch_ranges(probe, session, encoder, calibrate)
+    ranges = batch_ranges(dynamic_path, encoder, calibrate, options)
     spread = [max(r[1] for r in v) / statistics.median(r[1] for r in v) for v in ranges.values()]
     print(f"{len(ranges)} dynamic quantisers calibrated on {len(calibrate)} texts; widest / median batch high: "
           f"median {statistics.median(spread):.2f}, most {max(spread):.2f}")
